@@ -1,0 +1,42 @@
+// The test runner behind `npm test`: brings the local control plane up once
+// (or reuses a running one), runs every test file with node:test, and stops
+// the cluster again if it started it.
+import { spawn } from 'node:child_process';
+import { upCluster } from '../src/cluster/up.ts';
+import { stopCluster } from '../src/cluster/down.ts';
+
+// node --test on Node 20 does not expand globs or pick up .ts files by
+// itself, so every test file is listed here.
+const unitTests: string[] = [
+  'src/kube/ratelimit.test.ts',
+  'src/cluster/flags.test.ts',
+];
+
+const integrationTests: string[] = [
+  'test/cluster.smoke.test.ts',
+];
+
+async function main(): Promise<number> {
+  const picked = process.argv.slice(2);
+  const files = picked.length ? picked : [...unitTests, ...integrationTests];
+  const needsCluster = files.some((f) => f.startsWith('test/'));
+
+  let startedHere = false;
+  const env = { ...process.env };
+  if (needsCluster) {
+    const res = await upCluster({ log: (m) => process.stderr.write(`# ${m}\n`) });
+    startedHere = !res.reused;
+    env.SLUICE_TEST_KUBECONFIG = res.kubeconfig;
+    process.stderr.write(
+      `# cluster ${res.reused ? 'reused' : `started in ${res.startSeconds.toFixed(1)} s`} at ${res.server}\n`,
+    );
+  }
+  const code = await new Promise<number>((resolve) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', '--test', ...files], { stdio: 'inherit', env });
+    child.once('close', (c) => resolve(c ?? 1));
+  });
+  if (startedHere && !process.env.SLUICE_KEEP_CLUSTER) await stopCluster();
+  return code;
+}
+
+process.exitCode = await main();

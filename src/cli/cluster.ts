@@ -1,0 +1,66 @@
+import { parseArgs } from 'node:util';
+import { rm } from 'node:fs/promises';
+import { upCluster } from '../cluster/up.ts';
+import { stopCluster } from '../cluster/down.ts';
+import { clusterStatus } from '../cluster/status.ts';
+import { clusterDir } from '../cluster/state.ts';
+
+const usage = `usage:
+  sluice cluster up [--profile default|bench] [--nodes N]   build if needed, start, print the kubeconfig path
+  sluice cluster down [--purge]                             stop every component (--purge also deletes its data)
+  sluice cluster status                                     show what runs
+`;
+
+export async function clusterCommand(args: string[]): Promise<number> {
+  const [sub, ...rest] = args;
+  switch (sub) {
+    case 'up': {
+      const { values } = parseArgs({
+        args: rest,
+        options: { profile: { type: 'string', default: 'default' }, nodes: { type: 'string', default: '2' } },
+      });
+      if (values.profile !== 'default' && values.profile !== 'bench') {
+        process.stderr.write(`--profile must be default or bench, not ${values.profile}\n`);
+        return 2;
+      }
+      const res = await upCluster({
+        profile: values.profile,
+        nodes: Number(values.nodes),
+        log: (m) => process.stderr.write(`${m}\n`),
+      });
+      process.stderr.write(
+        res.reused
+          ? `cluster already running at ${res.server}\n`
+          : `cluster ready at ${res.server} in ${res.startSeconds.toFixed(1)} s\n`,
+      );
+      process.stdout.write(`${res.kubeconfig}\n`);
+      return 0;
+    }
+    case 'down': {
+      const { values } = parseArgs({ args: rest, options: { purge: { type: 'boolean', default: false } } });
+      const stopped = await stopCluster();
+      process.stdout.write(stopped.length ? `stopped ${stopped.join(', ')}\n` : 'nothing was running\n');
+      if (values.purge) {
+        await rm(clusterDir(), { recursive: true, force: true });
+        process.stdout.write(`deleted ${clusterDir()}\n`);
+      }
+      return 0;
+    }
+    case 'status': {
+      const st = await clusterStatus();
+      if (!st.state) {
+        process.stdout.write('no local cluster (run `sluice cluster up`)\n');
+        return 1;
+      }
+      process.stdout.write(`server:     ${st.server}\nkubeconfig: ${st.kubeconfig}\nlogs:       ${st.logDir}\n`);
+      for (const c of st.components) {
+        process.stdout.write(`  ${c.name.padEnd(24)} ${c.running ? `running (pid ${c.pid})` : 'stopped'}\n`);
+      }
+      process.stdout.write(`API: ${st.healthy ? 'ready' : 'not ready'}\n`);
+      return st.healthy ? 0 : 1;
+    }
+    default:
+      process.stderr.write(usage);
+      return 2;
+  }
+}

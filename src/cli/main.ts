@@ -1,0 +1,33 @@
+import { clusterCommand } from './cluster.ts';
+
+type Verb = (args: string[]) => Promise<number>;
+
+const verbs: Record<string, { run: () => Promise<Verb>; help: string }> = {
+  cluster: { run: async () => clusterCommand, help: 'cluster up|down|status   manage the local control plane' },
+  demo: { run: async () => (await import('./demo.ts')).demoCommand, help: 'demo                     run the demo (what `npm start` does)' },
+};
+
+export async function main(argv: string[]): Promise<number> {
+  const [verb, ...rest] = argv;
+  if (!verb || verb === 'help' || verb === '--help' || verb === '-h') {
+    printHelp();
+    return verb ? 0 : 2;
+  }
+  const entry = verbs[verb];
+  if (!entry) {
+    process.stderr.write(`sluice: unknown command "${verb}"\n`);
+    printHelp();
+    return 2;
+  }
+  try {
+    return await (await entry.run())(rest);
+  } catch (err) {
+    process.stderr.write(`sluice ${verb}: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 1;
+  }
+}
+
+function printHelp(): void {
+  process.stdout.write('usage: sluice <command> [flags]\n\ncommands:\n');
+  for (const v of Object.values(verbs)) process.stdout.write(`  ${v.help}\n`);
+}

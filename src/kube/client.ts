@@ -1,0 +1,247 @@
+import https from 'node:https';
+import http from 'node:http';
+import { KubeConfig } from '@kubernetes/client-node';
+import { RateLimiter } from './ratelimit.ts';
+import { KubeApiError, type Status } from './errors.ts';
+
+export interface KubeClientOptions {
+  /** Sustained requests per second (client-go's QPS). 0 disables limiting. */
+  qps?: number;
+  /** Requests allowed in a burst above qps. */
+  burst?: number;
+  /** Concurrent connections kept to the API server. */
+  maxSockets?: number;
+  /** Default per-request timeout in milliseconds (watches are exempt). */
+  timeoutMs?: number;
+}
+
+export interface Impersonation {
+  user: string;
+  groups?: string[];
+}
+
+export interface RequestOptions {
+  method?: string;
+  /** Absolute API path, e.g. /api/v1/namespaces/default/pods. */
+  path: string;
+  query?: Record<string, string | number | boolean | undefined>;
+  body?: unknown;
+  /** Defaults to application/json when body is set. */
+  contentType?: string;
+  signal?: AbortSignal;
+  timeoutMs?: number;
+}
+
+interface Connection {
+  server: URL;
+  agent: https.Agent | http.Agent;
+  /** TLS and auth options from the kubeconfig (ca, cert, key, headers). */
+  base: https.RequestOptions;
+  authExpires: number;
+}
+
+const AUTH_REFRESH_MS = 60_000;
+
+/**
+ * A small Kubernetes REST client: one keep-alive connection pool, a token
+ * bucket like client-go's, and errors that carry the server's Status.
+ * Authentication (certificates, tokens, exec plugins) comes from
+ * @kubernetes/client-node's KubeConfig so every kubeconfig kubectl accepts works.
+ */
+export class KubeClient {
+  private readonly limiter: RateLimiter;
+
+  private constructor(
+    private readonly kc: KubeConfig,
+    private readonly conn: Connection,
+    private readonly options: Required<KubeClientOptions>,
+    private readonly impersonation?: Impersonation,
+    limiter?: RateLimiter,
+  ) {
+    this.limiter = limiter ?? new RateLimiter(options.qps, options.burst);
+  }
+
+  static async fromKubeConfig(kc: KubeConfig, options: KubeClientOptions = {}): Promise<KubeClient> {
+    const cluster = kc.getCurrentCluster();
+    if (!cluster) throw new Error(`kubeconfig has no current cluster (context "${kc.getCurrentContext()}")`);
+    const opts: Required<KubeClientOptions> = {
+      qps: options.qps ?? 200,
+      burst: options.burst ?? 400,
+      maxSockets: options.maxSockets ?? 32,
+      timeoutMs: options.timeoutMs ?? 60_000,
+    };
+    const server = new URL(cluster.server);
+    const base: https.RequestOptions = {};
+    await kc.applyToHTTPSOptions(base);
+    const agentOpts = { keepAlive: true, maxSockets: opts.maxSockets, ...pickTLS(base) };
+    const agent = server.protocol === 'https:' ? new https.Agent(agentOpts) : new http.Agent(agentOpts);
+    return new KubeClient(kc, { server, agent, base, authExpires: Date.now() + AUTH_REFRESH_MS }, opts);
+  }
+
+  static async fromFile(path?: string, context?: string, options: KubeClientOptions = {}): Promise<KubeClient> {
+    const kc = new KubeConfig();
+    if (path) kc.loadFromFile(path);
+    else kc.loadFromDefault();
+    if (context) kc.setCurrentContext(context);
+    return KubeClient.fromKubeConfig(kc, options);
+  }
+
+  get server(): string {
+    return this.conn.server.toString();
+  }
+
+  get kubeConfig(): KubeConfig {
+    return this.kc;
+  }
+
+  /** A client that sends every request as another user (RBAC applies to that user). */
+  impersonate(who: Impersonation): KubeClient {
+    return new KubeClient(this.kc, this.conn, this.options, who, this.limiter);
+  }
+
+  /** Closes idle connections so the process can exit. */
+  close(): void {
+    this.conn.agent.destroy();
+  }
+
+  async request<T = unknown>(opts: RequestOptions): Promise<T> {
+    const res = await this.send(opts);
+    const text = res.body.toString('utf8');
+    if (res.status >= 400) throw KubeApiError.from(res.status, text, opts.method ?? 'GET', opts.path);
+    if (!text) return undefined as T;
+    return JSON.parse(text) as T;
+  }
+
+  /** GET that returns undefined on 404 instead of throwing. */
+  async getOrUndefined<T = unknown>(path: string, signal?: AbortSignal): Promise<T | undefined> {
+    try {
+      return await this.request<T>({ path, signal });
+    } catch (err) {
+      if (err instanceof KubeApiError && err.status === 404) return undefined;
+      throw err;
+    }
+  }
+
+  /**
+   * Opens a streaming GET (watch). Resolves once the response headers arrive;
+   * the caller reads newline-delimited JSON from the returned stream.
+   */
+  async stream(opts: RequestOptions): Promise<http.IncomingMessage> {
+    await this.limiter.take();
+    const req = await this.buildRequest(opts, 0);
+    return new Promise((resolve, reject) => {
+      req.once('response', (res) => {
+        const status = res.statusCode ?? 0;
+        if (status >= 400) {
+          const chunks: Buffer[] = [];
+          res.on('data', (c: Buffer) => chunks.push(c));
+          res.on('end', () =>
+            reject(KubeApiError.from(status, Buffer.concat(chunks).toString('utf8'), 'GET', opts.path)),
+          );
+          return;
+        }
+        resolve(res);
+      });
+      req.once('error', reject);
+      req.end();
+    });
+  }
+
+  private async send(opts: RequestOptions): Promise<{ status: number; body: Buffer }> {
+    await this.limiter.take();
+    const payload = encodeBody(opts.body);
+    const timeout = opts.timeoutMs ?? this.options.timeoutMs;
+    const req = await this.buildRequest(opts, timeout, payload, opts.contentType);
+    return new Promise((resolve, reject) => {
+      req.once('response', (res) => {
+        const chunks: Buffer[] = [];
+        res.on('data', (c: Buffer) => chunks.push(c));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+        res.on('error', reject);
+      });
+      req.once('timeout', () =>
+        req.destroy(new Error(`${opts.method ?? 'GET'} ${opts.path}: no answer from ${this.server} within ${timeout} ms`)),
+      );
+      req.once('error', (err) => reject(describeNetworkError(err, this.server)));
+      req.end(payload);
+    });
+  }
+
+  private async buildRequest(
+    opts: RequestOptions,
+    timeout: number,
+    payload?: Buffer,
+    contentType?: string,
+  ): Promise<http.ClientRequest> {
+    await this.refreshAuth();
+    const url = new URL(opts.path, this.conn.server);
+    for (const [k, v] of Object.entries(opts.query ?? {})) {
+      if (v !== undefined) url.searchParams.set(k, String(v));
+    }
+    const headers: http.OutgoingHttpHeaders = {
+      ...(this.conn.base.headers as http.OutgoingHttpHeaders | undefined),
+      accept: 'application/json',
+      'user-agent': 'sluice',
+    };
+    if (payload) {
+      headers['content-type'] = contentType ?? 'application/json';
+      headers['content-length'] = payload.length;
+    }
+    if (this.impersonation) {
+      headers['impersonate-user'] = this.impersonation.user;
+      if (this.impersonation.groups?.length) headers['impersonate-group'] = this.impersonation.groups;
+    }
+    const mod = this.conn.server.protocol === 'https:' ? https : http;
+    const req = mod.request(url, {
+      method: opts.method ?? 'GET',
+      agent: this.conn.agent,
+      headers,
+      signal: opts.signal,
+      ...(timeout > 0 ? { timeout } : {}),
+    });
+    return req;
+  }
+
+  /** Token sources such as exec plugins expire; re-read them now and then. */
+  private async refreshAuth(): Promise<void> {
+    if (Date.now() < this.conn.authExpires) return;
+    const base: https.RequestOptions = {};
+    await this.kc.applyToHTTPSOptions(base);
+    this.conn.base.headers = base.headers;
+    this.conn.authExpires = Date.now() + AUTH_REFRESH_MS;
+  }
+}
+
+function pickTLS(o: https.RequestOptions): https.AgentOptions {
+  const out: https.AgentOptions = {};
+  if (o.ca) out.ca = o.ca;
+  if (o.cert) out.cert = o.cert;
+  if (o.key) out.key = o.key;
+  if (o.pfx) out.pfx = o.pfx;
+  if (o.passphrase) out.passphrase = o.passphrase;
+  if (o.rejectUnauthorized === false) out.rejectUnauthorized = false;
+  if (o.servername) out.servername = o.servername;
+  return out;
+}
+
+function encodeBody(body: unknown): Buffer | undefined {
+  if (body === undefined) return undefined;
+  if (Buffer.isBuffer(body)) return body;
+  if (typeof body === 'string') return Buffer.from(body, 'utf8');
+  return Buffer.from(JSON.stringify(body), 'utf8');
+}
+
+function describeNetworkError(err: Error & { code?: string }, server: string): Error {
+  if (err.name === 'AbortError') return err;
+  const hint =
+    err.code === 'ECONNREFUSED'
+      ? 'is the cluster running? (`sluice cluster status`)'
+      : err.code === 'DEPTH_ZERO_SELF_SIGNED_CERT' || err.code === 'UNABLE_TO_VERIFY_LEAF_SIGNATURE'
+        ? "the server's certificate is not signed by the kubeconfig's certificate-authority"
+        : '';
+  const e = new Error(`cannot reach the Kubernetes API at ${server}: ${err.message}${hint ? ` (${hint})` : ''}`);
+  (e as Error & { code?: string }).code = err.code;
+  return e;
+}
+
+export type { Status };

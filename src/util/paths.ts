@@ -1,0 +1,21 @@
+import { homedir } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+
+/** Root of the Sluice checkout (holds package.json and cluster/). */
+export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** Where Sluice keeps per-user state: the local cluster, its kubeconfig, logs. */
+export function sluiceHome(): string {
+  return process.env.SLUICE_HOME ? resolve(process.env.SLUICE_HOME) : join(homedir(), '.sluice');
+}
+
+/**
+ * Where built binaries are cached. Outside the work tree and outside
+ * SLUICE_HOME, so a fresh clone or a new SLUICE_HOME reuses the same build.
+ */
+export function cacheHome(): string {
+  if (process.env.SLUICE_CACHE) return resolve(process.env.SLUICE_CACHE);
+  const xdg = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
+  return join(xdg, 'sluice');
+}
