@@ -1,9 +1,11 @@
 import { clusterCommand } from './cluster.ts';
+import { toolsCommand } from './tools.ts';
 
 type Verb = (args: string[]) => Promise<number>;
 
 const verbs: Record<string, { run: () => Promise<Verb>; help: string }> = {
   cluster: { run: async () => clusterCommand, help: 'cluster up|down|status   manage the local control plane' },
+  tools: { run: async () => toolsCommand, help: 'tools install            build the pinned Go binaries Sluice uses' },
   demo: { run: async () => (await import('./demo.ts')).demoCommand, help: 'demo                     run the demo (what `npm start` does)' },
 };
 

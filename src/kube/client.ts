@@ -109,6 +109,8 @@ export class KubeClient {
     const text = res.body.toString('utf8');
     if (res.status >= 400) throw KubeApiError.from(res.status, text, opts.method ?? 'GET', opts.path);
     if (!text) return undefined as T;
+    // Health endpoints (/readyz, /livez) answer in plain text.
+    if (!res.contentType.includes('json')) return text as T;
     return JSON.parse(text) as T;
   }
 
@@ -147,7 +149,7 @@ export class KubeClient {
     });
   }
 
-  private async send(opts: RequestOptions): Promise<{ status: number; body: Buffer }> {
+  private async send(opts: RequestOptions): Promise<{ status: number; body: Buffer; contentType: string }> {
     await this.limiter.take();
     const payload = encodeBody(opts.body);
     const timeout = opts.timeoutMs ?? this.options.timeoutMs;
@@ -156,7 +158,13 @@ export class KubeClient {
       req.once('response', (res) => {
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
-        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: Buffer.concat(chunks) }));
+        res.on('end', () =>
+          resolve({
+            status: res.statusCode ?? 0,
+            body: Buffer.concat(chunks),
+            contentType: String(res.headers['content-type'] ?? ''),
+          }),
+        );
         res.on('error', reject);
       });
       req.once('timeout', () =>

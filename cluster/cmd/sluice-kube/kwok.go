@@ -49,6 +49,11 @@ func runKwok(args []string) error {
 	}
 	os.Args = append([]string{os.Args[0], "--config=" + stageFile}, rest...)
 
+	// Kubernetes' component-base registers a non-bool --version on the global
+	// pflag set at init time; cobra merges that set into KWOK's command and then
+	// fails reading it as a bool. KWOK runs alone in this process: start clean.
+	pflag.CommandLine = pflag.NewFlagSet(os.Args[0], pflag.ExitOnError)
+
 	flagset := pflag.NewFlagSet("global", pflag.ContinueOnError)
 	flagset.ParseErrorsAllowlist.UnknownFlags = true
 	flagset.Usage = func() {}

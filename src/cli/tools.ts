@@ -1,0 +1,19 @@
+import { ensureClusterBinary } from '../cluster/build.ts';
+
+const usage = 'usage: sluice tools install    build the pinned Go binaries Sluice uses (local control plane, kustomize, helm)\n';
+
+/** Builds every Go-built binary ahead of time, so the first test or demo does not wait for it. */
+export async function toolsCommand(args: string[]): Promise<number> {
+  if (args[0] !== 'install') {
+    process.stderr.write(usage);
+    return 2;
+  }
+  const log = (m: string) => process.stderr.write(`${m}\n`);
+  const started = Date.now();
+  const paths: Record<string, string> = {
+    'sluice-kube': await ensureClusterBinary(log),
+  };
+  for (const [name, path] of Object.entries(paths)) process.stdout.write(`${name.padEnd(12)} ${path}\n`);
+  process.stderr.write(`tools ready in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);
+  return 0;
+}
