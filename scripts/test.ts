@@ -10,6 +10,7 @@ import { stopCluster } from '../src/cluster/down.ts';
 const unitTests: string[] = [
   'src/kube/ratelimit.test.ts',
   'src/cluster/flags.test.ts',
+  'src/health/health.test.ts',
 ];
 
 const integrationTests: string[] = [

@@ -28,6 +28,8 @@ export interface RequestOptions {
   body?: unknown;
   /** Defaults to application/json when body is set. */
   contentType?: string;
+  /** Defaults to application/json. */
+  accept?: string;
   signal?: AbortSignal;
   timeoutMs?: number;
 }
@@ -188,7 +190,7 @@ export class KubeClient {
     }
     const headers: http.OutgoingHttpHeaders = {
       ...(this.conn.base.headers as http.OutgoingHttpHeaders | undefined),
-      accept: 'application/json',
+      accept: opts.accept ?? 'application/json',
       'user-agent': 'sluice',
     };
     if (payload) {
