@@ -15,6 +15,7 @@ const unitTests: string[] = [
 
 const integrationTests: string[] = [
   'test/cluster.smoke.test.ts',
+  'test/apply.test.ts',
 ];
 
 async function main(): Promise<number> {

@@ -67,8 +67,9 @@ export class KubeClient {
     const cluster = kc.getCurrentCluster();
     if (!cluster) throw new Error(`kubeconfig has no current cluster (context "${kc.getCurrentContext()}")`);
     const opts: Required<KubeClientOptions> = {
-      qps: options.qps ?? 200,
-      burst: options.burst ?? 400,
+      // The API server's priority and fairness protects it; these only stop a runaway loop.
+      qps: options.qps ?? 500,
+      burst: options.burst ?? 1000,
       maxSockets: options.maxSockets ?? 32,
       timeoutMs: options.timeoutMs ?? 60_000,
     };

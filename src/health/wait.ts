@@ -1,0 +1,132 @@
+import type { KubeClient } from '../kube/client.ts';
+import { resourcePath, type Discovery } from '../kube/discovery.ts';
+import { subject, type KubeObject } from '../kube/object.ts';
+import { ListWatch } from '../kube/watch.ts';
+import { computeHealth } from './index.ts';
+import type { HealthResult } from './types.ts';
+
+export interface WaitRef {
+  apiVersion: string;
+  kind: string;
+  namespace?: string;
+  name: string;
+}
+
+export interface ObjectHealth {
+  subject: string;
+  ref: WaitRef;
+  result: HealthResult;
+}
+
+export interface WaitOptions {
+  timeoutMs: number;
+  signal?: AbortSignal;
+  /** Called whenever an object's status changes. */
+  onProgress?: (objects: ObjectHealth[]) => void;
+}
+
+export interface WaitResult {
+  /** Every object is Current. */
+  ok: boolean;
+  timedOut: boolean;
+  objects: ObjectHealth[];
+  /** Objects that are not Current, each with why. */
+  notReady: ObjectHealth[];
+  /** One line per object that is not ready: `Deployment/ns/web: InProgress: ...`. */
+  message: string;
+}
+
+/**
+ * Follows a set of objects until every one is Current, one is Failed, the
+ * timeout passes or the signal aborts. Objects are watched, not polled: one
+ * list+watch per resource and namespace, narrowed to the object's name when
+ * there is only one.
+ */
+export async function waitForSet(
+  client: KubeClient,
+  discovery: Discovery,
+  refs: WaitRef[],
+  opts: WaitOptions,
+): Promise<WaitResult> {
+  const health = new Map<string, ObjectHealth>();
+  const watches: ListWatch[] = [];
+  const groups = new Map<string, { path: string; refs: WaitRef[] }>();
+  for (const ref of refs) {
+    const key = subject({ kind: ref.kind, metadata: ref });
+    health.set(key, { subject: key, ref, result: { status: 'Unknown', message: 'not observed yet' } });
+    const mapping = await discovery.mapping(ref.apiVersion, ref.kind);
+    if (!mapping) {
+      health.set(key, { subject: key, ref, result: { status: 'NotFound', message: `unknown kind ${ref.kind}` } });
+      continue;
+    }
+    const path = resourcePath(mapping, ref.namespace);
+    const g = groups.get(path) ?? { path, refs: [] };
+    g.refs.push(ref);
+    groups.set(path, g);
+  }
+
+  let settle!: () => void;
+  const settled = new Promise<void>((r) => (settle = r));
+  const snapshot = () => [...health.values()];
+  const evaluate = () => {
+    const all = snapshot();
+    opts.onProgress?.(all);
+    if (all.every((o) => o.result.status === 'Current') || all.some((o) => o.result.status === 'Failed')) settle();
+  };
+
+  for (const g of groups.values()) {
+    const names = new Set(g.refs.map((r) => r.name));
+    const update = (obj: KubeObject, deleted: boolean) => {
+      const ref = g.refs.find((r) => r.name === obj.metadata.name);
+      if (!ref) return;
+      const key = subject({ kind: ref.kind, metadata: ref });
+      const result: HealthResult = deleted ? { status: 'NotFound', message: 'object was deleted' } : computeHealth(obj);
+      health.set(key, { subject: key, ref, result });
+    };
+    const lw = new ListWatch(client, {
+      path: g.path,
+      fieldSelector: names.size === 1 ? `metadata.name=${[...names][0]}` : undefined,
+      onSync: (store) => {
+        for (const ref of g.refs) {
+          const key = subject({ kind: ref.kind, metadata: ref });
+          const obj = [...store.values()].find((o) => o.metadata.name === ref.name);
+          if (obj) update(obj, false);
+          else health.set(key, { subject: key, ref, result: { status: 'NotFound', message: 'object not found' } });
+        }
+        evaluate();
+      },
+      onEvent: (type, obj) => {
+        update(obj, type === 'DELETED');
+        evaluate();
+      },
+    });
+    watches.push(lw);
+  }
+
+  let timer: NodeJS.Timeout | undefined;
+  let timedOut = false;
+  const onAbort = () => settle();
+  opts.signal?.addEventListener('abort', onAbort);
+  try {
+    await Promise.all(watches.map((w) => w.start()));
+    evaluate();
+    timer = setTimeout(() => {
+      timedOut = true;
+      settle();
+    }, opts.timeoutMs);
+    await settled;
+  } finally {
+    clearTimeout(timer);
+    opts.signal?.removeEventListener('abort', onAbort);
+    for (const w of watches) w.stop();
+  }
+  const objects = snapshot();
+  const notReady = objects.filter((o) => o.result.status !== 'Current');
+  return {
+    ok: notReady.length === 0,
+    timedOut: timedOut && notReady.length > 0,
+    objects,
+    notReady,
+    message: notReady.map((o) => `${o.subject}: ${o.result.status}: ${o.result.message}`).join('\n'),
+  };
+}
