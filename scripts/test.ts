@@ -16,6 +16,7 @@ const unitTests: string[] = [
 const integrationTests: string[] = [
   'test/cluster.smoke.test.ts',
   'test/apply.test.ts',
+  'test/prune-wait.test.ts',
 ];
 
 async function main(): Promise<number> {
