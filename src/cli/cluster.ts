@@ -17,9 +17,9 @@ export async function clusterCommand(args: string[]): Promise<number> {
     case 'up': {
       const { values } = parseArgs({
         args: rest,
-        options: { profile: { type: 'string', default: 'default' }, nodes: { type: 'string', default: '2' } },
+        options: { profile: { type: 'string' }, nodes: { type: 'string', default: '2' } },
       });
-      if (values.profile !== 'default' && values.profile !== 'bench') {
+      if (values.profile !== undefined && values.profile !== 'default' && values.profile !== 'bench') {
         process.stderr.write(`--profile must be default or bench, not ${values.profile}\n`);
         return 2;
       }

@@ -25,6 +25,7 @@ import { ensureNodes, waitNodesReady } from './nodes.ts';
 
 export interface UpOptions {
   home?: string;
+  /** A running cluster with another profile is restarted with this one. */
   profile?: ClusterProfile;
   nodes?: number;
   log?: (msg: string) => void;
@@ -49,7 +50,8 @@ export interface UpResult {
 export async function upCluster(opts: UpOptions = {}): Promise<UpResult> {
   const home = opts.home ?? sluiceHome();
   const log = opts.log ?? (() => {});
-  const profile = opts.profile ?? 'default';
+  // With no profile asked for, any running cluster will do.
+  const profile = opts.profile ?? readState(home)?.profile ?? 'default';
   const nodeCount = opts.nodes ?? 2;
 
   const buildStart = Date.now();
