@@ -11,12 +11,15 @@ const unitTests: string[] = [
   'src/kube/ratelimit.test.ts',
   'src/cluster/flags.test.ts',
   'src/health/health.test.ts',
+  'src/util/duration.test.ts',
+  'src/apply/diff.test.ts',
 ];
 
 const integrationTests: string[] = [
   'test/cluster.smoke.test.ts',
   'test/apply.test.ts',
   'test/prune-wait.test.ts',
+  'test/cli-apply.test.ts',
 ];
 
 async function main(): Promise<number> {

@@ -1,5 +1,6 @@
 import { objectId, parseApiVersion, parseObjectId, type KubeObject, type ObjectRef } from '../kube/object.ts';
 import { stageOf } from './stages.ts';
+import type { ChangeSetEntry } from './changeset.ts';
 
 /** Flux's ResourceInventory: `{ entries: [{ id: "<ns>_<name>_<group>_<kind>", v: "<version>" }] }`. */
 export interface InventoryEntry {
@@ -15,6 +16,11 @@ export function inventoryOf(objects: KubeObject[]): Inventory {
   const entries = objects.map((o) => ({ id: objectId(o), v: parseApiVersion(o.apiVersion).version }));
   entries.sort((a, b) => a.id.localeCompare(b.id));
   return { entries };
+}
+
+/** The inventory of what an apply handled, from its change set. */
+export function inventoryFromChangeSet(entries: ChangeSetEntry[]): Inventory {
+  return { entries: entries.map((e) => ({ id: e.id, v: e.version })).sort((a, b) => a.id.localeCompare(b.id)) };
 }
 
 export interface StaleObject extends ObjectRef {

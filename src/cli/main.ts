@@ -5,6 +5,8 @@ type Verb = (args: string[]) => Promise<number>;
 
 const verbs: Record<string, { run: () => Promise<Verb>; help: string }> = {
   cluster: { run: async () => clusterCommand, help: 'cluster up|down|status   manage the local control plane' },
+  apply: { run: async () => (await import('./apply.ts')).applyCommand, help: 'apply DIR|-              server-side apply manifests (--prune --wait --timeout --name)' },
+  diff: { run: async () => (await import('./diff.ts')).diffCommand, help: 'diff DIR|-               show what apply would change (exit 1 when it would)' },
   tools: { run: async () => toolsCommand, help: 'tools install            build the pinned Go binaries Sluice uses' },
   demo: { run: async () => (await import('./demo.ts')).demoCommand, help: 'demo                     run the demo (what `npm start` does)' },
 };
