@@ -13,6 +13,7 @@ const unitTests: string[] = [
   'src/health/health.test.ts',
   'src/util/duration.test.ts',
   'src/apply/diff.test.ts',
+  'src/controllers/queue.test.ts',
 ];
 
 const integrationTests: string[] = [

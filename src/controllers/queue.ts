@@ -1,0 +1,150 @@
+export interface QueueOptions {
+  /** Reconciles running at once. */
+  concurrency: number;
+  /** First retry delay after a failure; doubles per consecutive failure. */
+  baseDelayMs?: number;
+  /** Longest retry delay. */
+  maxDelayMs?: number;
+}
+
+export type ReconcileOutcome =
+  /** Done; look again after this many ms (the object's interval), or never. */
+  | { requeueAfterMs?: number }
+  /** Failed; retried with exponential backoff, or after `retryAfterMs` when given. */
+  | { error: unknown; retryAfterMs?: number };
+
+export type Reconciler = (key: string, signal: AbortSignal) => Promise<ReconcileOutcome>;
+
+/**
+ * A work queue in client-go's sense: keys are de-duplicated while waiting,
+ * the same key never runs twice at once (a key added while it runs is run
+ * again afterwards), failures back off exponentially per key, and at most
+ * `concurrency` reconciles run together.
+ */
+export class WorkQueue {
+  private readonly queue: string[] = [];
+  private readonly queued = new Set<string>();
+  private readonly running = new Set<string>();
+  /** Keys added while running: run once more when the current run ends. */
+  private readonly dirty = new Set<string>();
+  private readonly timers = new Map<string, { at: number; timer: NodeJS.Timeout }>();
+  private readonly failures = new Map<string, number>();
+  private readonly abort = new AbortController();
+  private active = 0;
+  private stopped = false;
+  private idleWaiters: Array<() => void> = [];
+
+  constructor(
+    private readonly reconcile: Reconciler,
+    private readonly opts: QueueOptions,
+    private readonly onResult?: (key: string, outcome: ReconcileOutcome, ms: number) => void,
+  ) {}
+
+  /** Queues `key` now. */
+  add(key: string): void {
+    if (this.stopped) return;
+    this.clearTimer(key);
+    if (this.running.has(key)) {
+      this.dirty.add(key);
+      return;
+    }
+    if (this.queued.has(key)) return;
+    this.queued.add(key);
+    this.queue.push(key);
+    this.pump();
+  }
+
+  /** Queues `key` after `ms`, unless it is due sooner already. */
+  addAfter(key: string, ms: number): void {
+    if (this.stopped) return;
+    if (ms <= 0) return this.add(key);
+    const at = Date.now() + ms;
+    const existing = this.timers.get(key);
+    if (existing && existing.at <= at) return;
+    if (existing) clearTimeout(existing.timer);
+    const timer = setTimeout(() => {
+      this.timers.delete(key);
+      this.add(key);
+    }, ms);
+    timer.unref();
+    this.timers.set(key, { at, timer });
+  }
+
+  /** Forgets a key's scheduled run and its failure count (the object is gone). */
+  forget(key: string): void {
+    this.clearTimer(key);
+    this.failures.delete(key);
+  }
+
+  get depth(): number {
+    return this.queue.length;
+  }
+
+  get inFlight(): number {
+    return this.active;
+  }
+
+  /**
+   * Stops taking work. With `drainMs`, running reconciles get that long to
+   * finish before they are aborted through their signal.
+   */
+  async shutDown(drainMs = 0): Promise<void> {
+    this.stopped = true;
+    for (const { timer } of this.timers.values()) clearTimeout(timer);
+    this.timers.clear();
+    this.queue.length = 0;
+    this.queued.clear();
+    if (this.active === 0) return;
+    const idle = new Promise<void>((r) => this.idleWaiters.push(r));
+    const timeout = new Promise<void>((r) => setTimeout(r, drainMs));
+    await Promise.race([idle, timeout]);
+    this.abort.abort();
+    await idle;
+  }
+
+  private clearTimer(key: string): void {
+    const t = this.timers.get(key);
+    if (t) {
+      clearTimeout(t.timer);
+      this.timers.delete(key);
+    }
+  }
+
+  private pump(): void {
+    while (!this.stopped && this.active < this.opts.concurrency && this.queue.length > 0) {
+      const key = this.queue.shift()!;
+      this.queued.delete(key);
+      this.running.add(key);
+      this.active++;
+      void this.runOne(key);
+    }
+  }
+
+  private async runOne(key: string): Promise<void> {
+    const started = performance.now();
+    let outcome: ReconcileOutcome;
+    try {
+      outcome = await this.reconcile(key, this.abort.signal);
+    } catch (error) {
+      outcome = { error };
+    }
+    this.onResult?.(key, outcome, performance.now() - started);
+    this.running.delete(key);
+    this.active--;
+    if ('error' in outcome) {
+      const n = (this.failures.get(key) ?? 0) + 1;
+      this.failures.set(key, n);
+      const base = this.opts.baseDelayMs ?? 500;
+      const backoff = Math.min(this.opts.maxDelayMs ?? 5 * 60_000, base * 2 ** (n - 1));
+      this.addAfter(key, outcome.retryAfterMs ?? backoff);
+    } else {
+      this.failures.delete(key);
+      if (outcome.requeueAfterMs !== undefined) this.addAfter(key, outcome.requeueAfterMs);
+    }
+    if (this.dirty.delete(key)) this.add(key);
+    if (this.active === 0 && (this.stopped || this.queue.length === 0)) {
+      for (const w of this.idleWaiters.splice(0)) w();
+    }
+    this.pump();
+  }
+}
