@@ -1,0 +1,151 @@
+import { Type, type TSchema, type SchemaOptions } from '@sinclair/typebox';
+
+/**
+ * Helpers over TypeBox: one definition gives both the TypeScript type
+ * (`Static<typeof X>`) and the OpenAPI v3 schema the CRD carries, so the
+ * controller's types and `kubectl explain` never disagree.
+ */
+
+/** A Go duration such as 1m30s, validated by the API server with Flux's pattern. */
+export const Duration = (description: string, options: SchemaOptions = {}) =>
+  Type.String({ description, pattern: '^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$', ...options });
+
+export const LocalObjectReference = (description: string) =>
+  Type.Object({ name: Type.String({ description: 'Name of the referent.' }) }, { description });
+
+export const NamespacedObjectReference = (description: string) =>
+  Type.Object(
+    {
+      name: Type.String({ description: 'Name of the referent.' }),
+      namespace: Type.Optional(Type.String({ description: 'Namespace of the referent, defaults to the namespace of the object that refers to it.' })),
+    },
+    { description },
+  );
+
+export const NamespacedObjectKindReference = (description: string, kinds: string[]) =>
+  Type.Object(
+    {
+      apiVersion: Type.Optional(Type.String({ description: 'API version of the referent.' })),
+      kind: Type.String({ description: 'Kind of the referent.', enum: kinds }),
+      name: Type.String({ description: 'Name of the referent.' }),
+      namespace: Type.Optional(Type.String({ description: 'Namespace of the referent, defaults to the namespace of the object that refers to it.' })),
+    },
+    { description },
+  );
+
+/** A string enum, as Kubernetes schemas want it (no anyOf). */
+export const Enum = <T extends string>(values: readonly T[], description: string, options: SchemaOptions = {}) =>
+  Type.Unsafe<T>({ type: 'string', enum: [...values], description, ...options });
+
+export const StringMap = (description: string) =>
+  Type.Unsafe<Record<string, string>>({ type: 'object', additionalProperties: { type: 'string' }, description });
+
+/** Any JSON value, kept as the user wrote it (Helm values, patches). */
+export const Free = <T = unknown>(description: string) =>
+  Type.Unsafe<T>({ 'x-kubernetes-preserve-unknown-fields': true, description });
+
+export const FreeObject = <T = Record<string, unknown>>(description: string) =>
+  Type.Unsafe<T>({ type: 'object', 'x-kubernetes-preserve-unknown-fields': true, description });
+
+export const Condition = Type.Object(
+  {
+    type: Type.String({ description: 'Type of the condition, e.g. Ready.', maxLength: 316 }),
+    status: Enum(['True', 'False', 'Unknown'] as const, 'Status of the condition.'),
+    observedGeneration: Type.Optional(Type.Integer({ description: 'The generation the condition was set for.', format: 'int64', minimum: 0 })),
+    lastTransitionTime: Type.String({ description: 'When the condition last changed from one status to another.', format: 'date-time' }),
+    reason: Type.String({ description: 'CamelCase reason for the last transition.', maxLength: 1024, minLength: 1 }),
+    message: Type.String({ description: 'Human readable details of the last transition.', maxLength: 32768 }),
+  },
+  { description: 'Condition in the kstatus-compatible format Flux uses.' },
+);
+
+export const ReconcileRequestStatus = {
+  lastHandledReconcileAt: Type.Optional(
+    Type.String({ description: 'The value of the reconcile.fluxcd.io/requestedAt annotation last handled.' }),
+  ),
+};
+
+/**
+ * Turns a TypeBox schema into a Kubernetes structural schema: plain JSON
+ * without TypeBox's symbols, `additionalProperties: false` removed (the API
+ * server prunes unknown fields itself).
+ */
+export function toStructural(schema: TSchema): Record<string, unknown> {
+  const json = JSON.parse(JSON.stringify(schema)) as Record<string, unknown>;
+  const walk = (s: Record<string, unknown>) => {
+    delete s.$id;
+    if (s.additionalProperties === false) delete s.additionalProperties;
+    for (const v of Object.values((s.properties as Record<string, Record<string, unknown>>) ?? {})) walk(v);
+    if (s.items && typeof s.items === 'object') walk(s.items as Record<string, unknown>);
+    if (s.additionalProperties && typeof s.additionalProperties === 'object') walk(s.additionalProperties as Record<string, unknown>);
+  };
+  walk(json);
+  return json;
+}
+
+export interface PrinterColumn {
+  name: string;
+  type: 'string' | 'date' | 'integer' | 'boolean' | 'number';
+  jsonPath: string;
+  description?: string;
+  priority?: number;
+}
+
+export const readyColumns: PrinterColumn[] = [
+  { name: 'Age', type: 'date', jsonPath: '.metadata.creationTimestamp' },
+  { name: 'Ready', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].status' },
+  { name: 'Status', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].message' },
+];
+
+export interface KindDefinition {
+  group: string;
+  kind: string;
+  plural: string;
+  singular: string;
+  shortNames?: string[];
+  description: string;
+  /** Served versions; the first is the storage version. */
+  versions: Array<{ name: string; spec: TSchema; status: TSchema; columns: PrinterColumn[]; deprecated?: string }>;
+}
+
+/** The CustomResourceDefinition for a kind. */
+export function crdFor(def: KindDefinition): Record<string, unknown> {
+  return {
+    apiVersion: 'apiextensions.k8s.io/v1',
+    kind: 'CustomResourceDefinition',
+    metadata: { name: `${def.plural}.${def.group}`, labels: { 'app.kubernetes.io/part-of': 'sluice' } },
+    spec: {
+      group: def.group,
+      names: {
+        kind: def.kind,
+        listKind: `${def.kind}List`,
+        plural: def.plural,
+        singular: def.singular,
+        ...(def.shortNames ? { shortNames: def.shortNames } : {}),
+        categories: ['flux', 'sluice'],
+      },
+      scope: 'Namespaced',
+      versions: def.versions.map((v, i) => ({
+        name: v.name,
+        served: true,
+        storage: i === 0,
+        ...(v.deprecated ? { deprecated: true, deprecationWarning: v.deprecated } : {}),
+        additionalPrinterColumns: v.columns,
+        subresources: { status: {} },
+        schema: {
+          openAPIV3Schema: {
+            type: 'object',
+            description: def.description,
+            properties: {
+              apiVersion: { type: 'string', description: 'APIVersion of this representation of the object.' },
+              kind: { type: 'string', description: 'Kind of the object.' },
+              metadata: { type: 'object' },
+              spec: toStructural(v.spec),
+              status: toStructural(v.status),
+            },
+          },
+        },
+      })),
+    },
+  };
+}
