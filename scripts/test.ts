@@ -16,6 +16,15 @@ const unitTests: string[] = [
   'src/controllers/queue.test.ts',
 ];
 
+// Tests with real processes (git servers, sshd, kustomize) that need no cluster.
+const processTests: string[] = [
+  'test/source/units.test.ts',
+  'test/source/refs.test.ts',
+  'test/source/auth.test.ts',
+  'test/source/verify.test.ts',
+  'test/source/artifact.test.ts',
+];
+
 const integrationTests: string[] = [
   'test/cluster.smoke.test.ts',
   'test/apply.test.ts',
@@ -25,8 +34,8 @@ const integrationTests: string[] = [
 
 async function main(): Promise<number> {
   const picked = process.argv.slice(2);
-  const files = picked.length ? picked : [...unitTests, ...integrationTests];
-  const needsCluster = files.some((f) => f.startsWith('test/'));
+  const files = picked.length ? picked : [...unitTests, ...processTests, ...integrationTests];
+  const needsCluster = files.some((f) => integrationTests.includes(f) || (f.startsWith('test/') && !processTests.includes(f)));
 
   let startedHere = false;
   const env = { ...process.env };

@@ -7,6 +7,8 @@ const verbs: Record<string, { run: () => Promise<Verb>; help: string }> = {
   cluster: { run: async () => clusterCommand, help: 'cluster up|down|status   manage the local control plane' },
   apply: { run: async () => (await import('./apply.ts')).applyCommand, help: 'apply DIR|-              server-side apply manifests (--prune --wait --timeout --name)' },
   diff: { run: async () => (await import('./diff.ts')).diffCommand, help: 'diff DIR|-               show what apply would change (exit 1 when it would)' },
+  install: { run: async () => (await import('./install.ts')).installCommand, help: 'install [--export]       install the CRDs, RBAC and controller (or print them)' },
+  controller: { run: async () => (await import('./controller.ts')).controllerCommand, help: 'controller               run the controllers with the current kubeconfig' },
   tools: { run: async () => toolsCommand, help: 'tools install            build the pinned Go binaries Sluice uses' },
   demo: { run: async () => (await import('./demo.ts')).demoCommand, help: 'demo                     run the demo (what `npm start` does)' },
 };

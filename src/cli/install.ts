@@ -1,0 +1,70 @@
+import { parseArgs } from 'node:util';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import { ResourceManager } from '../apply/manager.ts';
+import { formatEntry } from '../apply/changeset.ts';
+import { installManifests } from '../install/manifests.ts';
+import { waitForSet } from '../health/wait.ts';
+import { projectRoot } from '../util/paths.ts';
+import { clientFromFlags, clusterFlags } from './kubeconfig.ts';
+
+const usage = `usage: sluice install [--export] [flags]
+  --export              print the manifests instead of applying them
+  --namespace NS        namespace of the controller (default sluice-system)
+  --image IMAGE         controller image (default sluice:<version>)
+  --replicas N          controller replicas (default 1; 0 when you run \`sluice controller\` yourself)
+  --multi-tenant        no cluster-admin for the controller: every apply impersonates a service account
+  --kubeconfig FILE  --context NAME
+`;
+
+export async function installCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: {
+      ...clusterFlags,
+      export: { type: 'boolean', default: false },
+      namespace: { type: 'string', default: 'sluice-system' },
+      image: { type: 'string' },
+      replicas: { type: 'string', default: '1' },
+      'multi-tenant': { type: 'boolean', default: false },
+      help: { type: 'boolean', short: 'h' },
+    },
+  });
+  if (values.help) {
+    process.stdout.write(usage);
+    return 0;
+  }
+  const version = (JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as { version: string }).version;
+  const objects = installManifests({
+    namespace: values.namespace,
+    image: values.image ?? `sluice:${version}`,
+    replicas: Number(values.replicas),
+    multiTenant: values['multi-tenant'],
+    version,
+  });
+  if (values.export) {
+    process.stdout.write(objects.map((o) => `---\n${stringify(o)}`).join(''));
+    return 0;
+  }
+  const client = await clientFromFlags(values);
+  try {
+    const rm = new ResourceManager(client);
+    await rm.apply(objects, { onEntry: (e) => process.stdout.write(`${formatEntry(e)}\n`) });
+    const crds = objects.filter((o) => o.kind === 'CustomResourceDefinition');
+    const res = await waitForSet(
+      client,
+      rm.discovery,
+      crds.map((c) => ({ apiVersion: c.apiVersion, kind: c.kind, name: c.metadata.name! })),
+      { timeoutMs: 60_000 },
+    );
+    if (!res.ok) {
+      process.stderr.write(`CRDs not established:\n${res.message}\n`);
+      return 1;
+    }
+    process.stderr.write(`installed Sluice ${version} in ${values.namespace}\n`);
+    return 0;
+  } finally {
+    client.close();
+  }
+}

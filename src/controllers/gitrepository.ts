@@ -1,0 +1,80 @@
+import type { Informer } from '../kube/informer.ts';
+import type { KubeClient } from '../kube/client.ts';
+import { isNotFound } from '../kube/errors.ts';
+import type { KubeObject } from '../kube/object.ts';
+import { reconcileGitRepository, type GitRepository, type MirrorCache, type Storage } from '../source/index.ts';
+import type { Logger } from '../util/log.ts';
+import type { EventRecorder } from './events.ts';
+import type { Metrics } from './metrics.ts';
+import type { ReconcileOutcome } from './queue.ts';
+import { addFinalizer, patchStatus, removeFinalizer } from './status.ts';
+import { rm } from 'node:fs/promises';
+import { join } from 'node:path';
+
+export const GITREPO_PLURAL = 'gitrepositories';
+const FINALIZER = 'finalizers.fluxcd.io';
+
+export interface GitRepositoryControllerOptions {
+  client: KubeClient;
+  repositories: Informer;
+  mirrors: MirrorCache;
+  storage: Storage;
+  events: EventRecorder;
+  metrics: Metrics;
+  log: Logger;
+}
+
+/**
+ * Wires the Git source (src/source) to the API server: reads the object
+ * and its Secrets, runs one reconcile, records events, writes status, and
+ * removes the stored artifacts when the object is deleted.
+ */
+export class GitRepositoryController {
+  readonly kind = 'GitRepository';
+
+  constructor(private readonly o: GitRepositoryControllerOptions) {}
+
+  async reconcile(key: string): Promise<ReconcileOutcome> {
+    const [namespace, name] = key.split('/') as [string, string];
+    const obj = this.o.repositories.get(namespace, name) as (KubeObject & GitRepository) | undefined;
+    if (!obj) {
+      this.o.metrics.forget(this.kind, namespace, name);
+      return {};
+    }
+    if (obj.metadata.deletionTimestamp) {
+      await rm(join(this.o.storage.root, this.o.storage.sourceDir('gitrepository', namespace, name)), { recursive: true, force: true });
+      await removeFinalizer(this.o.client, obj, GITREPO_PLURAL, FINALIZER).catch((err) => {
+        if (!isNotFound(err)) throw err;
+      });
+      this.o.metrics.forget(this.kind, namespace, name);
+      return {};
+    }
+    await addFinalizer(this.o.client, obj, GITREPO_PLURAL, FINALIZER);
+    this.o.metrics.suspended.set({ kind: this.kind, namespace, name }, obj.spec.suspend ? 1 : 0);
+    const result = await reconcileGitRepository(obj, {
+      mirrors: this.o.mirrors,
+      storage: this.o.storage,
+      getSecret: async (ns, secretName) => {
+        const s = await this.o.client.getOrUndefined<{ data?: Record<string, string> }>(`/api/v1/namespaces/${ns}/secrets/${secretName}`);
+        if (!s) return undefined;
+        return Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')]));
+      },
+      getIncludedArtifact: async (ns, repoName) => {
+        const inc = this.o.repositories.get(ns, repoName) as (KubeObject & GitRepository) | undefined;
+        const artifact = inc?.status?.artifact;
+        if (!artifact) return undefined;
+        return { dir: this.o.storage.treeDir(artifact), revision: artifact.revision, digest: artifact.digest, artifact };
+      },
+    });
+    for (const ev of result.events) await this.o.events.record(obj, ev.type, ev.reason, ev.message, ev.annotations);
+    await patchStatus(this.o.client, obj, GITREPO_PLURAL, result.status as Record<string, unknown>);
+    const ready = result.status.conditions?.find((c) => c.type === 'Ready');
+    this.o.metrics.recordCondition(this.kind, namespace, name, 'Ready', ready?.status);
+    if (result.outcome === 'suspended' || result.outcome === 'stalled') return {};
+    if (result.outcome === 'failed' || result.outcome === 'waiting') {
+      // Retried with the queue's exponential backoff, as Flux's rate limiter does.
+      return { error: new Error(ready?.message ?? 'reconcile failed') };
+    }
+    return { requeueAfterMs: result.requeueAfterMs };
+  }
+}

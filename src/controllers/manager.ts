@@ -1,0 +1,177 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { KubeClient } from '../kube/client.ts';
+import { Informer, type Handler } from '../kube/informer.ts';
+import type { KubeObject } from '../kube/object.ts';
+import type { Logger } from '../util/log.ts';
+import { LeaderElector } from './leader.ts';
+import type { Metrics } from './metrics.ts';
+import { WorkQueue, type ReconcileOutcome } from './queue.ts';
+
+export interface ControllerRegistration {
+  kind: string;
+  /** Cache of the reconciled kind; its changes enqueue the object itself. */
+  informer: Informer;
+  reconcile(key: string, signal: AbortSignal): Promise<ReconcileOutcome>;
+  /** Other caches whose changes enqueue keys of this controller. */
+  watches?: Array<{ informer: Informer; keys: (type: 'ADDED' | 'MODIFIED' | 'DELETED', obj: KubeObject, old?: KubeObject) => string[] }>;
+  concurrency: number;
+}
+
+export interface ManagerOptions {
+  client: KubeClient;
+  log: Logger;
+  metrics: Metrics;
+  /** Address for /healthz, /readyz and /metrics, e.g. 127.0.0.1:8080; port 0 picks one. */
+  httpAddress?: string;
+  leaderElection?: { namespace: string; name: string; identity?: string; leaseDurationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number };
+  /** How long running reconciles may take to finish on shutdown. */
+  shutdownGraceMs?: number;
+  /** Extra HTTP routes (e.g. the webhook receiver). */
+  routes?: Record<string, http.RequestListener>;
+}
+
+/**
+ * Runs controllers: shared caches, one work queue per controller, leader
+ * election so that of several replicas only one acts, health and metrics
+ * endpoints, and a graceful shutdown that lets work finish and releases the lease.
+ */
+export class ControllerManager {
+  private readonly informers = new Map<string, Informer>();
+  private readonly controllers: ControllerRegistration[] = [];
+  private readonly queues = new Map<string, WorkQueue>();
+  private server: http.Server | undefined;
+  private elector: LeaderElector | undefined;
+  private leading = false;
+  private stopping = false;
+  private metricsTimer: NodeJS.Timeout | undefined;
+  /** Resolves when leadership is lost: the process must stop acting. */
+  readonly lost: Promise<void>;
+  private resolveLost!: () => void;
+
+  constructor(private readonly o: ManagerOptions) {
+    this.lost = new Promise((r) => (this.resolveLost = r));
+  }
+
+  /** The shared cache for a collection path, created on first use. */
+  informer(path: string): Informer {
+    let inf = this.informers.get(path);
+    if (!inf) {
+      inf = new Informer(this.o.client, path, { onError: (err) => this.o.log.error('watch failed', { path, error: String(err) }) });
+      this.informers.set(path, inf);
+    }
+    return inf;
+  }
+
+  add(c: ControllerRegistration): void {
+    this.controllers.push(c);
+  }
+
+  get isLeader(): boolean {
+    return this.leading;
+  }
+
+  get address(): AddressInfo | undefined {
+    return this.server?.address() as AddressInfo | undefined;
+  }
+
+  /** Queue of a controller, e.g. for a webhook to request a reconcile. */
+  queue(kind: string): WorkQueue | undefined {
+    return this.queues.get(kind);
+  }
+
+  async start(): Promise<void> {
+    await this.startHttp();
+    // Caches fill before leadership, so a new leader acts at once.
+    await Promise.all([...this.informers.values()].map((i) => i.start()));
+    this.o.log.info('caches synced', { informers: this.informers.size });
+    if (!this.o.leaderElection) {
+      this.startControllers();
+      return;
+    }
+    this.elector = new LeaderElector(this.o.client, {
+      ...this.o.leaderElection,
+      log: (msg, f) => this.o.log.info(msg, f),
+      onStartedLeading: () => this.startControllers(),
+      onStoppedLeading: () => {
+        this.leading = false;
+        for (const q of this.queues.values()) void q.shutDown(0);
+        this.resolveLost();
+      },
+    });
+    this.elector.start();
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopping) return;
+    this.stopping = true;
+    clearInterval(this.metricsTimer);
+    await Promise.all([...this.queues.values()].map((q) => q.shutDown(this.o.shutdownGraceMs ?? 30_000)));
+    await this.elector?.stop();
+    for (const i of this.informers.values()) i.stop();
+    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+    this.o.log.info('stopped');
+  }
+
+  private startControllers(): void {
+    if (this.leading || this.stopping) return;
+    this.leading = true;
+    for (const c of this.controllers) {
+      const q = new WorkQueue((key, signal) => c.reconcile(key, signal), { concurrency: c.concurrency }, (key, outcome, ms) => {
+        const result = 'error' in outcome ? 'error' : 'success';
+        this.o.metrics.reconcileDuration.observe({ kind: c.kind, result }, ms / 1000);
+        this.o.metrics.reconcileTotal.inc({ kind: c.kind, result });
+        if ('error' in outcome) this.o.log.error('reconcile error', { kind: c.kind, key, error: String((outcome.error as Error)?.message ?? outcome.error) });
+      });
+      this.queues.set(c.kind, q);
+      const own: Handler = (type, obj, old) => {
+        if (type === 'MODIFIED' && old && !specOrMetaChanged(old, obj)) return;
+        const key = `${obj.metadata.namespace}/${obj.metadata.name}`;
+        if (type === 'DELETED') q.forget(key);
+        else q.add(key);
+      };
+      c.informer.on(own);
+      for (const w of c.watches ?? []) w.informer.on((type, obj, old) => w.keys(type, obj, old).forEach((k) => q.add(k)));
+      for (const obj of c.informer.list()) q.add(`${obj.metadata.namespace}/${obj.metadata.name}`);
+      this.o.log.info('controller started', { kind: c.kind, objects: c.informer.list().length, concurrency: c.concurrency });
+    }
+    this.metricsTimer = setInterval(() => {
+      for (const [kind, q] of this.queues) this.o.metrics.queueDepth.set({ kind }, q.depth);
+    }, 1_000);
+    this.metricsTimer.unref();
+  }
+
+  private async startHttp(): Promise<void> {
+    const [host, port] = (this.o.httpAddress ?? '127.0.0.1:0').split(':') as [string, string];
+    this.server = http.createServer(async (req, res) => {
+      const path = (req.url ?? '/').split('?')[0]!;
+      if (path === '/healthz') return void res.writeHead(200).end('ok');
+      if (path === '/readyz') {
+        const synced = [...this.informers.values()].every((i) => i.synced);
+        return void res.writeHead(synced ? 200 : 503).end(synced ? 'ok' : 'caches not synced');
+      }
+      if (path === '/metrics') {
+        res.writeHead(200, { 'content-type': this.o.metrics.registry.contentType });
+        return void res.end(await this.o.metrics.registry.metrics());
+      }
+      for (const [prefix, handler] of Object.entries(this.o.routes ?? {})) {
+        if (path.startsWith(prefix)) return handler(req, res);
+      }
+      res.writeHead(404).end('not found');
+    });
+    await new Promise<void>((resolve, reject) => {
+      this.server!.once('error', reject);
+      this.server!.listen(Number(port), host, () => resolve());
+    });
+    this.o.log.info('serving health and metrics', { address: `${host}:${(this.server.address() as AddressInfo).port}` });
+  }
+}
+
+/** Status-only updates (our own writes) must not trigger another reconcile. */
+function specOrMetaChanged(old: KubeObject, obj: KubeObject): boolean {
+  if (old.metadata.generation !== obj.metadata.generation) return true;
+  if (!!old.metadata.deletionTimestamp !== !!obj.metadata.deletionTimestamp) return true;
+  const a = old.metadata.annotations ?? {};
+  const b = obj.metadata.annotations ?? {};
+  return JSON.stringify(a) !== JSON.stringify(b) || JSON.stringify(old.metadata.labels ?? {}) !== JSON.stringify(obj.metadata.labels ?? {});
+}

@@ -1,0 +1,59 @@
+import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+
+/** The operator's Prometheus metrics, in a registry of its own. */
+export class Metrics {
+  readonly registry = new Registry();
+  readonly reconcileDuration: Histogram<'kind' | 'result'>;
+  readonly reconcileTotal: Counter<'kind' | 'result'>;
+  readonly queueDepth: Gauge<'kind'>;
+  readonly condition: Gauge<'kind' | 'name' | 'namespace' | 'type' | 'status'>;
+  readonly suspended: Gauge<'kind' | 'name' | 'namespace'>;
+
+  constructor() {
+    collectDefaultMetrics({ register: this.registry, prefix: 'sluice_' });
+    this.reconcileDuration = new Histogram({
+      name: 'sluice_reconcile_duration_seconds',
+      help: 'Time a reconcile took, per kind and result.',
+      labelNames: ['kind', 'result'],
+      buckets: [0.01, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30, 60, 300],
+      registers: [this.registry],
+    });
+    this.reconcileTotal = new Counter({
+      name: 'sluice_reconcile_total',
+      help: 'Reconciles run, per kind and result (success, error).',
+      labelNames: ['kind', 'result'],
+      registers: [this.registry],
+    });
+    this.queueDepth = new Gauge({
+      name: 'sluice_workqueue_depth',
+      help: 'Keys waiting in the work queue, per kind.',
+      labelNames: ['kind'],
+      registers: [this.registry],
+    });
+    this.condition = new Gauge({
+      name: 'sluice_reconcile_condition',
+      help: 'Condition status of each object: 1 for the status it has, 0 for the others.',
+      labelNames: ['kind', 'name', 'namespace', 'type', 'status'],
+      registers: [this.registry],
+    });
+    this.suspended = new Gauge({
+      name: 'sluice_suspend_status',
+      help: 'Whether an object is suspended (1) or not (0).',
+      labelNames: ['kind', 'name', 'namespace'],
+      registers: [this.registry],
+    });
+  }
+
+  /** Records an object's Ready condition as Flux's gotk_reconcile_condition does. */
+  recordCondition(kind: string, namespace: string, name: string, type: string, status: string | undefined): void {
+    for (const s of ['True', 'False', 'Unknown', 'Deleted']) {
+      this.condition.set({ kind, name, namespace, type, status: s }, s === (status ?? 'Unknown') ? 1 : 0);
+    }
+  }
+
+  forget(kind: string, namespace: string, name: string): void {
+    for (const s of ['True', 'False', 'Unknown']) this.condition.remove({ kind, name, namespace, type: 'Ready', status: s });
+    this.condition.set({ kind, name, namespace, type: 'Ready', status: 'Deleted' }, 1);
+    this.suspended.remove({ kind, name, namespace });
+  }
+}

@@ -1,0 +1,142 @@
+import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
+import { KUSTOMIZE_GROUP } from '../api/kustomization.ts';
+import { SOURCE_GROUP } from '../api/gitrepository.ts';
+import type { KubeClient } from '../kube/client.ts';
+import type { KubeObject } from '../kube/object.ts';
+import { MirrorCache, Storage, startStorageServer, type StorageServer } from '../source/index.ts';
+import type { Logger } from '../util/log.ts';
+import { ArtifactResolver } from './artifacts.ts';
+import { EventRecorder } from './events.ts';
+import { GitRepositoryController } from './gitrepository.ts';
+import { KustomizationController, type Kustomization } from './kustomization.ts';
+import { ControllerManager } from './manager.ts';
+import { Metrics } from './metrics.ts';
+
+export interface OperatorOptions {
+  client: KubeClient;
+  log: Logger;
+  /** Directory for artifacts, Git mirrors and downloaded artifacts. */
+  dataDir: string;
+  /** host:port of the artifact server (default 127.0.0.1:0). */
+  storageAddress?: string;
+  /** Base URL written into status.artifact.url (default: the artifact server's own URL). */
+  artifactBaseUrl?: string;
+  httpAddress?: string;
+  leaderElection?: { namespace: string; name?: string; leaseDurationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number; identity?: string };
+  concurrency?: number;
+  applyConcurrency?: number;
+  noCrossNamespaceRefs?: boolean;
+  defaultServiceAccount?: string;
+  requeueDependencyMs?: number;
+}
+
+export interface Operator {
+  manager: ControllerManager;
+  storageServer: StorageServer;
+  kustomizations: KustomizationController;
+  stop(): Promise<void>;
+}
+
+/** Starts the GitRepository and Kustomization controllers in this process. */
+export async function startOperator(o: OperatorOptions): Promise<Operator> {
+  const metrics = new Metrics();
+  await mkdir(o.dataDir, { recursive: true });
+  const storage = new Storage({ root: join(o.dataDir, 'artifacts'), baseUrl: o.artifactBaseUrl });
+  const [host, port] = (o.storageAddress ?? '127.0.0.1:0').split(':') as [string, string];
+  const storageServer = await startStorageServer(storage, { host, port: Number(port) });
+  const mirrors = new MirrorCache(join(o.dataDir, 'mirrors'));
+  const artifacts = new ArtifactResolver(join(o.dataDir, 'downloads'), async (a) => {
+    // Our own artifacts: read the unpacked tree next to the tarball, no download.
+    if (!a.url.startsWith(storage.urlFor(''))) return undefined;
+    return (await storage.exists(a)) ? storage.treeDir(a) : undefined;
+  });
+
+  const manager = new ControllerManager({
+    client: o.client,
+    log: o.log,
+    metrics,
+    httpAddress: o.httpAddress,
+    leaderElection: o.leaderElection && { name: 'sluice-controller-leader', ...o.leaderElection },
+  });
+  const repos = manager.informer(`/apis/${SOURCE_GROUP}/v1/gitrepositories`);
+  const kss = manager.informer(`/apis/${KUSTOMIZE_GROUP}/v1/kustomizations`);
+
+  const gitController = new GitRepositoryController({
+    client: o.client,
+    repositories: repos,
+    mirrors,
+    storage,
+    events: new EventRecorder(o.client, 'source-controller', o.log),
+    metrics,
+    log: o.log,
+  });
+  const ksController = new KustomizationController({
+    client: o.client,
+    kustomizations: kss,
+    sources: new Map([['GitRepository', repos]]),
+    artifacts,
+    events: new EventRecorder(o.client, 'kustomize-controller', o.log),
+    metrics,
+    log: o.log,
+    noCrossNamespaceRefs: o.noCrossNamespaceRefs,
+    defaultServiceAccount: o.defaultServiceAccount,
+    requeueDependencyMs: o.requeueDependencyMs,
+    applyConcurrency: o.applyConcurrency,
+  });
+
+  const concurrency = o.concurrency ?? 8;
+  manager.add({ kind: 'GitRepository', informer: repos, reconcile: (k) => gitController.reconcile(k), concurrency });
+  manager.add({
+    kind: 'Kustomization',
+    informer: kss,
+    reconcile: (k, signal) => ksController.reconcile(k, signal),
+    concurrency,
+    watches: [
+      {
+        // A new artifact reaches its Kustomizations at once, not at their next interval.
+        informer: repos,
+        keys: (type, obj, old) => {
+          const rev = artifactRevision(obj);
+          if (type === 'DELETED' || !rev || (old && artifactRevision(old) === rev && old.status?.artifact && digestOf(old) === digestOf(obj))) return [];
+          const keys = ksController.dependentsOfSource('GitRepository', obj.metadata.namespace!, obj.metadata.name!);
+          for (const k of keys) ksController.sourceRevisionChanged(k, rev);
+          return keys;
+        },
+      },
+      {
+        // A Kustomization turning Ready releases the ones that depend on it.
+        informer: kss,
+        keys: (type, obj, old) => {
+          if (type === 'DELETED') return [];
+          const readyNow = readyStatus(obj) === 'True';
+          if (!readyNow || (old && readyStatus(old) === 'True' && old.status?.lastAppliedRevision === obj.status?.lastAppliedRevision)) return [];
+          return ksController.dependentsOf(obj.metadata.namespace!, obj.metadata.name!);
+        },
+      },
+    ],
+  });
+  await manager.start();
+  return {
+    manager,
+    storageServer,
+    kustomizations: ksController,
+    async stop() {
+      await manager.stop();
+      await storageServer.close();
+      o.client.close();
+    },
+  };
+}
+
+function artifactRevision(o: KubeObject): string | undefined {
+  return (o.status?.artifact as { revision?: string } | undefined)?.revision;
+}
+
+function digestOf(o: KubeObject): string | undefined {
+  return (o.status?.artifact as { digest?: string } | undefined)?.digest;
+}
+
+function readyStatus(o: KubeObject): string | undefined {
+  return ((o as Kustomization).status?.conditions as Array<{ type: string; status: string }> | undefined)?.find((c) => c.type === 'Ready')?.status;
+}

@@ -1,0 +1,132 @@
+import { allCrds } from '../api/crds.ts';
+import type { KubeObject } from '../kube/object.ts';
+
+export interface InstallOptions {
+  namespace: string;
+  /** Container image of the controller. */
+  image: string;
+  /** Controller replicas; 0 when the controller runs outside the cluster (`sluice controller`). */
+  replicas: number;
+  /**
+   * Multi-tenant lock-down: the controller gets no cluster-admin binding and
+   * applies only through the service accounts Kustomizations name (or the
+   * default one), so RBAC confines every tenant.
+   */
+  multiTenant: boolean;
+  version: string;
+}
+
+const LABELS = { 'app.kubernetes.io/part-of': 'sluice', 'app.kubernetes.io/component': 'controller' };
+
+/** Everything `sluice install` applies: CRDs, namespace, RBAC, the controller and its artifact Service. */
+export function installManifests(o: InstallOptions): KubeObject[] {
+  const ns = o.namespace;
+  const sa = 'sluice-controller';
+  const objects: KubeObject[] = [
+    ...(allCrds() as KubeObject[]),
+    { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: LABELS } },
+    { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: sa, namespace: ns, labels: LABELS } },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRole',
+      metadata: { name: 'sluice-controller', labels: LABELS },
+      // What the controller itself needs; applying the users' objects is granted separately below.
+      rules: [
+        { apiGroups: ['source.toolkit.fluxcd.io', 'kustomize.toolkit.fluxcd.io', 'helm.toolkit.fluxcd.io'], resources: ['*'], verbs: ['get', 'list', 'watch', 'patch', 'update'] },
+        { apiGroups: ['source.toolkit.fluxcd.io', 'kustomize.toolkit.fluxcd.io', 'helm.toolkit.fluxcd.io'], resources: ['*/status', '*/finalizers'], verbs: ['get', 'patch', 'update'] },
+        { apiGroups: [''], resources: ['secrets', 'configmaps'], verbs: ['get', 'list', 'watch'] },
+        { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+        { apiGroups: [''], resources: ['serviceaccounts'], verbs: ['impersonate'] },
+        { apiGroups: ['apiextensions.k8s.io'], resources: ['customresourcedefinitions'], verbs: ['get', 'list', 'watch'] },
+      ],
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name: 'sluice-controller', labels: LABELS },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'sluice-controller' },
+      subjects: [{ kind: 'ServiceAccount', name: sa, namespace: ns }],
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'Role',
+      metadata: { name: 'sluice-leader-election', namespace: ns, labels: LABELS },
+      rules: [{ apiGroups: ['coordination.k8s.io'], resources: ['leases'], verbs: ['get', 'list', 'watch', 'create', 'update', 'patch', 'delete'] }],
+    },
+    {
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'RoleBinding',
+      metadata: { name: 'sluice-leader-election', namespace: ns, labels: LABELS },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'Role', name: 'sluice-leader-election' },
+      subjects: [{ kind: 'ServiceAccount', name: sa, namespace: ns }],
+    },
+  ];
+  if (!o.multiTenant) {
+    // Applying arbitrary manifests needs cluster-admin, as Flux's reconciler binding has it.
+    objects.push({
+      apiVersion: 'rbac.authorization.k8s.io/v1',
+      kind: 'ClusterRoleBinding',
+      metadata: { name: 'sluice-reconciler', labels: LABELS },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+      subjects: [{ kind: 'ServiceAccount', name: sa, namespace: ns }],
+    });
+  }
+  objects.push(
+    {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'sluice-artifacts', namespace: ns, labels: LABELS },
+      spec: { selector: { app: 'sluice-controller' }, ports: [{ name: 'http', port: 80, targetPort: 9090 }] },
+    },
+    {
+      apiVersion: 'apps/v1',
+      kind: 'Deployment',
+      metadata: { name: 'sluice-controller', namespace: ns, labels: LABELS },
+      spec: {
+        replicas: o.replicas,
+        selector: { matchLabels: { app: 'sluice-controller' } },
+        template: {
+          metadata: { labels: { app: 'sluice-controller', ...LABELS } },
+          spec: {
+            serviceAccountName: sa,
+            securityContext: { runAsNonRoot: true, runAsUser: 65534, seccompProfile: { type: 'RuntimeDefault' } },
+            containers: [
+              {
+                name: 'controller',
+                image: o.image,
+                imagePullPolicy: 'IfNotPresent',
+                args: [
+                  'controller',
+                  '--leader-elect',
+                  `--leader-election-namespace=${ns}`,
+                  '--http-addr=0.0.0.0:8080',
+                  '--storage-addr=0.0.0.0:9090',
+                  `--artifact-base-url=http://sluice-artifacts.${ns}.svc.cluster.local.`,
+                  '--data-dir=/data',
+                  ...(o.multiTenant ? ['--no-cross-namespace-refs', '--default-service-account=default'] : []),
+                ],
+                ports: [
+                  { name: 'http', containerPort: 8080 },
+                  { name: 'artifacts', containerPort: 9090 },
+                ],
+                readinessProbe: { httpGet: { path: '/readyz', port: 'http' } },
+                livenessProbe: { httpGet: { path: '/healthz', port: 'http' } },
+                resources: { requests: { cpu: '100m', memory: '128Mi' }, limits: { memory: '512Mi' } },
+                securityContext: { allowPrivilegeEscalation: false, readOnlyRootFilesystem: true, capabilities: { drop: ['ALL'] } },
+                volumeMounts: [{ name: 'data', mountPath: '/data' }, { name: 'tmp', mountPath: '/tmp' }],
+              },
+            ],
+            volumes: [
+              { name: 'data', emptyDir: {} },
+              { name: 'tmp', emptyDir: {} },
+            ],
+          },
+        },
+      },
+    },
+  );
+  for (const obj of objects) {
+    obj.metadata.labels = { ...obj.metadata.labels, 'app.kubernetes.io/version': o.version };
+  }
+  return objects;
+}
