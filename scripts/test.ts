@@ -30,6 +30,7 @@ const integrationTests: string[] = [
   'test/apply.test.ts',
   'test/prune-wait.test.ts',
   'test/cli-apply.test.ts',
+  'test/operator.e2e.test.ts',
 ];
 
 async function main(): Promise<number> {
