@@ -112,7 +112,8 @@ export function parseManifests(text: string, file: string, opts: ParseOptions = 
       throw new ManifestError(`${file}:${err.line}:${err.column}: invalid YAML: ${err.reason}`, file, err.line, err.column);
     }
     if (err instanceof YamlValueError) {
-      throw new ManifestError(`${file}:${err.line}:${err.column}: ${err.message}`, file, err.line, err.column);
+      const text = err.text !== undefined ? ` (${JSON.stringify(err.text)})` : '';
+      throw new ManifestError(`${file}:${err.line}:${err.column}: ${err.message}${text}`, file, err.line, err.column);
     }
     throw err;
   }

@@ -40,6 +40,8 @@ export class YamlValueError extends Error {
     message: string,
     readonly line: number,
     readonly column: number,
+    /** The offending text, kept out of the message (it may come from a substituted Secret). */
+    readonly text?: string,
   ) {
     super(message);
     this.name = 'YamlValueError';
@@ -220,7 +222,7 @@ function toJson(node: YamlNode, doc: Document.Parsed, flavor: Flavor, lc: LineCo
     const target = node.resolve(doc);
     if (!target) {
       const pos = lc.linePos(node.range?.[0] ?? 0);
-      throw new YamlValueError(`unknown anchor ${JSON.stringify(node.source)}`, pos.line, pos.col);
+      throw new YamlValueError('an alias to an unknown anchor', pos.line, pos.col, node.source);
     }
     return toJson(target, doc, flavor, lc, st);
   }
@@ -305,9 +307,10 @@ function scalarToJson(node: Scalar, flavor: Flavor, lc: LineCounter): JsonValue 
   if (typeof v === 'number' && !Number.isFinite(v)) {
     const pos = lc.linePos(node.range?.[0] ?? 0);
     throw new YamlValueError(
-      `${JSON.stringify(raw)} is ${Number.isNaN(v) ? 'NaN' : 'infinite'}, which a Kubernetes object (JSON) cannot hold`,
+      `${Number.isNaN(v) ? "a NaN" : "an infinite"} number, which a Kubernetes object (JSON) cannot hold`,
       pos.line,
       pos.col,
+      raw,
     );
   }
   return v;

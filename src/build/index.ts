@@ -1,0 +1,145 @@
+// The build stage: a directory of a source artifact and a Flux Kustomization
+// spec in, Kubernetes objects out, as kustomize-controller builds them.
+//
+//   1. kustomize (src/build/kustomize.ts), when the directory has a
+//      kustomization file, contains one below it, when the spec has patches,
+//      images or components, or when renaming/moving objects would need
+//      kustomize to rewrite references between them; otherwise the native
+//      path (src/build/transform.ts) does the same without starting a process;
+//   2. post-build variable substitution (src/build/substitute.ts);
+//   3. commonMetadata labels and annotations.
+import { stat } from 'node:fs/promises';
+import { isAbsolute, relative, resolve, sep } from 'node:path';
+import type { FluxImage, FluxPatch } from './kustomize.ts';
+import { BuildError, findKustomizationFile, kustomizeBuild, listPlainDirectory } from './kustomize.ts';
+import type { Manifest } from './manifests.ts';
+import { readManifestFile } from './manifests.ts';
+import type { PostBuild, VarSources } from './substitute.ts';
+import { loadVariables, substituteManifests } from './substitute.ts';
+import type { CommonMetadata } from './transform.ts';
+import { applyCommonMetadata, applyNativeTransforms, nativeBlocker } from './transform.ts';
+
+export type { Manifest, KubeObject, Origin } from './manifests.ts';
+export { ManifestError } from './manifests.ts';
+export { BuildError } from './kustomize.ts';
+export { SubstitutionError } from './substitute.ts';
+export type { VarSources, PostBuild, SubstituteReference } from './substitute.ts';
+
+/** The fields of a Flux Kustomization's spec (kustomize.toolkit.fluxcd.io/v1) that the build uses. */
+export interface KustomizationSpec {
+  /** Directory in the source artifact; defaults to its root. */
+  path?: string;
+  targetNamespace?: string;
+  namePrefix?: string;
+  nameSuffix?: string;
+  commonMetadata?: CommonMetadata;
+  patches?: FluxPatch[];
+  images?: FluxImage[];
+  components?: string[];
+  ignoreMissingComponents?: boolean;
+  postBuild?: PostBuild;
+}
+
+export interface BuildOptions {
+  /** Root of the source artifact. Nothing outside it is read. */
+  dir: string;
+  spec?: KustomizationSpec;
+  /** ConfigMaps and Secrets for spec.postBuild.substituteFrom. */
+  vars?: VarSources;
+  /** Fail on unset variables without defaults (Flux's StrictPostBuildSubstitutions feature gate). */
+  strictSubstitution?: boolean;
+  /** Always build with kustomize, even where the native path would do (for tests and comparison). */
+  forceKustomize?: boolean;
+  log?: (msg: string) => void;
+}
+
+export interface BuildResult {
+  /** The objects, in kustomize's output order, each with where it came from. */
+  objects: Manifest[];
+  usedKustomize: boolean;
+  /** Why kustomize was needed, when it was used. */
+  kustomizeReason?: string;
+}
+
+function validateSpec(spec: KustomizationSpec): void {
+  for (const f of ['targetNamespace', 'namePrefix', 'nameSuffix', 'path'] as const) {
+    const v = spec[f];
+    if (v !== undefined && typeof v !== 'string') throw new BuildError(`spec.${f} must be a string`);
+  }
+  if (spec.targetNamespace && !/^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/.test(spec.targetNamespace)) {
+    throw new BuildError(`spec.targetNamespace ${JSON.stringify(spec.targetNamespace)} is not a valid namespace name`);
+  }
+  for (const [i, p] of (spec.patches ?? []).entries()) {
+    if (typeof p?.patch !== 'string' || p.patch.trim() === '') throw new BuildError(`spec.patches[${i}].patch must be a non-empty string`);
+  }
+  for (const [i, img] of (spec.images ?? []).entries()) {
+    if (typeof img?.name !== 'string' || img.name === '') throw new BuildError(`spec.images[${i}].name is required`);
+  }
+}
+
+/** Resolves spec.path inside the root, refusing paths that leave it. */
+async function resolvePath(root: string, path: string | undefined): Promise<string> {
+  const p = (path ?? '').replace(/^\/+/, '');
+  const dir = resolve(root, p);
+  if (isAbsolute(p) || (dir !== root && !dir.startsWith(root + sep))) {
+    throw new BuildError(`spec.path ${JSON.stringify(path)} leaves the source root`);
+  }
+  const st = await stat(dir).catch(() => undefined);
+  if (!st) throw new BuildError(`kustomization path not found: ${JSON.stringify(path ?? '.')} (no ${relative(root, dir) || '.'} in the source)`);
+  if (!st.isDirectory()) throw new BuildError(`kustomization path ${JSON.stringify(path)} is not a directory`);
+  return dir;
+}
+
+/** Builds a Flux Kustomization: the directory `spec.path` of the source artifact at `dir`. */
+export async function buildKustomization(opts: BuildOptions): Promise<BuildResult> {
+  const root = resolve(opts.dir);
+  const spec = opts.spec ?? {};
+  validateSpec(spec);
+  const target = await resolvePath(root, spec.path);
+
+  let reason: string | undefined = opts.forceKustomize ? 'forced' : undefined;
+  let objects: Manifest[] | undefined;
+  const kfile = await findKustomizationFile(target);
+  if (!reason && kfile) reason = `${relative(root, kfile)} is a kustomization`;
+  if (!reason && spec.patches?.length) reason = 'the spec has patches';
+  if (!reason && spec.images?.length) reason = 'the spec has images';
+  if (!reason && spec.components?.length) reason = 'the spec has components';
+  if (!reason) {
+    const entries = await listPlainDirectory(target, root);
+    const nested = entries.find((e) => e.kind === 'kustomization');
+    if (nested) reason = `${relative(root, nested.path)} is a kustomization`;
+    else {
+      const read: Manifest[] = [];
+      for (const e of entries) read.push(...(await readManifestFile(e.path, { root })));
+      const blocker = nativeBlocker(
+        read.map((m) => m.object),
+        spec,
+      );
+      if (blocker) reason = blocker;
+      else objects = applyNativeTransforms(read, spec);
+    }
+  }
+  if (!objects) {
+    objects = await kustomizeBuild({
+      root,
+      dir: target,
+      spec: {
+        targetNamespace: spec.targetNamespace,
+        namePrefix: spec.namePrefix,
+        nameSuffix: spec.nameSuffix,
+        patches: spec.patches,
+        images: spec.images,
+        components: spec.components,
+        ignoreMissingComponents: spec.ignoreMissingComponents,
+      },
+      log: opts.log,
+    });
+  }
+
+  if (spec.postBuild) {
+    const vars = await loadVariables(spec.postBuild, opts.vars);
+    objects = substituteManifests(objects, vars, { strict: opts.strictSubstitution });
+  }
+  objects = applyCommonMetadata(objects, spec.commonMetadata);
+  return { objects, usedKustomize: reason !== undefined, kustomizeReason: reason };
+}
