@@ -14,6 +14,13 @@ const unitTests: string[] = [
   'src/util/duration.test.ts',
   'src/apply/diff.test.ts',
   'src/controllers/queue.test.ts',
+  'src/build/yaml.test.ts',
+  'src/build/manifests.test.ts',
+  'src/build/envsubst.test.ts',
+  'src/build/substitute.test.ts',
+  'src/build/transform.test.ts',
+  'src/build/index.test.ts',
+  'src/tools/gotool.test.ts',
 ];
 
 // Tests with real processes (git servers, sshd, kustomize) that need no cluster.
@@ -23,6 +30,7 @@ const processTests: string[] = [
   'test/source/auth.test.ts',
   'test/source/verify.test.ts',
   'test/source/artifact.test.ts',
+  'test/build/kustomize.test.ts',
 ];
 
 const integrationTests: string[] = [

@@ -31,7 +31,7 @@ spec:
     metadata: {labels: {app: web}}
     spec:
       containers:
-      - name: web
+      - name: nginx
         image: nginx:\${tag}
 `);
   await put('apps/web/svc.yml', 'apiVersion: v1\nkind: Service\nmetadata:\n  name: web\nspec:\n  selector: {app: web}\n  ports: [{port: 80}]\n');
@@ -47,6 +47,8 @@ spec:
   await put('remote-base/kustomization.yaml', 'resources:\n- https://example.com/manifests.yaml\n');
   await put('outside/kustomization.yaml', 'resources:\n- ../../../etc\n');
   await put('missing/kustomization.yaml', 'resources:\n- nothing-here.yaml\n');
+  await mkdir(join(root, 'empty', 'sub'), { recursive: true });
+  await put('empty/sub/readme.txt', 'nothing here');
   await put('mixed/plain.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: plain}\n');
   await put('mixed/sub/kustomization.yaml', 'resources: [cm.yaml]\n');
   await put('mixed/sub/cm.yaml', 'apiVersion: v1\nkind: ConfigMap\nmetadata: {name: sub}\n');
@@ -113,6 +115,7 @@ test('errors: a path that leaves the source or does not exist', async () => {
   await assert.rejects(buildKustomization({ dir: root, spec: { path: 'nope' } }), /kustomization path not found: "nope"/);
   await assert.rejects(buildKustomization({ dir: root, spec: { path: 'apps/ns.yaml' } }), /is not a directory/);
   await assert.rejects(buildKustomization({ dir: root, spec: { targetNamespace: 'Bad_NS' } }), /not a valid namespace name/);
+  await assert.rejects(buildKustomization({ dir: root, spec: { path: 'empty' } }), /^BuildError: kustomize build empty failed: kustomization\.yaml is empty/);
 });
 
 test('remote bases and resources are refused before kustomize runs', async () => {

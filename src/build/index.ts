@@ -106,8 +106,12 @@ export async function buildKustomization(opts: BuildOptions): Promise<BuildResul
   if (!reason && spec.components?.length) reason = 'the spec has components';
   if (!reason) {
     const entries = await listPlainDirectory(target, root);
+    if (entries.length === 0) {
+      // What Flux reports for a path without manifests (its generated kustomization lists nothing).
+      throw new BuildError(`kustomize build ${relative(root, target) || '.'} failed: kustomization.yaml is empty (no .yaml or .yml files under the path)`);
+    }
     const nested = entries.find((e) => e.kind === 'kustomization');
-    if (nested) reason = `${relative(root, nested.path)} is a kustomization`;
+    if (nested) reason = `${relative(root, nested.path)}, below the path, is a kustomization`;
     else {
       const read: Manifest[] = [];
       for (const e of entries) read.push(...(await readManifestFile(e.path, { root })));

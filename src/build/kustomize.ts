@@ -8,12 +8,10 @@ import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, readdir, readFile, realpath, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { isAbsolute, join, relative, resolve, sep } from 'node:path';
-import { parse as parseYaml } from 'yaml';
 import { run } from '../util/exec.ts';
 import { ensureKustomize } from '../tools/gotool.ts';
-import { parseManifests, readManifestFile } from './manifests.ts';
+import { ManifestError, parseManifests, readManifestFile } from './manifests.ts';
 import type { Manifest } from './manifests.ts';
-import { cleanLikeKustomize } from './transform.ts';
 import { emitV2, parseYamlStream, YamlSyntaxError, YamlValueError } from './yaml.ts';
 
 export const KUSTOMIZATION_FILE_NAMES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
@@ -169,15 +167,28 @@ function isInline(s: string): boolean {
   return s.includes('\n') || /^\s*[{[]/.test(s) || /^\s*(apiVersion|kind)\s*:/.test(s);
 }
 
+export interface KustomizationTree {
+  /** Every kustomization read: the top one first. */
+  kustomizations: Array<{ dir: string; kus: Record<string, unknown>; file: string }>;
+  /** Every file listed under resources (real paths). */
+  resourceFiles: string[];
+}
+
 /**
  * Walks a kustomization and every local kustomization it includes, and fails
  * on a remote base or resource (Sluice builds only what the source artifact
  * holds) and on any file or directory outside `root` (as Flux's secure file
  * system does). `kus` is the parsed top-level kustomization.
  */
-export async function checkKustomizationTree(root: string, dir: string, kus: Record<string, unknown>, kfile: string): Promise<void> {
+export async function checkKustomizationTree(
+  root: string,
+  dir: string,
+  kus: Record<string, unknown>,
+  kfile: string,
+): Promise<KustomizationTree> {
   const realRoot = await realpath(root);
   const seen = new Set<string>();
+  const tree: KustomizationTree = { kustomizations: [], resourceFiles: [] };
   const queue: Array<{ dir: string; kus: Record<string, unknown>; file: string }> = [{ dir, kus, file: kfile }];
   const show = (p: string) => relative(root, p) || '.';
 
@@ -204,7 +215,9 @@ export async function checkKustomizationTree(root: string, dir: string, kus: Rec
     if (!isInside(realRoot, real)) {
       throw new BuildError(`${show(from.file)}: ${field} ${JSON.stringify(ref)} is outside the source root ${root}`);
     }
-    if (opts.directories && (await stat(real)).isDirectory()) {
+    const isDir = (await stat(real)).isDirectory();
+    if (field === 'resources' && !isDir) tree.resourceFiles.push(real);
+    if (opts.directories && isDir) {
       if (seen.has(real)) return;
       seen.add(real);
       const sub = await findKustomizationFile(real);
@@ -217,6 +230,7 @@ export async function checkKustomizationTree(root: string, dir: string, kus: Rec
 
   while (queue.length > 0) {
     const cur = queue.shift()!;
+    tree.kustomizations.push(cur);
     const k = cur.kus;
     for (const field of ['resources', 'bases', 'components']) {
       for (const ref of asStrings(k[field])) await checkPath(ref, cur, field, { directories: true, mustExist: true });
@@ -251,16 +265,38 @@ export async function checkKustomizationTree(root: string, dir: string, kus: Rec
       }
     }
   }
+  return tree;
 }
 
 // ---------------------------------------------------------------------------
 // Writing Flux's settings into the kustomization
 
-const ORIGIN_ANNOTATION = 'config.kubernetes.io/origin';
-
 /** Whether a component path is local and relative, as Flux requires. */
 function isLocalRelative(p: string): boolean {
   return !isAbsolute(p) && !/^[a-zA-Z][a-zA-Z0-9+.-]*:/.test(p) && !looksRemote(p);
+}
+
+/** The top-level fields of a kustomization (kustomize v5.8.2's types.Kustomization). */
+const KUSTOMIZATION_FIELDS = [
+  'apiVersion', 'kind', 'metadata', 'openapi', 'namePrefix', 'nameSuffix', 'namespace', 'commonLabels', 'labels',
+  'commonAnnotations', 'patchesStrategicMerge', 'patchesJson6902', 'patches', 'images', 'imageTags', 'replacements',
+  'replicas', 'vars', 'sortOptions', 'resources', 'components', 'crds', 'bases', 'configMapGenerator',
+  'secretGenerator', 'helmGlobals', 'helmCharts', 'helmChartInflationGenerator', 'generatorOptions',
+  'configurations', 'generators', 'transformers', 'validators', 'buildMetadata',
+];
+
+/**
+ * What Flux's generator keeps of a kustomization file: it decodes the file
+ * into kustomize's Go type and writes it back, so field names match case
+ * insensitively and unknown fields are dropped (kustomize alone would reject them).
+ */
+export function normalizeKustomization(kus: Record<string, unknown>): Record<string, unknown> {
+  const out: Record<string, unknown> = {};
+  for (const [k, v] of Object.entries(kus)) {
+    const field = KUSTOMIZATION_FIELDS.includes(k) ? k : KUSTOMIZATION_FIELDS.find((f) => f.toLowerCase() === k.toLowerCase());
+    if (field) out[field] = v;
+  }
+  return out;
 }
 
 /**
@@ -269,7 +305,7 @@ function isLocalRelative(p: string): boolean {
  * an image replaces the file's entry of the same name, or is appended.
  */
 export function applyFluxSpec(kus: Record<string, unknown>, spec: KustomizeSpec, dir: string): Record<string, unknown> {
-  const out: Record<string, unknown> = { ...kus };
+  const out = normalizeKustomization(kus);
   if (!out.apiVersion) out.apiVersion = 'kustomize.config.k8s.io/v1beta1';
   if (!out.kind) out.kind = 'Kustomization';
   if (spec.targetNamespace) out.namespace = spec.targetNamespace;
@@ -373,18 +409,13 @@ export async function kustomizeBuild(opts: KustomizeBuildOptions): Promise<Manif
     // sub-directory that is itself a kustomization. Each file must parse.
     const entries = await listPlainDirectory(dir, root);
     for (const e of entries) if (e.kind === 'file') await readManifestFile(e.path, { root });
-    kus = {
-      apiVersion: 'kustomize.config.k8s.io/v1beta1',
-      kind: 'Kustomization',
-      resources: entries.map((e) => `./${relative(dir, e.path).split(sep).join('/')}`),
-    };
+    kus = { apiVersion: 'kustomize.config.k8s.io/v1beta1', kind: 'Kustomization' };
+    // Flux leaves `resources` out when there is nothing to list; kustomize then fails with "kustomization.yaml is empty".
+    if (entries.length > 0) kus.resources = entries.map((e) => `./${relative(dir, e.path).split(sep).join('/')}`);
   }
   kus = applyFluxSpec(kus, opts.spec, dir);
-  const buildMetadata = asStrings(kus.buildMetadata);
-  const stripOrigin = !buildMetadata.includes('originAnnotations');
-  if (stripOrigin) kus.buildMetadata = [...buildMetadata, 'originAnnotations'];
   const kfile = join(dir, kfileName);
-  await checkKustomizationTree(root, dir, kus, kfile);
+  const tree = await checkKustomizationTree(root, dir, kus, kfile);
 
   const realRoot = await realpath(root);
   const realDir = await realpath(dir);
@@ -393,12 +424,24 @@ export async function kustomizeBuild(opts: KustomizeBuildOptions): Promise<Manif
     const mdir = await mirror(realRoot, realDir, tmp);
     await writeFile(join(mdir, kfileName), emitV2(kus));
     const bin = await ensureKustomize({ log: opts.log });
-    const res = await run(bin, ['build', '--load-restrictor', 'LoadRestrictionsNone', '--reorder', 'none', mdir], {
-      cwd: tmp,
-      check: false,
-      timeout: opts.timeoutMs ?? 5 * 60_000,
-      env: { ...process.env, KUSTOMIZE_PLUGIN_HOME: join(tmp, '.no-plugins') },
-    });
+    const timeoutMs = opts.timeoutMs ?? 5 * 60_000;
+    const abort = new AbortController();
+    const timer = setTimeout(() => abort.abort(), timeoutMs);
+    timer.unref();
+    let res;
+    try {
+      res = await run(bin, ['build', '--load-restrictor', 'LoadRestrictionsNone', '--reorder', 'none', mdir], {
+        cwd: tmp,
+        check: false,
+        signal: abort.signal,
+        env: { ...process.env, KUSTOMIZE_PLUGIN_HOME: join(tmp, '.no-plugins') },
+      });
+    } catch (err) {
+      if (abort.signal.aborted) throw new BuildError(`kustomize build ${show(dir)} did not finish within ${Math.round(timeoutMs / 1000)} s`);
+      throw err;
+    } finally {
+      clearTimeout(timer);
+    }
     if (res.code !== 0) {
       const msg = res.stderr
         .split('\n')
@@ -409,85 +452,82 @@ export async function kustomizeBuild(opts: KustomizeBuildOptions): Promise<Manif
         .join('')
         .split(tmp)
         .join('.');
+      // Where a listed file does not parse, Sluice's own error is more precise
+      // (path from the source root, line and column).
+      for (const f of new Set(tree.resourceFiles)) {
+        try {
+          await readManifestFile(f, { root: realRoot });
+        } catch (err) {
+          if (err instanceof ManifestError) throw err;
+        }
+      }
       throw new BuildError(`kustomize build ${show(dir)} failed: ${msg.trim() || `exit code ${res.code}`}`);
     }
     const label = `kustomize build ${show(dir)}`;
     const manifests = parseManifests(res.stdout, label, { flavor: 'v2' });
-    return await attachOrigins(manifests, { root, realRoot, dir: realDir, mirrorDir: mdir, tmp, stripOrigin });
+    return await traceOrigins(manifests, tree, realRoot, existing ? kfile : undefined, realDir);
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
 }
 
-interface OriginContext {
-  root: string;
-  realRoot: string;
-  dir: string;
-  mirrorDir: string;
-  tmp: string;
-  stripOrigin: boolean;
-}
-
-/** Replaces kustomize's origin annotations by each object's origin, relative to the root. */
-async function attachOrigins(manifests: Manifest[], ctx: OriginContext): Promise<Manifest[]> {
-  const fileCache = new Map<string, Manifest[] | null>();
-  const out: Manifest[] = [];
-  for (const m of manifests) {
-    const ann = m.object.metadata.annotations;
-    const raw = ann && typeof ann === 'object' ? ann[ORIGIN_ANNOTATION] : undefined;
-    let file: string | undefined;
-    let line = 0;
-    let column = 0;
-    if (typeof raw === 'string') {
-      let info: Record<string, unknown> = {};
-      try {
-        const parsed = parseYaml(raw);
-        if (isRecord(parsed)) info = parsed;
-      } catch {
-        // leave the origin unknown
-      }
-      const p = typeof info.path === 'string' ? info.path : typeof info.configuredIn === 'string' ? info.configuredIn : undefined;
-      if (p) {
-        const abs = resolve(ctx.mirrorDir, p);
-        let real: string | undefined;
-        if (isInside(ctx.tmp, abs)) real = join(ctx.realRoot, relative(ctx.tmp, abs));
-        else if (isInside(ctx.realRoot, abs)) real = abs;
-        if (real) {
-          file = relative(ctx.realRoot, real).split(sep).join('/');
-          if (typeof info.path === 'string') {
-            const pos = await findLine(real, m, fileCache);
-            line = pos.line;
-            column = pos.column;
-          }
-        }
-      }
-    }
-    if (ctx.stripOrigin) cleanLikeKustomize(m.object);
-    out.push({
-      object: m.object,
-      origin: file ? { file, line, column, document: 0 } : m.origin,
-    });
-  }
-  return out;
-}
-
-/** Best effort: the line of the source object that became `m` (same kind, name within the built name). */
-async function findLine(file: string, m: Manifest, cache: Map<string, Manifest[] | null>): Promise<{ line: number; column: number }> {
-  if (!cache.has(file)) {
+/**
+ * Finds, for each object kustomize built, the source file it came from, and
+ * its line: an object in a listed resource file of the same kind whose name
+ * is the built name or part of it (kustomize adds prefixes, suffixes and
+ * hashes); a ConfigMap or Secret made by a generator is traced to the
+ * kustomization that declares it. The build itself is left exactly as Flux
+ * runs it (kustomize's own originAnnotations would change what JSON patches
+ * see). Objects that cannot be traced point at the built directory.
+ */
+async function traceOrigins(
+  manifests: Manifest[],
+  tree: KustomizationTree,
+  realRoot: string,
+  kfile: string | undefined,
+  realDir: string,
+): Promise<Manifest[]> {
+  const rel = (p: string) => relative(realRoot, p).split(sep).join('/');
+  const sources: Manifest[] = [];
+  for (const f of new Set(tree.resourceFiles)) {
     try {
-      cache.set(file, await readManifestFile(file, { requireName: false }));
+      sources.push(...(await readManifestFile(f, { root: realRoot, requireName: false })));
     } catch {
-      cache.set(file, null);
+      // kustomize read it; if Sluice cannot, the object's origin stays unknown
     }
   }
-  const objs = cache.get(file);
-  if (!objs) return { line: 0, column: 0 };
-  const name = m.object.metadata.name ?? '';
-  const sameKind = objs.filter((o) => o.object.kind === m.object.kind);
-  let hits = sameKind.filter((o) => o.object.metadata.name === name);
-  if (hits.length === 0) hits = sameKind.filter((o) => typeof o.object.metadata.name === 'string' && name.includes(o.object.metadata.name));
-  if (hits.length === 0 && sameKind.length === 1) hits = sameKind;
-  if (hits.length !== 1) return { line: 0, column: 0 };
-  return { line: hits[0]!.origin.line, column: hits[0]!.origin.column };
+  const generators: Array<{ name: string; kind: string; file: string }> = [];
+  for (const k of tree.kustomizations) {
+    for (const [field, kind] of [['configMapGenerator', 'ConfigMap'], ['secretGenerator', 'Secret']] as const) {
+      for (const g of Array.isArray(k.kus[field]) ? (k.kus[field] as unknown[]) : []) {
+        if (isRecord(g) && typeof g.name === 'string') generators.push({ name: g.name, kind, file: k.file });
+      }
+    }
+  }
+  const fallback = { file: rel(kfile ?? realDir), line: 0, column: 0, document: 0 };
+  const used = new Set<Manifest>();
+  return manifests.map((m) => {
+    const name = m.object.metadata.name ?? '';
+    const sameKind = sources.filter((s) => s.object.kind === m.object.kind && typeof s.object.metadata.name === 'string');
+    let hits = sameKind.filter((s) => s.object.metadata.name === name && !used.has(s));
+    if (hits.length === 0) hits = sameKind.filter((s) => name.includes(s.object.metadata.name!) && !used.has(s));
+    if (hits.length > 1) {
+      const longest = Math.max(...hits.map((h) => h.object.metadata.name!.length));
+      hits = hits.filter((h) => h.object.metadata.name!.length === longest);
+    }
+    if (hits.length === 1) {
+      used.add(hits[0]!);
+      const o = hits[0]!.origin;
+      return { object: m.object, origin: { file: o.file.split(sep).join('/'), line: o.line, column: o.column, document: o.document, ...(o.item ? { item: o.item } : {}) } };
+    }
+    const gen = generators.filter((g) => g.kind === m.object.kind && name.includes(g.name));
+    if (gen.length >= 1) return { object: m.object, origin: { file: rel(gen[0]!.file), line: 0, column: 0, document: 0 } };
+    // A Namespace renamed to the target namespace: the one source of its kind not yet matched.
+    const left = sameKind.filter((s) => !used.has(s));
+    if (left.length === 1 && manifests.filter((x) => x.object.kind === m.object.kind).length === sameKind.length) {
+      used.add(left[0]!);
+      return { object: m.object, origin: { ...left[0]!.origin, file: left[0]!.origin.file.split(sep).join('/') } };
+    }
+    return { object: m.object, origin: fallback };
+  });
 }
-

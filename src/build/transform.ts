@@ -73,11 +73,16 @@ function group(apiVersion: string): string {
   return i < 0 ? '' : apiVersion.slice(0, i);
 }
 
-/** Kinds kustomize's name-reference transformer can rewrite references to (any group). */
+/**
+ * Kinds kustomize's name-reference transformer can rewrite references to
+ * (taken in any group, to be safe). IngressClass is in kustomize's list too,
+ * but under the group "networking.k8s.io/v1", which matches no object, so
+ * kustomize never rewrites an ingressClassName.
+ */
 const REFERENCE_TARGET_KINDS = new Set([
   'Deployment', 'ReplicationController', 'ReplicaSet', 'StatefulSet', 'ConfigMap', 'Secret', 'Service',
   'Role', 'ClusterRole', 'ServiceAccount', 'PersistentVolumeClaim', 'PersistentVolume', 'StorageClass',
-  'PriorityClass', 'IngressClass', 'ValidatingAdmissionPolicy',
+  'PriorityClass', 'ValidatingAdmissionPolicy',
 ]);
 
 /** Kinds whose name kustomize's prefix/suffix transformers never change. */

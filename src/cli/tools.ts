@@ -1,4 +1,5 @@
 import { ensureClusterBinary } from '../cluster/build.ts';
+import { ensureHelm, ensureKustomize } from '../tools/gotool.ts';
 
 const usage = 'usage: sluice tools install    build the pinned Go binaries Sluice uses (local control plane, kustomize, helm)\n';
 
@@ -12,6 +13,8 @@ export async function toolsCommand(args: string[]): Promise<number> {
   const started = Date.now();
   const paths: Record<string, string> = {
     'sluice-kube': await ensureClusterBinary(log),
+    kustomize: await ensureKustomize({ log }),
+    helm: await ensureHelm({ log }),
   };
   for (const [name, path] of Object.entries(paths)) process.stdout.write(`${name.padEnd(12)} ${path}\n`);
   process.stderr.write(`tools ready in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);

@@ -45,6 +45,8 @@ export class LeaderElector {
   private stopped = false;
   private timer: NodeJS.Timeout | undefined;
   private lastRenew = 0;
+  /** The acquire/renew round in flight, awaited by stop() so a release is not overwritten by it. */
+  private inflight: Promise<void> | undefined;
 
   constructor(
     private readonly client: KubeClient,
@@ -62,13 +64,14 @@ export class LeaderElector {
   }
 
   start(): void {
-    void this.tick();
+    this.runTick();
   }
 
   /** Stops, and releases the lease if held so a successor can take over at once. */
   async stop(): Promise<void> {
     this.stopped = true;
     clearTimeout(this.timer);
+    await this.inflight;
     if (!this.leading) return;
     this.leading = false;
     try {
@@ -85,7 +88,11 @@ export class LeaderElector {
 
   private schedule(): void {
     if (this.stopped) return;
-    this.timer = setTimeout(() => void this.tick(), this.retryMs);
+    this.timer = setTimeout(() => this.runTick(), this.retryMs);
+  }
+
+  private runTick(): void {
+    this.inflight = this.tick().finally(() => (this.inflight = undefined));
   }
 
   private async tick(): Promise<void> {
@@ -96,8 +103,11 @@ export class LeaderElector {
         this.lastRenew = Date.now();
         if (!this.leading) {
           this.leading = true;
-          this.opts.log?.('became leader', { identity: this.identity, lease: this.opts.name });
-          this.opts.onStartedLeading();
+          // Acquired while stopping: hold it only until stop() releases it, do not start acting.
+          if (!this.stopped) {
+            this.opts.log?.('became leader', { identity: this.identity, lease: this.opts.name });
+            this.opts.onStartedLeading();
+          }
         }
       } else if (this.leading) {
         this.lose('another replica holds the lease');
@@ -119,7 +129,8 @@ export class LeaderElector {
 
   private async tryAcquireOrRenew(): Promise<boolean> {
     const now = new Date();
-    const nowIso = now.toISOString().replace(/(\.\d{6})\d*Z$/, '$1Z');
+    // A Lease's times are MicroTime: the API server accepts exactly six fractional digits.
+    const nowIso = now.toISOString().replace(/\.(\d{3})Z$/, '.$1000Z');
     let lease: Lease;
     try {
       lease = await this.client.request<Lease>({ path: this.path });

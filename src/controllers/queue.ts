@@ -96,8 +96,11 @@ export class WorkQueue {
     this.queued.clear();
     if (this.active === 0) return;
     const idle = new Promise<void>((r) => this.idleWaiters.push(r));
-    const timeout = new Promise<void>((r) => setTimeout(r, drainMs));
+    // Cleared once work is idle, so a finished drain does not keep the process alive for drainMs.
+    let drainTimer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<void>((r) => (drainTimer = setTimeout(r, drainMs)));
     await Promise.race([idle, timeout]);
+    clearTimeout(drainTimer);
     this.abort.abort();
     await idle;
   }

@@ -1,4 +1,4 @@
-import { createInterface } from 'node:readline';
+import { createInterface, type Interface } from 'node:readline';
 import type { IncomingMessage } from 'node:http';
 import type { KubeClient } from './client.ts';
 import { KubeApiError } from './errors.ts';
@@ -42,6 +42,13 @@ export class ListWatch {
   private resourceVersion = '';
   private stopped = false;
   private current: IncomingMessage | undefined;
+  private currentLines: Interface | undefined;
+  /** Aborts the watch request in flight (before and after its headers). */
+  private currentAbort: AbortController | undefined;
+  /** Ends a backoff sleep early (stop). */
+  private wake: (() => void) | undefined;
+  /** The last watch request was answered: the server is reachable again. */
+  private opened = false;
   private synced!: Promise<void>;
   private resolveSynced!: () => void;
   private rejectSynced!: (err: unknown) => void;
@@ -67,7 +74,12 @@ export class ListWatch {
 
   stop(): void {
     this.stopped = true;
+    // Closing the line reader ends the for-await loop at once; destroying the
+    // response alone leaves readline waiting for an 'end' that never comes.
+    this.currentLines?.close();
     this.current?.destroy();
+    this.currentAbort?.abort();
+    this.wake?.();
   }
 
   get isSynced(): boolean {
@@ -88,11 +100,21 @@ export class ListWatch {
           continue;
         }
         this.opts.onError?.(err);
+        // A stream that was open broke: start the backoff over instead of
+        // carrying the count of an earlier outage into this one.
+        if (this.opened) failures = 0;
         if (!this.hasSynced && err instanceof KubeApiError && (err.status === 403 || err.status === 404)) {
           this.rejectSynced(err);
         }
         failures++;
-        await sleep(backoff(failures));
+        await new Promise<void>((resolve) => {
+          const t = setTimeout(resolve, backoff(failures));
+          this.wake = () => {
+            clearTimeout(t);
+            resolve();
+          };
+        });
+        this.wake = undefined;
       }
     }
   }
@@ -120,21 +142,46 @@ export class ListWatch {
   }
 
   private async watch(): Promise<void> {
-    const res = await this.client.stream({
-      path: this.opts.path,
-      query: {
-        watch: 'true',
-        resourceVersion: this.resourceVersion,
-        allowWatchBookmarks: 'true',
-        timeoutSeconds: this.opts.watchTimeoutSeconds ?? 300,
-        labelSelector: this.opts.labelSelector,
-        fieldSelector: this.opts.fieldSelector,
-      },
-    });
-    this.current = res;
     const idleMs = this.opts.idleTimeoutMs ?? 90_000;
+    // A connection that never answers (a half-open TCP connection, a stalled
+    // proxy) must not hang the reflector before the stream starts either.
+    const abort = new AbortController();
+    this.currentAbort = abort;
+    this.opened = false;
+    const noHeaders = setTimeout(() => abort.abort(), idleMs);
+    let res: IncomingMessage;
+    try {
+      res = await this.client.stream({
+        signal: abort.signal,
+        path: this.opts.path,
+        query: {
+          watch: 'true',
+          resourceVersion: this.resourceVersion,
+          allowWatchBookmarks: 'true',
+          timeoutSeconds: this.opts.watchTimeoutSeconds ?? 300,
+          labelSelector: this.opts.labelSelector,
+          fieldSelector: this.opts.fieldSelector,
+        },
+      });
+    } catch (err) {
+      if (abort.signal.aborted && !this.stopped) throw new Error(`watch request stalled: no response within ${idleMs} ms`);
+      throw err;
+    } finally {
+      clearTimeout(noHeaders);
+      this.currentAbort = undefined;
+    }
+    if (this.stopped) {
+      res.destroy();
+      return;
+    }
+    this.opened = true;
+    this.current = res;
     let idle = setTimeout(() => res.destroy(new Error('watch stream stalled')), idleMs);
     const lines = createInterface({ input: res, crlfDelay: Infinity });
+    // readline's iterator waits for 'end', which a destroyed stream (stop())
+    // never emits: end it on 'close' too (an error still throws first).
+    res.once('close', () => lines.close());
+    this.currentLines = lines;
     try {
       for await (const line of lines) {
         clearTimeout(idle);
@@ -163,8 +210,4 @@ export class ListWatch {
 function backoff(failures: number): number {
   const base = Math.min(30_000, 200 * 2 ** Math.min(failures, 8));
   return base / 2 + Math.random() * (base / 2);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

@@ -72,9 +72,13 @@ async function build(tool: GoTool, pkg: string, bin: string, log: (msg: string) 
         GOFLAGS: '-mod=mod',
       };
       await run('go', ['install', '-trimpath', '-ldflags=-s -w', `${pkg}@${tool.version}`], { cwd: gobin, env });
-      const exe = process.platform === 'win32' ? `${tool.name}.exe` : tool.name;
-      const built = join(gobin, pkg.split('/').filter((s) => !/^v\d+$/.test(s)).pop() ?? tool.name);
-      const src = existsSync(built) ? built : join(gobin, exe);
+      // go install names the binary after the package's last path element,
+      // or the one before it when that is a major version suffix (…/v3).
+      const parts = pkg.split('/');
+      let base = parts.pop() ?? tool.name;
+      if (/^v\d+$/.test(base) && parts.length > 0) base = parts.pop()!;
+      const built = join(gobin, process.platform === 'win32' ? `${base}.exe` : base);
+      const src = existsSync(built) ? built : join(gobin, tool.name);
       if (!existsSync(src)) throw new Error(`go install ${pkg}@${tool.version} produced no binary in ${gobin}`);
       await rename(src, bin);
     } finally {
@@ -102,4 +106,24 @@ export const KUSTOMIZE: GoTool = {
 export async function ensureKustomize(opts: EnsureOptions = {}): Promise<string> {
   if (process.env.SLUICE_KUSTOMIZE) return process.env.SLUICE_KUSTOMIZE;
   return ensureGoTool(KUSTOMIZE, opts);
+}
+
+/**
+ * The Helm release Sluice installs, upgrades and renders charts with: the real
+ * `helm` CLI, so releases are ordinary Helm releases that `helm list` sees.
+ */
+export const HELM: GoTool = {
+  name: 'helm',
+  module: 'helm.sh/helm/v3',
+  version: 'v3.22.0',
+  pkg: 'helm.sh/helm/v3/cmd/helm',
+};
+
+/**
+ * Path of the helm binary. `SLUICE_HELM` names one to use instead of the
+ * pinned build (for a machine without Go).
+ */
+export async function ensureHelm(opts: EnsureOptions = {}): Promise<string> {
+  if (process.env.SLUICE_HELM) return process.env.SLUICE_HELM;
+  return ensureGoTool(HELM, opts);
 }

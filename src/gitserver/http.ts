@@ -4,9 +4,15 @@ import { createServer as createHttpServer, type IncomingMessage, type Server, ty
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { gunzipSync } from 'node:zlib';
-import type { TlsMaterial } from './tls.ts';
 
-// A smart-HTTP Git server for tests: Node's HTTP(S) server in front of
+/** Server certificate and key (and the CA for client certificates), PEM. */
+export interface TlsMaterial {
+  serverKey: string | Buffer;
+  serverCert: string | Buffer;
+  caCert: string | Buffer;
+}
+
+// A smart-HTTP Git server (for tests and the demo): Node's HTTP(S) server in front of
 // `git http-backend` (CGI), serving every bare repository under `root`,
 // bound to 127.0.0.1 on a random port. Optional basic or bearer auth,
 // optional TLS (with optional client certificates), and a log of every
