@@ -39,6 +39,7 @@ const integrationTests: string[] = [
   'test/prune-wait.test.ts',
   'test/cli-apply.test.ts',
   'test/operator.e2e.test.ts',
+  'test/kustomization.test.ts',
 ];
 
 async function main(): Promise<number> {

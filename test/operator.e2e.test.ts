@@ -65,6 +65,7 @@ before(async () => {
     log: silentLogger,
     dataDir: await mkdtemp(join(tmpdir(), 'sluice-e2e-data-')),
     requeueDependencyMs: 1_000,
+    watchNamespace: ns.name,
   });
 });
 

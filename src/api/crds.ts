@@ -1,9 +1,12 @@
 import { crdFor, type KindDefinition } from './schema.ts';
 import { gitRepositoryKind } from './gitrepository.ts';
 import { kustomizationKind } from './kustomization.ts';
+import { helmRepositoryKind } from './helmrepository.ts';
+import { helmChartKind } from './helmchart.ts';
+import { helmReleaseKind } from './helmrelease.ts';
 
 /** Every kind Sluice serves, in the order their CRDs are installed. */
-export const kinds: KindDefinition[] = [gitRepositoryKind, kustomizationKind];
+export const kinds: KindDefinition[] = [gitRepositoryKind, kustomizationKind, helmRepositoryKind, helmChartKind, helmReleaseKind];
 
 export function allCrds(): Array<Record<string, unknown>> {
   return kinds.map(crdFor);

@@ -27,6 +27,8 @@ export interface ManagerOptions {
   leaderElection?: { namespace: string; name: string; identity?: string; leaseDurationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number };
   /** How long running reconciles may take to finish on shutdown. */
   shutdownGraceMs?: number;
+  /** Watch and reconcile objects of this namespace only (Flux's --watch-all-namespaces=false). */
+  watchNamespace?: string;
   /** Extra HTTP routes (e.g. the webhook receiver). */
   routes?: Record<string, http.RequestListener>;
 }
@@ -53,8 +55,12 @@ export class ControllerManager {
     this.lost = new Promise((r) => (this.resolveLost = r));
   }
 
-  /** The shared cache for a collection path, created on first use. */
-  informer(path: string): Informer {
+  /**
+   * The shared cache for a collection path, created on first use. With
+   * `watchNamespace` set, cluster-wide paths are narrowed to that namespace.
+   */
+  informer(clusterPath: string): Informer {
+    const path = this.o.watchNamespace ? inNamespace(clusterPath, this.o.watchNamespace) : clusterPath;
     let inf = this.informers.get(path);
     if (!inf) {
       inf = new Informer(this.o.client, path, { onError: (err) => this.o.log.error('watch failed', { path, error: String(err) }) });
@@ -165,6 +171,14 @@ export class ControllerManager {
     });
     this.o.log.info('serving health and metrics', { address: `${host}:${(this.server.address() as AddressInfo).port}` });
   }
+}
+
+/** `/apis/g/v/things?x` → `/apis/g/v/namespaces/ns/things?x`. */
+export function inNamespace(path: string, namespace: string): string {
+  const [p, q] = path.split('?', 2) as [string, string | undefined];
+  if (p.includes('/namespaces/')) return path;
+  const i = p.lastIndexOf('/');
+  return `${p.slice(0, i)}/namespaces/${encodeURIComponent(namespace)}${p.slice(i)}${q !== undefined ? `?${q}` : ''}`;
 }
 
 /** Status-only updates (our own writes) must not trigger another reconcile. */

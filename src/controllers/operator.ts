@@ -9,6 +9,7 @@ import type { Logger } from '../util/log.ts';
 import { ArtifactResolver } from './artifacts.ts';
 import { EventRecorder } from './events.ts';
 import { GitRepositoryController } from './gitrepository.ts';
+import { registerHelmControllers } from './helm.ts';
 import { KustomizationController, type Kustomization } from './kustomization.ts';
 import { ControllerManager } from './manager.ts';
 import { Metrics } from './metrics.ts';
@@ -29,6 +30,8 @@ export interface OperatorOptions {
   noCrossNamespaceRefs?: boolean;
   defaultServiceAccount?: string;
   requeueDependencyMs?: number;
+  /** Reconcile objects of this namespace only. */
+  watchNamespace?: string;
 }
 
 export interface Operator {
@@ -58,6 +61,7 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
     metrics,
     httpAddress: o.httpAddress,
     leaderElection: o.leaderElection && { name: 'sluice-controller-leader', ...o.leaderElection },
+    watchNamespace: o.watchNamespace,
   });
   const repos = manager.informer(`/apis/${SOURCE_GROUP}/v1/gitrepositories`);
   const kss = manager.informer(`/apis/${KUSTOMIZE_GROUP}/v1/kustomizations`);
@@ -115,6 +119,10 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
         },
       },
     ],
+  });
+  await registerHelmControllers({
+    manager, client: o.client, log: o.log, metrics, storage, artifacts, gitRepositories: repos, dataDir: o.dataDir, concurrency,
+    noCrossNamespaceRefs: o.noCrossNamespaceRefs, defaultServiceAccount: o.defaultServiceAccount, requeueDependencyMs: o.requeueDependencyMs,
   });
   await manager.start();
   return {

@@ -127,3 +127,19 @@ export async function ensureHelm(opts: EnsureOptions = {}): Promise<string> {
   if (process.env.SLUICE_HELM) return process.env.SLUICE_HELM;
   return ensureGoTool(HELM, opts);
 }
+
+/**
+ * SOPS, for Kustomizations with `decryption.provider: sops`: the real sops
+ * binary decrypts with the age and OpenPGP keys from the decryption Secret.
+ */
+export const SOPS: GoTool = {
+  name: 'sops',
+  module: 'github.com/getsops/sops/v3',
+  version: 'v3.13.3',
+  pkg: 'github.com/getsops/sops/v3/cmd/sops',
+};
+
+export async function ensureSops(opts: EnsureOptions = {}): Promise<string> {
+  if (process.env.SLUICE_SOPS) return process.env.SLUICE_SOPS;
+  return ensureGoTool(SOPS, opts);
+}

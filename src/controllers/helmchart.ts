@@ -1,0 +1,301 @@
+import { createHash } from 'node:crypto';
+import { createReadStream } from 'node:fs';
+import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { pipeline } from 'node:stream/promises';
+import type { HelmChartSpec, HelmChartStatus } from '../api/helmchart.ts';
+import { buildChartFromSource, ChartBuildError, chartRoot, mergeValuesFiles, readChartMetadata, unpackChart } from '../helm/chart.ts';
+import type { HelmCli } from '../helm/cli.ts';
+import { packageChart } from '../helm/package.ts';
+import { chartUrl, httpGet, RepositoryError, resolveChartVersion, type RepositoryIndex } from '../helm/repository.ts';
+import type { KubeClient } from '../kube/client.ts';
+import { isNotFound } from '../kube/errors.ts';
+import type { Informer } from '../kube/informer.ts';
+import { findCondition, type KubeObject } from '../kube/object.ts';
+import { Conditions, rfc3339 } from '../source/conditions.ts';
+import type { Storage } from '../source/index.ts';
+import { parseDuration } from '../util/duration.ts';
+import type { Logger } from '../util/log.ts';
+import type { ArtifactResolver } from './artifacts.ts';
+import type { EventRecorder } from './events.ts';
+import { repositoryAuth, type HelmRepository, type HelmRepositoryController } from './helmrepository.ts';
+import type { Metrics } from './metrics.ts';
+import type { ReconcileOutcome } from './queue.ts';
+import { addFinalizer, patchStatus, removeFinalizer } from './status.ts';
+
+export const HELMCHART_PLURAL = 'helmcharts';
+const FINALIZER = 'finalizers.fluxcd.io';
+const REQUESTED_AT = 'reconcile.fluxcd.io/requestedAt';
+
+export interface HelmChart extends KubeObject {
+  spec: HelmChartSpec;
+  status?: HelmChartStatus;
+}
+
+type SourceArtifact = { url: string; path: string; revision: string; digest?: string };
+
+export interface HelmChartControllerOptions {
+  client: KubeClient;
+  charts: Informer;
+  helmRepositories: Informer;
+  /** Caches of the other source kinds a chart can come from (GitRepository, Bucket). */
+  sources: Map<string, Informer>;
+  repositories: HelmRepositoryController;
+  storage: Storage;
+  artifacts: ArtifactResolver;
+  cli: HelmCli;
+  events: EventRecorder;
+  metrics: Metrics;
+  log: Logger;
+}
+
+class Failure extends Error {
+  constructor(
+    readonly reason: string,
+    message: string,
+    readonly condition: 'FetchFailed' | 'BuildFailed' = 'FetchFailed',
+    readonly stalled = false,
+  ) {
+    super(message);
+  }
+}
+
+/**
+ * Reconciles HelmCharts as source-controller does: a chart from a
+ * HelmRepository is the newest version in the range, pulled and stored as
+ * it is (or repackaged with valuesFiles); a chart from a GitRepository or
+ * Bucket is packaged from its directory, with its dependencies, and its
+ * revision is the chart version (plus the source commit with
+ * reconcileStrategy Revision).
+ */
+export class HelmChartController {
+  readonly kind = 'HelmChart';
+
+  constructor(private readonly o: HelmChartControllerOptions) {}
+
+  /** Keys of HelmCharts that use the given source. */
+  dependentsOfSource(kind: string, namespace: string, name: string): string[] {
+    return this.o.charts
+      .list(namespace)
+      .filter((c) => (c as HelmChart).spec?.sourceRef?.kind === kind && (c as HelmChart).spec.sourceRef.name === name)
+      .map((c) => `${c.metadata.namespace}/${c.metadata.name}`);
+  }
+
+  async reconcile(key: string): Promise<ReconcileOutcome> {
+    const [namespace, name] = key.split('/') as [string, string];
+    const obj = this.o.charts.get(namespace, name) as HelmChart | undefined;
+    if (!obj) {
+      this.o.metrics.forget(this.kind, namespace, name);
+      return {};
+    }
+    if (obj.metadata.deletionTimestamp) {
+      await this.o.storage.removeAll('helmchart', namespace, name);
+      await removeFinalizer(this.o.client, obj, HELMCHART_PLURAL, FINALIZER).catch((err) => {
+        if (!isNotFound(err)) throw err;
+      });
+      this.o.metrics.forget(this.kind, namespace, name);
+      return {};
+    }
+    await addFinalizer(this.o.client, obj, HELMCHART_PLURAL, FINALIZER);
+    this.o.metrics.suspended.set({ kind: this.kind, namespace, name }, obj.spec.suspend ? 1 : 0);
+    if (obj.spec.suspend) return {};
+
+    const now = new Date();
+    const generation = obj.metadata.generation ?? 0;
+    const prev = obj.status ?? {};
+    const conds = new Conditions(prev.conditions as never, generation, rfc3339(now));
+    const status: HelmChartStatus = { ...prev };
+    const requested = obj.metadata.annotations?.[REQUESTED_AT];
+    if (requested) status.lastHandledReconcileAt = requested;
+    const interval = parseDuration(obj.spec.interval);
+    const write = async () => {
+      status.conditions = conds.toArray() as never;
+      await patchStatus(this.o.client, obj, HELMCHART_PLURAL, status as Record<string, unknown>);
+      this.o.metrics.recordCondition(this.kind, namespace, name, 'Ready', conds.get('Ready')?.status);
+    };
+
+    try {
+      const result =
+        obj.spec.sourceRef.kind === 'HelmRepository' ? await this.fromRepository(obj, prev, now) : await this.fromSource(obj, prev, now);
+      for (const t of ['Reconciling', 'Stalled', 'FetchFailed', 'BuildFailed', 'StorageOperationFailed', 'ArtifactOutdated']) conds.delete(t);
+      conds.set('ArtifactInStorage', 'True', result.reason, result.message);
+      conds.set('Ready', 'True', result.reason, result.message);
+      Object.assign(status, result.status);
+      status.observedGeneration = generation;
+      const before = findCondition(obj, 'Ready');
+      await write();
+      if (result.newArtifact || before?.status !== 'True') await this.o.events.record(obj, 'Normal', result.reason, result.message, { 'source.toolkit.fluxcd.io/revision': result.status.artifact!.revision });
+      return { requeueAfterMs: Math.round(interval * (1 + Math.random() * 0.05)) };
+    } catch (err) {
+      const f = err instanceof Failure ? err : new Failure('Failed', (err as Error).message);
+      for (const t of ['FetchFailed', 'BuildFailed']) conds.delete(t);
+      conds.set(f.condition, 'True', f.reason, f.message);
+      conds.set('Ready', 'False', f.reason, f.message);
+      if (f.stalled) {
+        conds.set('Stalled', 'True', f.reason, f.message);
+        conds.delete('Reconciling');
+        status.observedGeneration = generation;
+      } else {
+        conds.delete('Stalled');
+        conds.set('Reconciling', 'True', 'ProgressingWithRetry', f.message);
+      }
+      const before = findCondition(obj, 'Ready');
+      await write();
+      if (before?.message !== f.message) await this.o.events.record(obj, 'Warning', f.reason, f.message);
+      this.o.log.error('helm chart reconcile failed', { namespace, name, reason: f.reason, error: f.message });
+      // Stalled charts wait for a change of their spec or source (both enqueue them).
+      return f.stalled ? {} : { error: f };
+    }
+  }
+
+  private async fromRepository(obj: HelmChart, prev: HelmChartStatus, now: Date) {
+    const ns = obj.metadata.namespace!;
+    const ref = obj.spec.sourceRef;
+    const repo = this.o.helmRepositories.get(ns, ref.name) as HelmRepository | undefined;
+    if (!repo) throw new Failure('SourceUnavailable', `failed to get source: HelmRepository '${ns}/${ref.name}' not found`);
+    if (repo.spec.type === 'oci' || repo.spec.url.startsWith('oci://')) {
+      throw new Failure('InvalidChartReference', `charts from OCI repositories are not supported: HelmRepository '${ns}/${ref.name}' is of type oci`, 'FetchFailed', true);
+    }
+    if (!repo.status?.artifact) throw new Failure('NoSourceArtifact', `no artifact available for HelmRepository source '${ref.name}'`);
+    let idx: RepositoryIndex;
+    try {
+      idx = (await this.o.repositories.index(repo))!;
+    } catch (err) {
+      throw new Failure('IndexationFailed', (err as Error).message);
+    }
+    const range = obj.spec.version ?? '*';
+    let entry;
+    try {
+      entry = resolveChartVersion(idx, obj.spec.chart, range);
+    } catch (err) {
+      throw new Failure('InvalidChartReference', (err as Error).message, 'FetchFailed', true);
+    }
+    const valuesFiles = [...(obj.spec.valuesFile ? [obj.spec.valuesFile] : []), ...(obj.spec.valuesFiles ?? [])];
+    const revision = valuesFiles.length ? `${entry.version}+${obj.metadata.generation ?? 0}` : entry.version;
+    const message = `pulled '${obj.spec.chart}' chart with version '${revision}'`;
+    const current = prev.artifact;
+    if (current && current.revision === revision && prev.observedChartName === obj.spec.chart && (await this.o.storage.exists(current))) {
+      return { reason: 'ChartPullSucceeded', message, newArtifact: false, status: { artifact: current } as HelmChartStatus };
+    }
+    const tmp = await this.o.storage.tempDir(`helmchart-${ns}-${obj.metadata.name}`);
+    try {
+      const auth = await repositoryAuth(repo, this.o.repositories.secrets).catch((err: Error) => {
+        throw new Failure('AuthenticationFailed', err.message);
+      });
+      const file = join(tmp, 'download.tgz');
+      let res;
+      try {
+        res = await httpGet(chartUrl(repo.spec.url, entry), auth, { timeoutMs: 60_000, authHost: new URL(repo.spec.url).host, toFile: file });
+      } catch (err) {
+        throw new Failure(err instanceof RepositoryError && err.reason === 'AuthenticationFailed' ? 'AuthenticationFailed' : 'ChartPullError', `chart pull error: ${(err as Error).message}`);
+      }
+      if (entry.digest && entry.digest.replace(/^sha256:/, '') !== res.digest) {
+        throw new Failure('ChartPullError', `chart pull error: digest of '${obj.spec.chart}' ${entry.version} is sha256:${res.digest}, the index says ${entry.digest}`);
+      }
+      let tgz = file;
+      let observedValuesFiles: string[] | undefined;
+      if (valuesFiles.length) {
+        const dir = await unpackChart(file, join(tmp, 'unpacked'));
+        const merged = await mergeValuesFiles(dir, dir, valuesFiles, !!obj.spec.ignoreMissingValuesFiles).catch((err: ChartBuildError) => {
+          throw new Failure(err.reason ?? 'ValuesFilesError', err.message, 'BuildFailed');
+        });
+        await writeFile(join(dir, 'values.yaml'), JSON.stringify(merged.values, null, 2));
+        await mkdir(join(tmp, 'out'));
+        tgz = await packageChart(this.o.cli, dir, join(tmp, 'out'), { version: revision }).catch((err: Error) => {
+          throw new Failure('ChartPackageError', `chart package error: ${err.message}`, 'BuildFailed');
+        });
+        observedValuesFiles = merged.used;
+      }
+      const artifact = await this.store(obj, tgz, revision, now, tmp);
+      return {
+        reason: 'ChartPullSucceeded',
+        message,
+        newArtifact: true,
+        status: { artifact, observedChartName: obj.spec.chart, observedValuesFiles, url: artifact.url } as HelmChartStatus,
+      };
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  }
+
+  private async fromSource(obj: HelmChart, prev: HelmChartStatus, now: Date) {
+    const ns = obj.metadata.namespace!;
+    const ref = obj.spec.sourceRef;
+    const informer = this.o.sources.get(ref.kind);
+    if (!informer) throw new Failure('SourceUnavailable', `source kind ${ref.kind} is not supported`, 'FetchFailed', true);
+    const source = informer.get(ns, ref.name);
+    if (!source) throw new Failure('SourceUnavailable', `failed to get source: ${ref.kind} '${ns}/${ref.name}' not found`);
+    const sa = source.status?.artifact as SourceArtifact | undefined;
+    if (!sa) throw new Failure('NoSourceArtifact', `no artifact available for ${ref.kind} source '${ref.name}'`);
+    const generation = obj.metadata.generation ?? 0;
+    const current = prev.artifact;
+    if (
+      current &&
+      prev.observedSourceArtifactRevision === sa.revision &&
+      prev.observedGeneration === generation &&
+      prev.observedChartName &&
+      (await this.o.storage.exists(current))
+    ) {
+      return { reason: 'ChartPackageSucceeded', message: `packaged '${prev.observedChartName}' chart with version '${current.revision}'`, newArtifact: false, status: { artifact: current } as HelmChartStatus };
+    }
+    const dir = await this.o.artifacts.resolve(sa).catch((err: Error) => {
+      throw new Failure('ArtifactUnavailable', `failed to fetch source artifact: ${err.message}`);
+    });
+    const tmp = await this.o.storage.tempDir(`helmchart-${ns}-${obj.metadata.name}`);
+    try {
+      const strategy = obj.spec.reconcileStrategy ?? 'ChartVersion';
+      const commit = sa.revision.includes(':') ? sa.revision.slice(sa.revision.lastIndexOf(':') + 1) : sa.revision;
+      const built = await buildChartFromSource({
+        cli: this.o.cli,
+        sourceRoot: dir,
+        chartPath: obj.spec.chart,
+        workDir: tmp,
+        valuesFiles: [...(obj.spec.valuesFile ? [obj.spec.valuesFile] : []), ...(obj.spec.valuesFiles ?? [])],
+        ignoreMissingValuesFiles: obj.spec.ignoreMissingValuesFiles,
+        version: (meta) => (strategy === 'Revision' ? `${meta.version}+${commit.slice(0, 12)}` : undefined),
+        repository: (url) => this.repositoryFor(ns, url),
+      }).catch((err: Error) => {
+        if (err instanceof ChartBuildError) {
+          throw new Failure(err.reason, err.message, err.reason === 'InvalidChartReference' ? 'FetchFailed' : 'BuildFailed', err.reason === 'InvalidChartReference');
+        }
+        throw new Failure('ChartPackageError', `chart package error: ${err.message}`, 'BuildFailed');
+      });
+      const revision = built.metadata.version;
+      const message = `packaged '${built.metadata.name}' chart with version '${revision}'`;
+      const status = { observedSourceArtifactRevision: sa.revision, observedChartName: built.metadata.name, observedValuesFiles: built.observedValuesFiles.length ? built.observedValuesFiles : undefined } as HelmChartStatus;
+      // Same chart version, same spec: the artifact stays (ChartVersion strategy).
+      if (current && current.revision === revision && prev.observedGeneration === generation && (await this.o.storage.exists(current))) {
+        return { reason: 'ChartPackageSucceeded', message, newArtifact: false, status: { ...status, artifact: current } };
+      }
+      const artifact = await this.store(obj, built.tgz, revision, now, tmp);
+      return { reason: 'ChartPackageSucceeded', message, newArtifact: true, status: { ...status, artifact, url: artifact.url } };
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  }
+
+  /** A HelmRepository in the chart's namespace with this URL, for a dependency; its index and credentials. */
+  private async repositoryFor(ns: string, url: string) {
+    const norm = (u: string) => u.replace(/\/+$/, '');
+    const repo = this.o.helmRepositories.list(ns).find((r) => norm((r as HelmRepository).spec.url) === norm(url)) as HelmRepository | undefined;
+    if (!repo?.status?.artifact) return undefined;
+    const index = await this.o.repositories.index(repo);
+    return index ? { index, auth: await repositoryAuth(repo, this.o.repositories.secrets) } : undefined;
+  }
+
+  private async store(obj: HelmChart, tgz: string, revision: string, now: Date, tmp: string) {
+    const ns = obj.metadata.namespace!;
+    const name = obj.metadata.name!;
+    const tree = join(tmp, 'tree');
+    await unpackChart(tgz, tree).catch((err: Error) => {
+      throw new Failure('ChartPullError', `chart package is not readable: ${err.message}`);
+    });
+    await readChartMetadata(await chartRoot(tree));
+    const hash = createHash('sha256');
+    await pipeline(createReadStream(tgz), hash);
+    const size = (await stat(tgz)).size;
+    const artifact = await this.o.storage.store({ kind: 'helmchart', namespace: ns, name, revision, treeDir: tree, tarball: tgz, digest: `sha256:${hash.digest('hex')}`, size, now });
+    await this.o.storage.garbageCollect('helmchart', ns, name, [artifact.path]);
+    return artifact;
+  }
+}

@@ -1,0 +1,186 @@
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { adminClient, eventually, testKubeconfig, testNamespace, type TestNamespace } from './harness.ts';
+import { startGitHttpServer, TestRepo, type FileContent, type GitHttpServer } from './gitserver/index.ts';
+import { startOperator, type Operator, type OperatorOptions } from '../src/controllers/operator.ts';
+import { ResourceManager } from '../src/apply/manager.ts';
+import { allCrds } from '../src/api/crds.ts';
+import { silentLogger } from '../src/util/log.ts';
+import { KubeClient } from '../src/kube/client.ts';
+import type { KubeObject } from '../src/kube/object.ts';
+
+export interface Cond {
+  type: string;
+  status: string;
+  reason: string;
+  message: string;
+}
+
+export type KsStatus = {
+  conditions?: Cond[];
+  lastAppliedRevision?: string;
+  lastAttemptedRevision?: string;
+  inventory?: { entries: Array<{ id: string; v: string }> };
+  observedGeneration?: number;
+};
+
+/**
+ * A GitOps setup for a test: its own namespace, a loopback git server with
+ * one repository, the CRDs, and the operator running in this process and
+ * watching only that namespace.
+ */
+export class GitOps {
+  private constructor(
+    readonly ns: TestNamespace,
+    readonly client: KubeClient,
+    readonly server: GitHttpServer,
+    readonly repo: TestRepo,
+    readonly operator: Operator,
+    private readonly root: string,
+  ) {}
+
+  static async start(label: string, operator: Partial<OperatorOptions> = {}): Promise<GitOps> {
+    const ns = await testNamespace(label);
+    const client = await adminClient();
+    const root = await mkdtemp(join(tmpdir(), 'sluice-gitops-'));
+    const server = await startGitHttpServer({ root });
+    const repo = await TestRepo.create(root, 'app', { defaultBranch: 'main' });
+    await new ResourceManager(client).apply(allCrds() as KubeObject[]);
+    const op = await startOperator({
+      client: await KubeClient.fromFile(await testKubeconfig()),
+      log: silentLogger,
+      dataDir: await mkdtemp(join(tmpdir(), 'sluice-gitops-data-')),
+      requeueDependencyMs: 1_000,
+      watchNamespace: ns.name,
+      ...operator,
+    });
+    return new GitOps(ns, client, server, repo, op, root);
+  }
+
+  async close(): Promise<void> {
+    await this.operator.stop();
+    await this.ns.cleanup();
+    await this.server.close();
+    await this.repo.dispose();
+    await rm(this.root, { recursive: true, force: true });
+    this.client.close();
+  }
+
+  /** Commits and pushes files; returns the revision as Flux writes it. */
+  async push(files: Record<string, FileContent>, message = 'change'): Promise<string> {
+    const sha = await this.repo.commitFiles(files, message);
+    await this.repo.push();
+    return `main@sha1:${sha}`;
+  }
+
+  async createGitRepository(name = 'app', spec: Record<string, unknown> = {}): Promise<void> {
+    await this.create('source.toolkit.fluxcd.io/v1', 'GitRepository', 'gitrepositories', name, {
+      url: this.server.url('app'),
+      interval: '1h',
+      ref: { branch: 'main' },
+      ...spec,
+    });
+  }
+
+  async createKustomization(name: string, spec: Record<string, unknown>): Promise<void> {
+    await this.create('kustomize.toolkit.fluxcd.io/v1', 'Kustomization', 'kustomizations', name, {
+      interval: '1h',
+      prune: true,
+      sourceRef: { kind: 'GitRepository', name: 'app' },
+      ...spec,
+    });
+  }
+
+  async create(apiVersion: string, kind: string, plural: string, name: string, spec: Record<string, unknown>, metadata: Record<string, unknown> = {}): Promise<void> {
+    await this.client.request({
+      method: 'POST',
+      path: `/apis/${apiVersion}/namespaces/${this.ns.name}/${plural}`,
+      body: { apiVersion, kind, metadata: { name, ...metadata }, spec },
+    });
+  }
+
+  ksPath(name: string): string {
+    return `/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/${this.ns.name}/kustomizations/${name}`;
+  }
+
+  gitPath(name = 'app'): string {
+    return `/apis/source.toolkit.fluxcd.io/v1/namespaces/${this.ns.name}/gitrepositories/${name}`;
+  }
+
+  async ks(name: string): Promise<KubeObject & { status?: KsStatus }> {
+    return this.client.request({ path: this.ksPath(name) });
+  }
+
+  async patchKs(name: string, patch: Record<string, unknown>): Promise<void> {
+    await this.client.request({ method: 'PATCH', path: this.ksPath(name), contentType: 'application/merge-patch+json', body: patch });
+  }
+
+  /** What `flux reconcile` does: ask for an immediate reconcile. */
+  async requestReconcile(path: string): Promise<void> {
+    await this.client.request({
+      method: 'PATCH',
+      path,
+      contentType: 'application/merge-patch+json',
+      body: { metadata: { annotations: { 'reconcile.fluxcd.io/requestedAt': new Date().toISOString() } } },
+    });
+  }
+
+  /** Pushes and makes the GitRepository fetch it at once. */
+  async pushAndFetch(files: Record<string, FileContent>, message = 'change'): Promise<string> {
+    const rev = await this.push(files, message);
+    await this.requestReconcile(this.gitPath());
+    return rev;
+  }
+
+  async untilReady(name: string, revision?: string, timeoutMs = 30_000): Promise<KsStatus> {
+    return this.untilKs(name, `Ready${revision ? ` at ${revision}` : ''}`, (s) => ready(s)?.status === 'True' && (!revision || s.lastAppliedRevision === revision), timeoutMs);
+  }
+
+  async untilKs(name: string, what: string, pred: (s: KsStatus) => boolean, timeoutMs = 30_000): Promise<KsStatus> {
+    return eventually(
+      `Kustomization ${name} ${what}`,
+      async () => {
+        const o = await this.ks(name);
+        const s = o.status ?? {};
+        return pred(s) ? s : undefined;
+      },
+      timeoutMs,
+    );
+  }
+
+  path(kind: 'configmaps' | 'secrets' | 'deployments' | 'services' | 'serviceaccounts', name: string, namespace = this.ns.name): string {
+    const base = kind === 'deployments' ? '/apis/apps/v1' : '/api/v1';
+    return `${base}/namespaces/${namespace}/${kind}/${name}`;
+  }
+
+  get<T = KubeObject>(path: string): Promise<T | undefined> {
+    return this.client.getOrUndefined<T>(path);
+  }
+}
+
+export const ready = (s: KsStatus) => s.conditions?.find((c) => c.type === 'Ready');
+
+export const configMap = (name: string, data: Record<string, string>, extra = '') =>
+  `apiVersion: v1
+kind: ConfigMap
+metadata:
+  name: ${name}
+${extra}data:
+${Object.entries(data)
+  .map(([k, v]) => `  ${k}: "${v}"`)
+  .join('\n')}
+`;
+
+export const deployment = (name: string, opts: { replicas?: number; image?: string; podSpec?: string; extraSpec?: string } = {}) => `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: ${name}
+spec:
+  replicas: ${opts.replicas ?? 1}
+${opts.extraSpec ?? ''}  selector: {matchLabels: {app: ${name}}}
+  template:
+    metadata: {labels: {app: ${name}}}
+    spec:
+${opts.podSpec ?? ''}      containers: [{name: app, image: ${opts.image ?? `example.invalid/${name}:1`}}]
+`;
