@@ -40,6 +40,7 @@ const integrationTests: string[] = [
   'test/cli-apply.test.ts',
   'test/operator.e2e.test.ts',
   'test/kustomization.test.ts',
+  'test/sops.test.ts',
 ];
 
 async function main(): Promise<number> {

@@ -18,6 +18,7 @@ import type { PostBuild, VarSources } from './substitute.ts';
 import { loadVariables, substituteManifests } from './substitute.ts';
 import type { CommonMetadata } from './transform.ts';
 import { applyCommonMetadata, applyNativeTransforms, nativeBlocker } from './transform.ts';
+import { assertDecrypted } from './sops.ts';
 
 export type { Manifest, KubeObject, Origin } from './manifests.ts';
 export { ManifestError } from './manifests.ts';
@@ -48,6 +49,8 @@ export interface BuildOptions {
   vars?: VarSources;
   /** Fail on unset variables without defaults (Flux's StrictPostBuildSubstitutions feature gate). */
   strictSubstitution?: boolean;
+  /** The directory is a decrypted view of the source (spec.decryption is set). */
+  decrypted?: boolean;
   /** Always build with kustomize, even where the native path would do (for tests and comparison). */
   forceKustomize?: boolean;
   log?: (msg: string) => void;
@@ -140,6 +143,7 @@ export async function buildKustomization(opts: BuildOptions): Promise<BuildResul
     });
   }
 
+  assertDecrypted(objects, opts.decrypted);
   if (spec.postBuild) {
     const vars = await loadVariables(spec.postBuild, opts.vars);
     objects = substituteManifests(objects, vars, { strict: opts.strictSubstitution });

@@ -6,6 +6,7 @@ import { formatChangeSet, hasChanges, type ChangeSetEntry } from '../apply/chang
 import { inventoryFromChangeSet, staleEntries, type Inventory } from '../apply/inventory.ts';
 import { PruneRefusedError, pruneStale } from '../apply/prune.ts';
 import { buildKustomization, BuildError, ManifestError, SubstitutionError } from '../build/index.ts';
+import { decryptTree, DecryptionError, keysFromSecret, type DecryptedTree, type DecryptionKeys } from '../build/sops.ts';
 import { waitForSet, type WaitRef } from '../health/wait.ts';
 import { KubeClient } from '../kube/client.ts';
 import { isNotFound } from '../kube/errors.ts';
@@ -228,19 +229,25 @@ export class KustomizationController {
       return finish({ reason: Reason.Failed, message: (err as Error).message });
     }
 
-    // Build.
+    // Build (from a decrypted view of the source when SOPS decryption is set).
     let objects: KubeObject[];
+    let decrypted: DecryptedTree | undefined;
     try {
       const dir = await this.o.artifacts.resolve(artifact);
+      const keys = await this.decryptionKeys(obj);
+      if (keys) decrypted = await decryptTree(dir, keys, obj.spec.path);
       const built = await buildKustomization({
-        dir,
+        dir: decrypted?.dir ?? dir,
+        decrypted: !!decrypted,
         spec: obj.spec as never,
         vars: { lookup: (kind, n) => lookupVars(target.client, namespace, kind, n) },
       });
       objects = built.objects.map((m) => m.object as KubeObject);
     } catch (err) {
-      const known = err instanceof BuildError || err instanceof ManifestError || err instanceof SubstitutionError;
+      const known = err instanceof BuildError || err instanceof ManifestError || err instanceof SubstitutionError || err instanceof DecryptionError;
       return finish({ reason: Reason.BuildFailed, message: known ? (err as Error).message : `build failed: ${(err as Error).message}` });
+    } finally {
+      await decrypted?.cleanup();
     }
 
     // Apply, then prune.
@@ -326,6 +333,17 @@ export class KustomizationController {
         void this.o.events.record(obj, 'Normal', Reason.Succeeded, `Reconciliation finished in ${formatDuration(Date.now() - started)}, next run in ${formatDuration(interval)}`, revisionAnnotation(revision));
       }
     });
+  }
+
+  /** The keys of `spec.decryption.secretRef`, read with the controller's own client. */
+  private async decryptionKeys(obj: Kustomization): Promise<DecryptionKeys | undefined> {
+    const dec = obj.spec.decryption;
+    if (!dec) return undefined;
+    if (!dec.secretRef) return { age: [], pgp: [] };
+    const ns = obj.metadata.namespace!;
+    const secret = await this.o.client.getOrUndefined<{ data?: Record<string, string> }>(`/api/v1/namespaces/${ns}/secrets/${dec.secretRef.name}`);
+    if (!secret) throw new DecryptionError(`decryption Secret '${ns}/${dec.secretRef.name}' not found`);
+    return keysFromSecret(Object.fromEntries(Object.entries(secret.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')])));
   }
 
   /** Objects to wait for: all applied ones with `wait`, else the listed health checks. */

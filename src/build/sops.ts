@@ -1,0 +1,133 @@
+import { constants as fsConstants } from 'node:fs';
+import { chmod, copyFile, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { extname, join } from 'node:path';
+import { ensureSops } from '../tools/gotool.ts';
+import { run } from '../util/exec.ts';
+import type { Manifest } from './manifests.ts';
+import { objectRef } from './manifests.ts';
+
+/** Keys from a Kustomization's decryption Secret, by Flux's naming: `*.agekey` and `*.asc`. */
+export interface DecryptionKeys {
+  age: string[];
+  pgp: string[];
+}
+
+export class DecryptionError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'DecryptionError';
+  }
+}
+
+export function keysFromSecret(data: Record<string, Buffer>): DecryptionKeys {
+  const keys: DecryptionKeys = { age: [], pgp: [] };
+  for (const [name, value] of Object.entries(data)) {
+    if (name.endsWith('.agekey')) keys.age.push(value.toString('utf8').trim());
+    else if (name.endsWith('.asc')) keys.pgp.push(value.toString('utf8'));
+  }
+  return keys;
+}
+
+/** A document sops encrypted carries top-level `sops` metadata with a MAC. */
+export function isSopsEncrypted(obj: Record<string, unknown>): boolean {
+  const meta = obj.sops as Record<string, unknown> | undefined;
+  return !!meta && typeof meta === 'object' && typeof meta.mac === 'string';
+}
+
+/** Fails on objects still encrypted after the build: they would reach the API server as ciphertext. */
+export function assertDecrypted(manifests: Manifest[], decryptionConfigured = false): void {
+  const enc = manifests.find((m) => isSopsEncrypted(m.object));
+  if (!enc) return;
+  const where = `${objectRef(enc.object)} (${enc.origin.file})`;
+  throw new DecryptionError(
+    decryptionConfigured
+      ? `${where} is SOPS-encrypted and no key of spec.decryption can open it`
+      : `${where} is SOPS-encrypted but the Kustomization has no spec.decryption: set provider sops and a secretRef with the keys`,
+  );
+}
+
+const MANIFEST_EXT = new Set(['.yaml', '.yml', '.json']);
+const ENCRYPTED = /^sops:\s*$|"sops"\s*:\s*\{/m;
+
+export interface DecryptedTree {
+  dir: string;
+  /** Files that were decrypted, relative to the root. */
+  decrypted: string[];
+  cleanup(): Promise<void>;
+}
+
+/**
+ * A view of the source with every SOPS-encrypted manifest file decrypted, as
+ * Flux decrypts files while kustomize reads them: whole files, before any
+ * transformation, so sops can check the MAC over the file as committed.
+ * Other files are copied as they are. Keys reach sops through
+ * its environment and a private GNUPGHOME; plaintext lives only in a 0700
+ * directory the caller removes with `cleanup`.
+ */
+export async function decryptTree(root: string, keys: DecryptionKeys, focus = ''): Promise<DecryptedTree> {
+  const focusRel = focus.replace(/^\.?\/+/, '').replace(/\/+$/, '');
+  const work = await mkdtemp(join(tmpdir(), 'sluice-decrypt-'));
+  await chmod(work, 0o700);
+  const dir = join(work, 'tree');
+  const gnupg = join(work, 'gnupg');
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: work, GNUPGHOME: gnupg, SOPS_AGE_KEY: keys.age.join('\n') };
+  const decrypted: string[] = [];
+  const cleanup = async () => {
+    if (keys.pgp.length) await run('gpgconf', ['--kill', 'gpg-agent'], { env, check: false }).catch(() => undefined);
+    await rm(work, { recursive: true, force: true });
+  };
+  try {
+    await mkdir(gnupg, { mode: 0o700 });
+    for (const k of keys.pgp) await run('gpg', ['--batch', '--quiet', '--import'], { env, input: k });
+    const sops = await ensureSops();
+    const walk = async (src: string, dst: string, rel: string): Promise<void> => {
+      await mkdir(dst, { recursive: true });
+      for (const e of await readdir(src, { withFileTypes: true })) {
+        const s = join(src, e.name);
+        const d = join(dst, e.name);
+        const r = rel ? `${rel}/${e.name}` : e.name;
+        if (e.isDirectory()) {
+          if (e.name !== '.git') await walk(s, d, r);
+          continue;
+        }
+        if (e.isSymbolicLink()) {
+          await symlink(await readlink(s), d);
+          continue;
+        }
+        if (!e.isFile()) continue;
+        if (MANIFEST_EXT.has(extname(e.name)) && (await lstat(s)).size < 4 * 1024 * 1024 && ENCRYPTED.test(await readFile(s, 'utf8'))) {
+          const type = extname(e.name) === '.json' ? 'json' : 'yaml';
+          const res = await run(sops, ['--decrypt', '--input-type', type, '--output-type', type, s], { env, check: false });
+          if (res.code === 0) {
+            await writeFile(d, res.stdout, { mode: 0o600 });
+            decrypted.push(r);
+          } else if (!focusRel || r === focusRel || r.startsWith(`${focusRel}/`)) {
+            throw new DecryptionError(`${r}: sops could not decrypt it: ${sopsError(res.stderr)}`);
+          } else {
+            // Outside the built path: maybe another Kustomization's, with other keys.
+            // Left encrypted; if the build uses it after all, assertDecrypted says so.
+            await copyFile(s, d);
+          }
+        } else {
+          // A copy, not a link: the builder refuses links that leave its root.
+          await copyFile(s, d, fsConstants.COPYFILE_FICLONE);
+        }
+      }
+    };
+    await walk(root, dir, '');
+    return { dir, decrypted, cleanup };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
+}
+
+/** sops's own message, without its multi-line key dump. */
+function sopsError(stderr: string): string {
+  const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
+  const first = lines[0] ?? 'unknown error';
+  return /^(Failed to get the data key|Error getting data key)/.test(first) || first.endsWith(':')
+    ? 'no key in the decryption Secret can open it (wrong age or OpenPGP key?)'
+    : first;
+}
