@@ -41,6 +41,7 @@ const integrationTests: string[] = [
   'test/operator.e2e.test.ts',
   'test/kustomization.test.ts',
   'test/sops.test.ts',
+  'test/remote.test.ts',
 ];
 
 async function main(): Promise<number> {
