@@ -1,5 +1,4 @@
 import { randomBytes } from 'node:crypto';
-import { KubeConfig } from '@kubernetes/client-node';
 import { KubeClient } from '../src/kube/client.ts';
 import { upCluster } from '../src/cluster/up.ts';
 import { isNotFound } from '../src/kube/errors.ts';
@@ -23,15 +22,7 @@ export async function adminClient(): Promise<KubeClient> {
 
 /** A client that authenticates with a bearer token against the test cluster. */
 export async function tokenClient(admin: KubeClient, token: string): Promise<KubeClient> {
-  const cluster = admin.kubeConfig.getCurrentCluster()!;
-  const kc = new KubeConfig();
-  kc.loadFromOptions({
-    clusters: [{ ...cluster, name: 'test' }],
-    users: [{ name: 'token', token }],
-    contexts: [{ name: 'test', cluster: 'test', user: 'token' }],
-    currentContext: 'test',
-  });
-  return KubeClient.fromKubeConfig(kc);
+  return admin.withToken(token);
 }
 
 export interface TestNamespace {

@@ -21,6 +21,7 @@ the current kubeconfig (or in-cluster credentials).
   --requeue-dependency DURATION      look again at unready dependencies after (default 30s)
   --no-cross-namespace-refs          refuse sources and dependencies in other namespaces
   --default-service-account NAME     impersonate this service account when a Kustomization names none
+  --watch-namespace NS               reconcile objects of this namespace only (default: all)
   --qps N --burst N                  client rate limit (default 500/1000)
 `;
 
@@ -40,6 +41,7 @@ export async function controllerCommand(args: string[]): Promise<number> {
       'requeue-dependency': { type: 'string', default: '30s' },
       'no-cross-namespace-refs': { type: 'boolean', default: false },
       'default-service-account': { type: 'string' },
+      'watch-namespace': { type: 'string' },
       qps: { type: 'string', default: '500' },
       burst: { type: 'string', default: '1000' },
       help: { type: 'boolean', short: 'h' },
@@ -66,6 +68,7 @@ export async function controllerCommand(args: string[]): Promise<number> {
       noCrossNamespaceRefs: values['no-cross-namespace-refs'],
       defaultServiceAccount: values['default-service-account'],
       requeueDependencyMs: parseDuration(values['requeue-dependency']),
+      watchNamespace: values['watch-namespace'],
     });
   } catch (err) {
     if (err instanceof KubeApiError && err.status === 404) {

@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { KubeConfig } from '@kubernetes/client-node';
 import { parseAllDocuments } from 'yaml';
 import type { HelmReleaseSpec, HelmReleaseStatus, Snapshot } from '../api/helmrelease.ts';
 import { ResourceManager } from '../apply/manager.ts';
@@ -221,14 +220,12 @@ export class HelmReleaseController {
       const cached = this.targets.get(baseKey);
       if (cached && cached.version === version) base = { client: cached.target.client, kubeconfig: cached.target.helm.kubeconfig };
       else {
-        const kc = new KubeConfig();
-        kc.loadFromString(kubeconfig);
-        const client = await KubeClient.fromKubeConfig(kc);
+        const client = await KubeClient.fromString(kubeconfig);
         this.targets.set(baseKey, { target: { client, helm: { kubeconfig }, discovery: new Discovery(client), rm: new ResourceManager(client) }, version });
         base = { client, kubeconfig };
       }
     } else {
-      this.localKubeconfig ??= this.o.client.kubeConfig.exportConfig();
+      this.localKubeconfig ??= this.o.client.exportKubeconfig();
       base = { client: this.o.client, kubeconfig: this.localKubeconfig };
     }
     const sa = obj.spec.serviceAccountName ?? this.o.defaultServiceAccount;

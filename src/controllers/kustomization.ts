@@ -1,5 +1,4 @@
 import { createHash } from 'node:crypto';
-import { KubeConfig } from '@kubernetes/client-node';
 import type { KustomizationSpec, KustomizationStatus } from '../api/kustomization.ts';
 import { ApplyError, ResourceManager } from '../apply/manager.ts';
 import { formatChangeSet, hasChanges, type ChangeSetEntry } from '../apply/changeset.ts';
@@ -386,9 +385,7 @@ export class KustomizationController {
       if (cached && cached.version === secret.metadata.resourceVersion) {
         base = cached.rm.client;
       } else {
-        const kc = new KubeConfig();
-        kc.loadFromString(Buffer.from(data, 'base64').toString('utf8'));
-        base = await KubeClient.fromKubeConfig(kc);
+        base = await KubeClient.fromString(Buffer.from(data, 'base64').toString('utf8'));
         this.managers.set(baseKey, { rm: new ResourceManager(base), version: secret.metadata.resourceVersion });
       }
     }

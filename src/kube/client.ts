@@ -1,8 +1,9 @@
 import https from 'node:https';
 import http from 'node:http';
-import { KubeConfig } from '@kubernetes/client-node';
+import type { KubeConfig } from '@kubernetes/client-node';
 import { RateLimiter } from './ratelimit.ts';
 import { KubeApiError, type Status } from './errors.ts';
+import { loadKubeconfig, loadKubeconfigFromString, type ResolvedConfig } from './kubeconfig.ts';
 
 export interface KubeClientOptions {
   /** Sustained requests per second (client-go's QPS). 0 disables limiting. */
@@ -40,6 +41,8 @@ interface Connection {
   /** TLS and auth options from the kubeconfig (ca, cert, key, headers). */
   base: https.RequestOptions;
   authExpires: number;
+  refresh?: () => Promise<Record<string, string> | undefined>;
+  resolved: ResolvedConfig;
 }
 
 const AUTH_REFRESH_MS = 60_000;
@@ -47,14 +50,13 @@ const AUTH_REFRESH_MS = 60_000;
 /**
  * A small Kubernetes REST client: one keep-alive connection pool, a token
  * bucket like client-go's, and errors that carry the server's Status.
- * Authentication (certificates, tokens, exec plugins) comes from
- * @kubernetes/client-node's KubeConfig so every kubeconfig kubectl accepts works.
+ * Credentials come from src/kube/kubeconfig.ts, which hands exec and
+ * auth-provider plugins to @kubernetes/client-node.
  */
 export class KubeClient {
   private readonly limiter: RateLimiter;
 
   private constructor(
-    private readonly kc: KubeConfig,
     private readonly conn: Connection,
     private readonly options: Required<KubeClientOptions>,
     private readonly impersonation?: Impersonation,
@@ -63,9 +65,7 @@ export class KubeClient {
     this.limiter = limiter ?? new RateLimiter(options.qps, options.burst);
   }
 
-  static async fromKubeConfig(kc: KubeConfig, options: KubeClientOptions = {}): Promise<KubeClient> {
-    const cluster = kc.getCurrentCluster();
-    if (!cluster) throw new Error(`kubeconfig has no current cluster (context "${kc.getCurrentContext()}")`);
+  static fromResolved(resolved: ResolvedConfig, options: KubeClientOptions = {}): KubeClient {
     const opts: Required<KubeClientOptions> = {
       // The API server's priority and fairness protects it; these only stop a runaway loop.
       qps: options.qps ?? 500,
@@ -73,33 +73,84 @@ export class KubeClient {
       maxSockets: options.maxSockets ?? 32,
       timeoutMs: options.timeoutMs ?? 60_000,
     };
-    const server = new URL(cluster.server);
-    const base: https.RequestOptions = {};
-    await kc.applyToHTTPSOptions(base);
+    const server = new URL(resolved.server);
+    const base: https.RequestOptions = { ...resolved.options, headers: { ...(resolved.options.headers as Record<string, string> | undefined) } };
     const agentOpts = { keepAlive: true, maxSockets: opts.maxSockets, ...pickTLS(base) };
     const agent = server.protocol === 'https:' ? new https.Agent(agentOpts) : new http.Agent(agentOpts);
-    return new KubeClient(kc, { server, agent, base, authExpires: Date.now() + AUTH_REFRESH_MS }, opts);
+    return new KubeClient({ server, agent, base, authExpires: Date.now() + AUTH_REFRESH_MS, refresh: resolved.refresh, resolved }, opts);
   }
 
+  /** From a kubeconfig file (or KUBECONFIG, ~/.kube/config, in-cluster when no path is given). */
   static async fromFile(path?: string, context?: string, options: KubeClientOptions = {}): Promise<KubeClient> {
-    const kc = new KubeConfig();
-    if (path) kc.loadFromFile(path);
-    else kc.loadFromDefault();
-    if (context) kc.setCurrentContext(context);
-    return KubeClient.fromKubeConfig(kc, options);
+    return KubeClient.fromResolved(await loadKubeconfig(path, context), options);
+  }
+
+  /** From kubeconfig text, e.g. a Kustomization's kubeConfig Secret. */
+  static async fromString(text: string, context?: string, options: KubeClientOptions = {}): Promise<KubeClient> {
+    return KubeClient.fromResolved(await loadKubeconfigFromString(text, context), options);
+  }
+
+  /** From a @kubernetes/client-node KubeConfig the caller built. */
+  static async fromKubeConfig(kc: KubeConfig, options: KubeClientOptions = {}): Promise<KubeClient> {
+    const cluster = kc.getCurrentCluster();
+    if (!cluster) throw new Error(`kubeconfig has no current cluster (context "${kc.getCurrentContext()}")`);
+    const base: https.RequestOptions = {};
+    await kc.applyToHTTPSOptions(base);
+    const refresh = async () => {
+      const o: https.RequestOptions = {};
+      await kc.applyToHTTPSOptions(o);
+      return o.headers as Record<string, string> | undefined;
+    };
+    return KubeClient.fromResolved(
+      { server: cluster.server, options: base, refresh, contextName: kc.getCurrentContext(), source: { kind: 'string', text: kc.exportConfig() } },
+      options,
+    );
   }
 
   get server(): string {
     return this.conn.server.toString();
   }
 
-  get kubeConfig(): KubeConfig {
-    return this.kc;
-  }
-
   /** A client that sends every request as another user (RBAC applies to that user). */
   impersonate(who: Impersonation): KubeClient {
-    return new KubeClient(this.kc, this.conn, this.options, who, this.limiter);
+    return new KubeClient(this.conn, this.options, who, this.limiter);
+  }
+
+  /** The same server and CA, authenticated by a bearer token instead. */
+  withToken(token: string): KubeClient {
+    const { ca, rejectUnauthorized, servername } = this.conn.resolved.options;
+    return KubeClient.fromResolved(
+      { ...this.conn.resolved, options: { ca, rejectUnauthorized, servername, headers: { authorization: `Bearer ${token}` } }, refresh: undefined },
+      this.options,
+    );
+  }
+
+  /**
+   * A kubeconfig document for this client's server and credentials, for
+   * tools that need a file (helm). Exec-plugin configs are passed through.
+   */
+  exportKubeconfig(): string {
+    const r = this.conn.resolved;
+    if (r.source.kind === 'string') return r.source.text;
+    const o = r.options;
+    const b64 = (v: unknown) => (v === undefined ? undefined : Buffer.from(v as string | Buffer).toString('base64'));
+    const auth = (o.headers as Record<string, string> | undefined)?.authorization;
+    const user: Record<string, unknown> = {};
+    if (o.cert) user['client-certificate-data'] = b64(o.cert);
+    if (o.key) user['client-key-data'] = b64(o.key);
+    if (auth?.startsWith('Bearer ')) user.token = auth.slice(7);
+    const cluster: Record<string, unknown> = { server: r.server };
+    if (o.ca) cluster['certificate-authority-data'] = b64(o.ca);
+    if (o.rejectUnauthorized === false) cluster['insecure-skip-tls-verify'] = true;
+    if (o.servername) cluster['tls-server-name'] = o.servername;
+    return JSON.stringify({
+      apiVersion: 'v1',
+      kind: 'Config',
+      clusters: [{ name: 'sluice', cluster }],
+      users: [{ name: 'sluice', user }],
+      contexts: [{ name: 'sluice', context: { cluster: 'sluice', user: 'sluice' } }],
+      'current-context': 'sluice',
+    });
   }
 
   /** Closes idle connections so the process can exit. */
@@ -213,13 +264,12 @@ export class KubeClient {
     return req;
   }
 
-  /** Token sources such as exec plugins expire; re-read them now and then. */
+  /** Token sources such as token files and exec plugins expire; re-read them now and then. */
   private async refreshAuth(): Promise<void> {
-    if (Date.now() < this.conn.authExpires) return;
-    const base: https.RequestOptions = {};
-    await this.kc.applyToHTTPSOptions(base);
-    this.conn.base.headers = base.headers;
+    if (!this.conn.refresh || Date.now() < this.conn.authExpires) return;
     this.conn.authExpires = Date.now() + AUTH_REFRESH_MS;
+    const headers = await this.conn.refresh();
+    if (headers) this.conn.base.headers = { ...(this.conn.base.headers as Record<string, string>), ...headers };
   }
 }
 

@@ -203,6 +203,7 @@ export class ListWatch {
     } finally {
       clearTimeout(idle);
       this.current = undefined;
+      this.currentLines = undefined;
     }
   }
 }

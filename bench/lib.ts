@@ -1,0 +1,116 @@
+// Shared pieces of the benchmark suite: the controller as a separate
+// process (so its CPU and memory are its own), process sampling, API server
+// request counters, and a loopback git repository.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { mkdtemp } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { KubeClient } from '../src/kube/client.ts';
+import { projectRoot } from '../src/util/paths.ts';
+import { freePort } from '../src/cluster/ports.ts';
+
+export interface ControllerProcess {
+  child: ChildProcess;
+  pid: number;
+  httpPort: number;
+  stop(): Promise<void>;
+}
+
+/** Starts `sluice controller` as its own process, watching one namespace. */
+export async function startController(kubeconfig: string, opts: { namespace?: string; concurrent?: number; extra?: string[] } = {}): Promise<ControllerProcess> {
+  const httpPort = await freePort();
+  const storagePort = await freePort();
+  const dataDir = await mkdtemp(join(tmpdir(), 'sluice-bench-ctl-'));
+  const args = [
+    join(projectRoot, 'bin/sluice.js'),
+    'controller',
+    '--kubeconfig',
+    kubeconfig,
+    `--http-addr=127.0.0.1:${httpPort}`,
+    `--storage-addr=127.0.0.1:${storagePort}`,
+    `--data-dir=${dataDir}`,
+    `--concurrent=${opts.concurrent ?? 32}`,
+    ...(opts.namespace ? [`--watch-namespace=${opts.namespace}`] : []),
+    ...(opts.extra ?? []),
+  ];
+  const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'], env: { ...process.env, SLUICE_LOG_LEVEL: 'error' } });
+  let stderr = '';
+  child.stderr!.on('data', (c) => (stderr = (stderr + c).slice(-4000)));
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    const ok = await fetch(`http://127.0.0.1:${httpPort}/readyz`).then((r) => r.ok, () => false);
+    if (ok) break;
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`controller did not start: ${stderr}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  return {
+    child,
+    pid: child.pid!,
+    httpPort,
+    async stop() {
+      child.kill('SIGTERM');
+      await new Promise((r) => child.once('exit', r));
+    },
+  };
+}
+
+/** CPU seconds (user+system) and RSS of a process, from /proc. */
+export function processStats(pid: number): { cpuSeconds: number; rssMiB: number; peakRssMiB: number } {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  const ticks = Number(fields[11]) + Number(fields[12]);
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (key: string) => Number(new RegExp(`${key}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return { cpuSeconds: ticks / 100, rssMiB: kb('VmRSS') / 1024, peakRssMiB: kb('VmHWM') / 1024 };
+}
+
+/** Samples a process's RSS every `everyMs`, keeping the peak. */
+export function sampleRss(pid: number, everyMs = 200): { stop(): { peakMiB: number; lastMiB: number } } {
+  let peak = 0;
+  let last = 0;
+  const t = setInterval(() => {
+    try {
+      last = processStats(pid).rssMiB;
+      peak = Math.max(peak, last);
+    } catch {
+      /* exited */
+    }
+  }, everyMs);
+  return {
+    stop() {
+      clearInterval(t);
+      return { peakMiB: Math.max(peak, processStats(pid).peakRssMiB), lastMiB: last };
+    },
+  };
+}
+
+/** API server request counters by verb, split into reads, dry runs and writes. */
+export async function apiRequestCounts(client: KubeClient): Promise<{ reads: number; dryRuns: number; writes: number; watches: number }> {
+  const text = await client.request<string>({ path: '/metrics', accept: 'text/plain' });
+  const out = { reads: 0, dryRuns: 0, writes: 0, watches: 0 };
+  for (const line of text.split('\n')) {
+    if (!line.startsWith('apiserver_request_total{')) continue;
+    const labels = line.slice(line.indexOf('{') + 1, line.lastIndexOf('}'));
+    const value = Number(line.slice(line.lastIndexOf(' ') + 1));
+    const verb = /verb="([A-Z]+)"/.exec(labels)?.[1] ?? '';
+    const dry = /dry_run="([^"]*)"/.exec(labels)?.[1] ?? '';
+    if (verb === 'WATCH') out.watches += value;
+    else if (verb === 'GET' || verb === 'LIST') out.reads += value;
+    else if (dry && dry !== 'false') out.dryRuns += value;
+    else out.writes += value;
+  }
+  return out;
+}
+
+export const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? NaN;
+
+export async function waitFor<T>(what: string, timeoutMs: number, check: () => Promise<T | undefined>, everyMs = 250): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await check();
+    if (v !== undefined) return v;
+    if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, everyMs));
+  }
+}
