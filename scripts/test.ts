@@ -9,6 +9,7 @@ import { stopCluster } from '../src/cluster/down.ts';
 // itself, so every test file is listed here.
 const unitTests: string[] = [
   'src/kube/ratelimit.test.ts',
+  'src/kube/kubeconfig.test.ts',
   'src/cluster/flags.test.ts',
   'src/health/health.test.ts',
   'src/util/duration.test.ts',
