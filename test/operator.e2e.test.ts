@@ -215,22 +215,35 @@ describe('operator', () => {
     assert.equal((await client.request<{ data: Record<string, string> }>({ path: cmPath('settings') })).data.value, 'two');
     assert.notEqual(await client.getOrUndefined(`/apis/apps/v1/namespaces/${ns.name}/deployments/web`), undefined);
 
-    // An empty commit (every manifest deleted) must not wipe the workloads either.
+    // An empty commit (every manifest deleted) must not wipe the workloads either:
+    // an empty path fails the build, as in Flux.
     const empty = await repo.commitFiles(
       { 'deploy/app/settings.yaml': null, 'deploy/app/web.yaml': null, 'deploy/app/more.yaml': null },
       'oops, everything deleted',
     );
     await repo.push();
     await requestReconcile(gitPath('app'));
+    const emptied = await eventually('empty path refused', async () => {
+      const s = await ksStatus('app');
+      return s.lastAttemptedRevision === `main@sha1:${empty}` && ready(s)?.status === 'False' ? s : undefined;
+    });
+    assert.equal(ready(emptied)!.reason, 'BuildFailed');
+    assert.match(ready(emptied)!.message, /is empty/);
+    assert.notEqual(await client.getOrUndefined(`/apis/apps/v1/namespaces/${ns.name}/deployments/web`), undefined);
+
+    // A commit that replaces everything with something else would prune all of it: refused.
+    const replaced = await repo.commitFiles({ 'deploy/app/other.yaml': configMap('other', 'z') }, 'replace everything');
+    await repo.push();
+    await requestReconcile(gitPath('app'));
     const refused = await eventually('mass prune refused', async () => {
       const s = await ksStatus('app');
-      return s.lastAttemptedRevision === `main@sha1:${empty}` && ready(s)?.reason === 'PruneFailed' ? s : undefined;
+      return s.lastAttemptedRevision === `main@sha1:${replaced}` && ready(s)?.reason === 'PruneFailed' ? s : undefined;
     });
-    assert.match(ready(refused)!.message, /refusing to prune: the new set is empty/);
+    assert.match(ready(refused)!.message, /refusing to prune 3 of 3 objects \(more than half of the inventory\); if that is intended, set the annotation sluice\.dev\/allow-mass-prune/);
     assert.notEqual(await client.getOrUndefined(`/apis/apps/v1/namespaces/${ns.name}/deployments/web`), undefined);
 
     const fixed = await repo.commitFiles(
-      { 'deploy/app/settings.yaml': configMap('settings', 'three'), 'deploy/app/web.yaml': deployment('web'), 'deploy/app/more.yaml': configMap('more', 'y') },
+      { 'deploy/app/settings.yaml': configMap('settings', 'three'), 'deploy/app/web.yaml': deployment('web'), 'deploy/app/more.yaml': configMap('more', 'y'), 'deploy/app/other.yaml': null },
       'fixed',
     );
     await repo.push();

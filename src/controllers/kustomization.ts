@@ -9,7 +9,7 @@ import { decryptTree, DecryptionError, keysFromSecret, type DecryptedTree, type 
 import { waitForSet, type WaitRef } from '../health/wait.ts';
 import { KubeClient } from '../kube/client.ts';
 import { isNotFound } from '../kube/errors.ts';
-import type { Informer } from '../kube/informer.ts';
+import { SharedInformers, type Informer } from '../kube/informer.ts';
 import { findCondition, parseObjectId, type KubeObject } from '../kube/object.ts';
 import { Conditions, rfc3339 } from '../source/conditions.ts';
 import { formatDuration, parseDuration } from '../util/duration.ts';
@@ -27,6 +27,13 @@ export const NAMESPACE_LABEL = 'kustomize.toolkit.fluxcd.io/namespace';
 export const REQUESTED_AT = 'reconcile.fluxcd.io/requestedAt';
 /** Sluice's own opt-in for a prune of more than half of the inventory. */
 export const ALLOW_MASS_PRUNE = 'sluice.dev/allow-mass-prune';
+
+/** Where and as whom a Kustomization applies, with its shared caches for health checks. */
+interface Target {
+  client: KubeClient;
+  rm: ResourceManager;
+  informers: SharedInformers;
+}
 
 export interface Kustomization extends KubeObject {
   spec: KustomizationSpec;
@@ -81,11 +88,16 @@ interface Failure {
  */
 export class KustomizationController {
   readonly kind = 'Kustomization';
-  private readonly managers = new Map<string, { rm: ResourceManager; version?: string }>();
+  private readonly managers = new Map<string, { rm: ResourceManager; informers: SharedInformers; version?: string }>();
   /** Health waits in flight, cancelled when a new source revision arrives. */
   private readonly waits = new Map<string, { revision: string; abort: AbortController }>();
 
   constructor(private readonly o: KustomizationControllerOptions) {}
+
+  /** Stops the shared caches of health checks. */
+  stop(): void {
+    for (const m of this.managers.values()) m.informers.stop();
+  }
 
   /** Keys of Kustomizations that build from the given source. */
   dependentsOfSource(kind: string, namespace: string, name: string): string[] {
@@ -214,14 +226,16 @@ export class KustomizationController {
     status.lastAttemptedRevision = revision;
     const newWork = revision !== prev.lastAppliedRevision || generation !== prev.observedGeneration;
     if (newWork) {
+      // kstatus: while a new revision is attempted, Ready is Unknown, not the
+      // verdict of the previous attempt (which a waiter would take for this one's).
       conds.set('Reconciling', 'True', Reason.Progressing, `Fetching manifests for revision ${revision} with a timeout of ${formatDuration(timeout)}`);
-      if (!conds.get('Ready')) conds.set('Ready', 'Unknown', Reason.Progressing, 'Reconciliation in progress');
+      conds.set('Ready', 'Unknown', Reason.Progressing, 'Reconciliation in progress');
       status.conditions = conds.toArray() as never;
       await patchStatus(this.o.client, obj, KS_PLURAL, status as Record<string, unknown>);
     }
 
     // Where and as whom to apply.
-    let target: { client: KubeClient; rm: ResourceManager };
+    let target: Target;
     try {
       target = await this.targetFor(obj);
     } catch (err) {
@@ -298,7 +312,7 @@ export class KustomizationController {
       signal.addEventListener('abort', onAbort);
       this.waits.set(key, { revision, abort });
       try {
-        const res = await waitForSet(target.client, target.rm.discovery, refs, { timeoutMs: timeout, signal: abort.signal });
+        const res = await waitForSet(target.client, target.rm.discovery, refs, { timeoutMs: timeout, signal: abort.signal, informers: target.informers });
         if (abort.signal.aborted && !signal.aborted) {
           conds.set('Reconciling', 'True', Reason.Progressing, `New revision detected, health checks of ${revision} canceled`);
           status.conditions = conds.toArray() as never;
@@ -367,7 +381,7 @@ export class KustomizationController {
    * The client and apply engine for a Kustomization: the controller's own,
    * one impersonating its service account, or one for a remote cluster.
    */
-  private async targetFor(obj: Kustomization): Promise<{ client: KubeClient; rm: ResourceManager }> {
+  private async targetFor(obj: Kustomization): Promise<Target> {
     const ns = obj.metadata.namespace!;
     let base = this.o.client;
     let baseKey = 'local';
@@ -386,7 +400,8 @@ export class KustomizationController {
         base = cached.rm.client;
       } else {
         base = await KubeClient.fromString(Buffer.from(data, 'base64').toString('utf8'));
-        this.managers.set(baseKey, { rm: new ResourceManager(base), version: secret.metadata.resourceVersion });
+        this.managers.get(baseKey)?.informers.stop();
+        this.managers.set(baseKey, { rm: new ResourceManager(base), informers: new SharedInformers(base), version: secret.metadata.resourceVersion });
       }
     }
     const sa = obj.spec.serviceAccountName ?? this.o.defaultServiceAccount;
@@ -399,10 +414,10 @@ export class KustomizationController {
             groups: ['system:serviceaccounts', `system:serviceaccounts:${ns}`, 'system:authenticated'],
           })
         : base;
-      entry = { rm: new ResourceManager(client) };
+      entry = { rm: new ResourceManager(client), informers: new SharedInformers(client) };
       this.managers.set(key, entry);
     }
-    return { client: entry.rm.client, rm: entry.rm };
+    return { client: entry.rm.client, rm: entry.rm, informers: entry.informers };
   }
 
   /** Deletion: garbage-collect what was applied, as deletionPolicy says, then drop the finalizer. */

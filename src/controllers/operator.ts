@@ -131,6 +131,7 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
     kustomizations: ksController,
     async stop() {
       await manager.stop();
+      ksController.stop();
       await storageServer.close();
       o.client.close();
     },

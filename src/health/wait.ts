@@ -2,6 +2,7 @@ import type { KubeClient } from '../kube/client.ts';
 import { resourcePath, type Discovery } from '../kube/discovery.ts';
 import { subject, type KubeObject } from '../kube/object.ts';
 import { ListWatch } from '../kube/watch.ts';
+import type { SharedInformers } from '../kube/informer.ts';
 import { computeHealth } from './index.ts';
 import type { HealthResult } from './types.ts';
 
@@ -23,6 +24,8 @@ export interface WaitOptions {
   signal?: AbortSignal;
   /** Called whenever an object's status changes. */
   onProgress?: (objects: ObjectHealth[]) => void;
+  /** Shared caches to read objects from, instead of a list+watch per call (controllers). */
+  informers?: SharedInformers;
 }
 
 export interface WaitResult {
@@ -39,8 +42,8 @@ export interface WaitResult {
 /**
  * Follows a set of objects until every one is Current, one is Failed, the
  * timeout passes or the signal aborts. Objects are watched, not polled: one
- * list+watch per resource and namespace, narrowed to the object's name when
- * there is only one.
+ * list+watch per resource and namespace (narrowed to the object's name when
+ * there is only one), or the shared caches a controller passes in.
  */
 export async function waitForSet(
   client: KubeClient,
@@ -49,7 +52,6 @@ export async function waitForSet(
   opts: WaitOptions,
 ): Promise<WaitResult> {
   const health = new Map<string, ObjectHealth>();
-  const watches: ListWatch[] = [];
   const groups = new Map<string, { path: string; refs: WaitRef[] }>();
   for (const ref of refs) {
     const key = subject({ kind: ref.kind, metadata: ref });
@@ -74,33 +76,52 @@ export async function waitForSet(
     if (all.every((o) => o.result.status === 'Current') || all.some((o) => o.result.status === 'Failed')) settle();
   };
 
+  const refresh = (g: { refs: WaitRef[] }, lookup: (name: string) => KubeObject | undefined) => {
+    for (const ref of g.refs) {
+      const key = subject({ kind: ref.kind, metadata: ref });
+      const obj = lookup(ref.name);
+      health.set(key, { subject: key, ref, result: obj ? computeHealth(obj) : { status: 'NotFound', message: 'object not found' } });
+    }
+  };
+  const starters: Array<() => Promise<void>> = [];
+  const stoppers: Array<() => void> = [];
   for (const g of groups.values()) {
     const names = new Set(g.refs.map((r) => r.name));
-    const update = (obj: KubeObject, deleted: boolean) => {
-      const ref = g.refs.find((r) => r.name === obj.metadata.name);
-      if (!ref) return;
-      const key = subject({ kind: ref.kind, metadata: ref });
-      const result: HealthResult = deleted ? { status: 'NotFound', message: 'object was deleted' } : computeHealth(obj);
-      health.set(key, { subject: key, ref, result });
-    };
+    if (opts.informers) {
+      // Shared caches: no request per wait once a collection is watched.
+      const informers = opts.informers;
+      starters.push(async () => {
+        const { informer, release } = await informers.acquire(g.path);
+        const ns = g.refs[0]!.namespace;
+        const onChange = (_t: string, obj: KubeObject) => {
+          if (obj.metadata.namespace !== ns && ns !== undefined) return;
+          if (!names.has(obj.metadata.name!)) return;
+          refresh(g, (n) => informer.get(ns, n));
+          evaluate();
+        };
+        informer.on(onChange);
+        stoppers.push(() => {
+          informer.off(onChange);
+          release();
+        });
+        refresh(g, (n) => informer.get(ns, n));
+      });
+      continue;
+    }
     const lw = new ListWatch(client, {
       path: g.path,
       fieldSelector: names.size === 1 ? `metadata.name=${[...names][0]}` : undefined,
       onSync: (store) => {
-        for (const ref of g.refs) {
-          const key = subject({ kind: ref.kind, metadata: ref });
-          const obj = [...store.values()].find((o) => o.metadata.name === ref.name);
-          if (obj) update(obj, false);
-          else health.set(key, { subject: key, ref, result: { status: 'NotFound', message: 'object not found' } });
-        }
+        refresh(g, (n) => [...store.values()].find((o) => o.metadata.name === n));
         evaluate();
       },
-      onEvent: (type, obj) => {
-        update(obj, type === 'DELETED');
+      onEvent: () => {
+        refresh(g, (n) => [...lw.store.values()].find((o) => o.metadata.name === n));
         evaluate();
       },
     });
-    watches.push(lw);
+    starters.push(() => lw.start());
+    stoppers.push(() => lw.stop());
   }
 
   let timer: NodeJS.Timeout | undefined;
@@ -108,7 +129,7 @@ export async function waitForSet(
   const onAbort = () => settle();
   opts.signal?.addEventListener('abort', onAbort);
   try {
-    await Promise.all(watches.map((w) => w.start()));
+    await Promise.all(starters.map((st) => st()));
     evaluate();
     timer = setTimeout(() => {
       timedOut = true;
@@ -118,7 +139,7 @@ export async function waitForSet(
   } finally {
     clearTimeout(timer);
     opts.signal?.removeEventListener('abort', onAbort);
-    for (const w of watches) w.stop();
+    for (const st of stoppers) st();
   }
   const objects = snapshot();
   const notReady = objects.filter((o) => o.result.status !== 'Current');

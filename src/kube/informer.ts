@@ -33,6 +33,11 @@ export class Informer {
     this.handlers.push(handler);
   }
 
+  off(handler: Handler): void {
+    const i = this.handlers.indexOf(handler);
+    if (i >= 0) this.handlers.splice(i, 1);
+  }
+
   start(): Promise<void> {
     return this.lw.start();
   }
@@ -72,6 +77,68 @@ export class Informer {
     }
     for (const [key, obj] of previous) {
       if (!store.has(key)) for (const h of this.handlers) h('DELETED', obj);
+    }
+  }
+}
+
+/**
+ * Informers started on demand and shared by everyone who asks for the same
+ * collection (e.g. the health checks of many Kustomizations), stopped when
+ * nobody has used them for a while.
+ */
+export class SharedInformers {
+  private readonly entries = new Map<string, { informer: Informer; started: Promise<void>; users: number; idleSince: number }>();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly client: KubeClient,
+    private readonly idleMs = 5 * 60_000,
+  ) {
+    this.timer = setInterval(() => this.collect(), Math.min(idleMs, 60_000));
+    this.timer.unref();
+  }
+
+  /** A synced informer for `path`; call `release` when done with it. */
+  async acquire(path: string): Promise<{ informer: Informer; release(): void }> {
+    let e = this.entries.get(path);
+    if (!e) {
+      const informer = new Informer(this.client, path);
+      e = { informer, started: informer.start(), users: 0, idleSince: Date.now() };
+      this.entries.set(path, e);
+      e.started.catch(() => this.entries.delete(path));
+    }
+    e.users++;
+    const entry = e;
+    try {
+      await entry.started;
+    } catch (err) {
+      entry.users--;
+      throw err;
+    }
+    let released = false;
+    return {
+      informer: entry.informer,
+      release: () => {
+        if (released) return;
+        released = true;
+        entry.users--;
+        if (entry.users === 0) entry.idleSince = Date.now();
+      },
+    };
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    for (const e of this.entries.values()) e.informer.stop();
+    this.entries.clear();
+  }
+
+  private collect(): void {
+    for (const [path, e] of this.entries) {
+      if (e.users === 0 && Date.now() - e.idleSince > this.idleMs) {
+        e.informer.stop();
+        this.entries.delete(path);
+      }
     }
   }
 }
