@@ -22,7 +22,10 @@ export async function startController(kubeconfig: string, opts: { namespace?: st
   const httpPort = await freePort();
   const storagePort = await freePort();
   const dataDir = await mkdtemp(join(tmpdir(), 'sluice-bench-ctl-'));
+  // SLUICE_BENCH_CPU_PROF=DIR writes a V8 CPU profile of the controller there.
+  const prof = process.env.SLUICE_BENCH_CPU_PROF;
   const args = [
+    ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []),
     join(projectRoot, 'bin/sluice.js'),
     'controller',
     '--kubeconfig',

@@ -22,6 +22,7 @@ const unitTests: string[] = [
   'src/build/transform.test.ts',
   'src/build/index.test.ts',
   'src/tools/gotool.test.ts',
+  'src/helm/helm.test.ts',
 ];
 
 // Tests with real processes (git servers, sshd, kustomize) that need no cluster.
@@ -32,6 +33,7 @@ const processTests: string[] = [
   'test/source/verify.test.ts',
   'test/source/artifact.test.ts',
   'test/build/kustomize.test.ts',
+  'test/runtime/queue-load.test.ts',
 ];
 
 const integrationTests: string[] = [
@@ -43,6 +45,14 @@ const integrationTests: string[] = [
   'test/kustomization.test.ts',
   'test/sops.test.ts',
   'test/remote.test.ts',
+  'test/runtime/watch.test.ts',
+  'test/runtime/leader.test.ts',
+  'test/runtime/controller.test.ts',
+  'test/runtime/install.test.ts',
+  'test/helm/release.test.ts',
+  'test/helm/remediation.test.ts',
+  'test/helm/badinput.test.ts',
+  'test/helm/bevel.test.ts',
 ];
 
 async function main(): Promise<number> {

@@ -9,6 +9,7 @@ import { mapSettled } from './pool.ts';
 import { byStage, type Stage } from './stages.ts';
 import { DEFAULT_TAKEOVER_MANAGERS, needsTakeover, takeOver } from './takeover.ts';
 import { validateSet, type Problem } from './validate.ts';
+import type { SharedInformers } from '../kube/informer.ts';
 
 export interface ApplyOptions {
   /** Field manager for every write (default `sluice`). */
@@ -27,6 +28,12 @@ export interface ApplyOptions {
   crdTimeoutMs?: number;
   /** Called as each object is done, for progress output. */
   onEntry?: (e: ChangeSetEntry) => void;
+  /**
+   * Shared caches to read live objects from instead of GETs (controllers).
+   * A stale entry costs nothing but a GET: the dry run's resourceVersion
+   * tells when the cache lags, and the object is read again.
+   */
+  liveCache?: SharedInformers;
 }
 
 /** Apply refused or failed; `problems` names every object at fault. */
@@ -136,6 +143,22 @@ export class ResourceManager {
       const path = resourcePath(p.mapping, p.obj.metadata.namespace);
       groups.set(path, [...(groups.get(path) ?? []), p]);
     }
+    if (opts.liveCache) {
+      const cache = opts.liveCache;
+      await mapSettled([...groups.entries()], opts.concurrency ?? 16, async ([path, items]) => {
+        const { informer, release } = await cache.acquire(path);
+        try {
+          for (const p of items) {
+            const o = informer.get(p.obj.metadata.namespace, p.obj.metadata.name!);
+            p.live = o ? { ...o, apiVersion: p.obj.apiVersion, kind: p.obj.kind } : undefined;
+            p.liveFetched = true;
+          }
+        } finally {
+          release();
+        }
+      });
+      return;
+    }
     const lists = [...groups.entries()].filter(([, items]) => items.length >= LIST_THRESHOLD);
     await mapSettled(lists, opts.concurrency ?? 16, async ([path, items]) => {
       const live = new Map<string, KubeObject>();
@@ -182,8 +205,9 @@ export class ResourceManager {
     try {
       p.merged = await this.serverApply(p, opts, true);
       // A controller may write between our read and the dry run (a new
-      // Deployment gets its revision annotation); compare like with like.
-      for (let i = 0; i < 3 && p.live && p.merged.metadata.resourceVersion !== p.live.metadata.resourceVersion; i++) {
+      // Deployment gets its revision annotation), or a cache may lag: compare
+      // like with like. A dry-run create has no resourceVersion.
+      for (let i = 0; i < 3 && (p.merged.metadata.resourceVersion ?? '') !== (p.live?.metadata.resourceVersion ?? ''); i++) {
         p.live = await this.client.getOrUndefined<KubeObject>(path);
         p.merged = await this.serverApply(p, opts, true);
       }

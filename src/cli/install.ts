@@ -4,7 +4,8 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { ResourceManager } from '../apply/manager.ts';
 import { formatEntry } from '../apply/changeset.ts';
-import { installManifests } from '../install/manifests.ts';
+import { installManifests, RECONCILER_BINDING } from '../install/manifests.ts';
+import type { KubeObject } from '../kube/object.ts';
 import { waitForSet } from '../health/wait.ts';
 import { projectRoot } from '../util/paths.ts';
 import { clientFromFlags, clusterFlags } from './kubeconfig.ts';
@@ -51,6 +52,16 @@ export async function installCommand(args: string[]): Promise<number> {
   try {
     const rm = new ResourceManager(client);
     await rm.apply(objects, { onEntry: (e) => process.stdout.write(`${formatEntry(e)}\n`) });
+    if (values['multi-tenant']) {
+      // Applying never deletes: a cluster-admin binding left by an earlier
+      // single-tenant install would silently defeat the lock-down.
+      const path = `/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${RECONCILER_BINDING}`;
+      const old = await client.getOrUndefined<KubeObject>(path);
+      if (old?.metadata.labels?.['app.kubernetes.io/part-of'] === 'sluice') {
+        await client.request({ method: 'DELETE', path });
+        process.stdout.write(`ClusterRoleBinding/${RECONCILER_BINDING} deleted\n`);
+      }
+    }
     const crds = objects.filter((o) => o.kind === 'CustomResourceDefinition');
     const res = await waitForSet(
       client,

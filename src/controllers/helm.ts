@@ -1,4 +1,5 @@
 import { mkdir } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { HELM_GROUP } from '../api/helmrelease.ts';
 import { SOURCE_GROUP } from '../api/gitrepository.ts';
@@ -31,7 +32,7 @@ export interface HelmControllersOptions {
   /** Directory for helm's own files and scratch space. */
   dataDir: string;
   concurrency?: number;
-  /** HelmReleases reconciled at once (each runs a helm process); default 4. */
+  /** HelmReleases reconciled at once (each runs helm processes, and waits for health); default four per core, at most `concurrency`. */
   releaseConcurrency?: number;
   noCrossNamespaceRefs?: boolean;
   defaultServiceAccount?: string;
@@ -116,7 +117,7 @@ export async function registerHelmControllers(o: HelmControllersOptions): Promis
     kind: 'HelmRelease',
     informer: releases,
     reconcile: (k, signal) => releaseController.reconcile(k, signal),
-    concurrency: o.releaseConcurrency ?? 4,
+    concurrency: o.releaseConcurrency ?? Math.min(concurrency, 4 * availableParallelism()),
     watches: [
       {
         // A new chart artifact, or a chart turning Ready, reaches its releases at once.

@@ -234,9 +234,11 @@ export class HelmReleaseController {
     if (hit && hit.version === version) return hit.target;
     let target: Target;
     if (sa) {
-      const who = { user: `system:serviceaccount:${ns}:${sa}`, groups: ['system:serviceaccounts', `system:serviceaccounts:${ns}`, 'system:authenticated'] };
+      // The API server adds the service account's groups itself; naming them
+      // would need `impersonate` on groups, which could reach system:masters.
+      const who = { user: `system:serviceaccount:${ns}:${sa}` };
       const client = base.client.impersonate(who);
-      target = { client, helm: { kubeconfig: base.kubeconfig, asUser: who.user, asGroups: who.groups }, discovery: new Discovery(client), rm: new ResourceManager(client) };
+      target = { client, helm: { kubeconfig: base.kubeconfig, asUser: who.user }, discovery: new Discovery(client), rm: new ResourceManager(client) };
     } else {
       target = { client: base.client, helm: { kubeconfig: base.kubeconfig }, discovery: new Discovery(base.client), rm: new ResourceManager(base.client) };
     }
@@ -309,6 +311,8 @@ class Reconciliation {
   /** Release versions this HelmRelease made (its history, plus this reconcile's actions). */
   private readonly ours = new Set<number>();
   private readonly hooksByVersion = new Map<number, Snapshot['testHooks']>();
+  /** A revision this reconcile unlocked from a pending state (an interrupted run). */
+  private unlocked: number | undefined;
   private eventAnnotations: Record<string, string> = {};
 
   constructor(
@@ -605,8 +609,8 @@ class Reconciliation {
       !this.ours.has(cur.version) ||
       cur.chart?.metadata.version !== d.chart.version ||
       configDigest((cur.config ?? {}) as Values) !== d.configDigest ||
-      (this.prev.observedPostRenderersDigest !== undefined && this.prev.observedPostRenderersDigest !== d.postRenderDigest) ||
-      (this.prev.observedPostRenderersDigest === undefined && (this.spec.postRenderers?.length ?? 0) > 0) ||
+      (this.status.observedPostRenderersDigest !== undefined && this.status.observedPostRenderersDigest !== d.postRenderDigest) ||
+      (this.status.observedPostRenderersDigest === undefined && (this.spec.postRenderers?.length ?? 0) > 0) ||
       d.force;
     if (outOfSync) {
       if (action === 'upgrade' && exhausted(this.spec.upgrade?.remediation, this.status.upgradeFailures)) return this.stall('upgrade');
@@ -703,8 +707,8 @@ class Reconciliation {
     const i = this.spec.install ?? {};
     const timeout = durationOr(i.timeout, this.timeout);
     const crds = i.crds ?? (i.skipCRDs ? 'Skip' : 'Create');
-    await this.progressing(`Running 'install' action with timeout of ${formatDuration(timeout)}`);
     this.status.lastAttemptedReleaseAction = 'install';
+    await this.progressing(`Running 'install' action with timeout of ${formatDuration(timeout)}`);
     const t0 = Date.now();
     try {
       if (crds === 'CreateReplace') await this.applyCrds('CreateReplace', false);
@@ -750,9 +754,11 @@ class Reconciliation {
     const d = this.desired;
     const u = this.spec.upgrade ?? {};
     const timeout = durationOr(u.timeout, this.timeout);
-    await this.progressing(`Running 'upgrade' action with timeout of ${formatDuration(timeout)}`);
     this.status.lastAttemptedReleaseAction = 'upgrade';
-    if (d.force) this.status.lastHandledForceAt = this.obj.metadata.annotations?.[FORCE_AT];
+    await this.progressing(`Running 'upgrade' action with timeout of ${formatDuration(timeout)}`);
+    const forced = d.force;
+    if (forced) this.status.lastHandledForceAt = this.obj.metadata.annotations?.[FORCE_AT];
+    d.force = false;
     const t0 = Date.now();
     try {
       const crds = u.crds ?? 'Skip';
@@ -767,7 +773,7 @@ class Reconciliation {
           timeoutMs: timeout,
           historyMax: this.spec.maxHistory ?? DEFAULT_MAX_HISTORY,
           reuseValues: u.preserveValues,
-          force: u.force || d.force,
+          force: u.force || forced,
           cleanupOnFail: u.cleanupOnFail,
           noHooks: u.disableHooks,
           disableOpenAPIValidation: u.disableOpenAPIValidation,
@@ -892,12 +898,17 @@ class Reconciliation {
     this.conds.set('Ready', 'False', Reason.PendingRelease, msg);
     await this.o.events.record(this.obj, 'Warning', Reason.PendingRelease, msg, this.eventAnnotations);
     this.ours.add(cur.version);
+    this.unlocked = cur.version;
     return { done: false };
   }
 
   /** The latest release failed (or its tests did): remediate, retry, or stop when retries are exhausted. */
   private async failed(cur: HelmReleaseRecord, stored: HelmReleaseRecord[]): Promise<Outcome> {
-    const action = this.status.lastAttemptedReleaseAction;
+    let action = this.status.lastAttemptedReleaseAction;
+    if (this.unlocked === cur.version) {
+      // An interrupted run: what it was follows from the revisions before it.
+      action = stored.some((r) => r.version < cur.version && (r.info.status === 'superseded' || r.info.status === 'deployed')) ? 'upgrade' : 'install';
+    }
     if (!action || !this.ours.has(cur.version)) return this.upgrade(cur);
     const rem = action === 'install' ? this.spec.install?.remediation : this.spec.upgrade?.remediation;
     const failures = (action === 'install' ? this.status.installFailures : this.status.upgradeFailures) ?? 0;

@@ -269,6 +269,7 @@ export class KustomizationController {
     try {
       applied = await target.rm.apply(objects, {
         ownerLabels,
+        liveCache: target.informers,
         force: obj.spec.force,
         concurrency: this.o.applyConcurrency ?? 16,
       });
@@ -409,10 +410,9 @@ export class KustomizationController {
     let entry = this.managers.get(key);
     if (!entry) {
       const client = sa
-        ? base.impersonate({
-            user: `system:serviceaccount:${ns}:${sa}`,
-            groups: ['system:serviceaccounts', `system:serviceaccounts:${ns}`, 'system:authenticated'],
-          })
+        ? // The API server adds the service account's groups itself; naming them
+          // would need `impersonate` on groups, which could reach system:masters.
+          base.impersonate({ user: `system:serviceaccount:${ns}:${sa}` })
         : base;
       entry = { rm: new ResourceManager(client), informers: new SharedInformers(client) };
       this.managers.set(key, entry);

@@ -16,6 +16,9 @@ export interface InstallOptions {
   version: string;
 }
 
+/** The ClusterRoleBinding that gives the controller cluster-admin (single-tenant installs only). */
+export const RECONCILER_BINDING = 'sluice-reconciler';
+
 const LABELS = { 'app.kubernetes.io/part-of': 'sluice', 'app.kubernetes.io/component': 'controller' };
 
 /** Everything `sluice install` applies: CRDs, namespace, RBAC, the controller and its artifact Service. */
@@ -66,7 +69,7 @@ export function installManifests(o: InstallOptions): KubeObject[] {
     objects.push({
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'ClusterRoleBinding',
-      metadata: { name: 'sluice-reconciler', labels: LABELS },
+      metadata: { name: RECONCILER_BINDING, labels: LABELS },
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
       subjects: [{ kind: 'ServiceAccount', name: sa, namespace: ns }],
     });
@@ -89,6 +92,9 @@ export function installManifests(o: InstallOptions): KubeObject[] {
           metadata: { labels: { app: 'sluice-controller', ...LABELS } },
           spec: {
             serviceAccountName: sa,
+            // The controller drains running reconciles for up to 30 s on SIGTERM and
+            // then releases its Lease; the default 30 s grace would SIGKILL it first.
+            terminationGracePeriodSeconds: 60,
             securityContext: { runAsNonRoot: true, runAsUser: 65534, seccompProfile: { type: 'RuntimeDefault' } },
             containers: [
               {

@@ -105,7 +105,11 @@ export class SharedInformers {
       const informer = new Informer(this.client, path);
       e = { informer, started: informer.start(), users: 0, idleSince: Date.now() };
       this.entries.set(path, e);
-      e.started.catch(() => this.entries.delete(path));
+      // Forbidden or not found: drop it, and stop its retry loop with it.
+      e.started.catch(() => {
+        informer.stop();
+        this.entries.delete(path);
+      });
     }
     e.users++;
     const entry = e;

@@ -1,0 +1,189 @@
+// Benchmark: 100 HelmReleases of a small chart (a Deployment, a
+// ServiceAccount, a Service and an Ingress) from a chart repository on
+// loopback, installed by the controller running as its own process. Reports
+// the time from creating the HelmReleases until every one is Ready, and the
+// peak RSS of the controller process (and of the controller with the helm
+// and kustomize processes it runs).
+//
+//   node --import tsx bench/helm.ts [--releases 100] [--keep]
+import { parseArgs } from 'node:util';
+import { readdirSync, readFileSync } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir, cpus, totalmem } from 'node:os';
+import { join } from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { upCluster } from '../src/cluster/up.ts';
+import { KubeClient } from '../src/kube/client.ts';
+import { ResourceManager } from '../src/apply/manager.ts';
+import { mapSettled } from '../src/apply/pool.ts';
+import { allCrds } from '../src/api/crds.ts';
+import type { KubeObject } from '../src/kube/object.ts';
+import { startChartRepo, writeChart } from '../test/helm/helpers.ts';
+import { apiRequestCounts, processStats, sampleRss, startController, waitFor } from './lib.ts';
+
+const { values } = parseArgs({
+  options: {
+    releases: { type: 'string', default: '100' },
+    keep: { type: 'boolean', default: false },
+  },
+});
+const N = Number(values.releases);
+
+const chart = {
+  'Chart.yaml': 'apiVersion: v2\nname: small\nversion: 1.0.0\nappVersion: "1.0"\n',
+  'values.yaml': 'image: example.invalid/small:1\nhost: small.example.test\nport: 80\n',
+  'templates/serviceaccount.yaml': 'apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {{ .Release.Name }}\n',
+  'templates/deployment.yaml': `apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: {{ .Release.Name }}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: {{ .Release.Name }}}}
+  template:
+    metadata: {labels: {app: {{ .Release.Name }}}}
+    spec:
+      serviceAccountName: {{ .Release.Name }}
+      containers: [{name: app, image: {{ .Values.image }}, ports: [{containerPort: 8080}]}]
+`,
+  'templates/service.yaml': `apiVersion: v1
+kind: Service
+metadata:
+  name: {{ .Release.Name }}
+spec:
+  selector: {app: {{ .Release.Name }}}
+  ports: [{port: {{ .Values.port }}, targetPort: 8080}]
+`,
+  'templates/ingress.yaml': `apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: {{ .Release.Name }}
+spec:
+  rules:
+    - host: {{ .Release.Name }}.{{ .Values.host }}
+      http:
+        paths:
+          - path: /
+            pathType: Prefix
+            backend: {service: {name: {{ .Release.Name }}, port: {number: {{ .Values.port }}}}}
+`,
+};
+
+/** RSS of a process and all its descendants (helm, kustomize, sh), in MiB. */
+function treeRssMiB(root: number): number {
+  const children = new Map<number, number[]>();
+  for (const d of readdirSync('/proc')) {
+    if (!/^\d+$/.test(d)) continue;
+    try {
+      const stat = readFileSync(`/proc/${d}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      children.set(ppid, [...(children.get(ppid) ?? []), Number(d)]);
+    } catch {
+      /* gone */
+    }
+  }
+  let total = 0;
+  const stack = [root];
+  while (stack.length) {
+    const pid = stack.pop()!;
+    try {
+      total += processStats(pid).rssMiB;
+    } catch {
+      /* gone */
+    }
+    stack.push(...(children.get(pid) ?? []));
+  }
+  return total;
+}
+
+async function main(): Promise<void> {
+  const cluster = await upCluster({ log: (m) => process.stderr.write(`# ${m}\n`) });
+  const client = await KubeClient.fromFile(cluster.kubeconfig);
+  await new ResourceManager(client).apply(allCrds() as KubeObject[]);
+  const ns = `bench-helm-${randomBytes(3).toString('hex')}`;
+  await client.request({ method: 'POST', path: '/api/v1/namespaces', body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } } });
+  const work = await mkdtemp(join(tmpdir(), 'sluice-bench-helm-'));
+  const repo = await startChartRepo();
+  await repo.publish(await writeChart(join(work, 'small'), chart));
+
+  const controller = await startController(cluster.kubeconfig, { namespace: ns });
+  const rss = sampleRss(controller.pid);
+  let treePeak = 0;
+  const treeTimer = setInterval(() => (treePeak = Math.max(treePeak, treeRssMiB(controller.pid))), 200);
+  const cpu0 = processStats(controller.pid).cpuSeconds;
+  const api0 = await apiRequestCounts(client);
+
+  await client.request({
+    method: 'POST',
+    path: `/apis/source.toolkit.fluxcd.io/v1/namespaces/${ns}/helmrepositories`,
+    body: { apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'HelmRepository', metadata: { name: 'charts' }, spec: { url: repo.url, interval: '1h' } },
+  });
+  const t0 = performance.now();
+  await mapSettled(
+    Array.from({ length: N }, (_, i) => i),
+    16,
+    (i) =>
+      client.request({
+        method: 'POST',
+        path: `/apis/helm.toolkit.fluxcd.io/v2/namespaces/${ns}/helmreleases`,
+        body: {
+          apiVersion: 'helm.toolkit.fluxcd.io/v2',
+          kind: 'HelmRelease',
+          metadata: { name: `app-${i}` },
+          spec: { interval: '1h', chart: { spec: { chart: 'small', version: '1.x', sourceRef: { kind: 'HelmRepository', name: 'charts' } } }, values: { port: 80 + (i % 10) } },
+        },
+      }),
+  );
+  const created = performance.now() - t0;
+  let firstReady = 0;
+  await waitFor(`${N} HelmReleases Ready`, 30 * 60_000, async () => {
+    const list = await client.request<{ items: KubeObject[] }>({ path: `/apis/helm.toolkit.fluxcd.io/v2/namespaces/${ns}/helmreleases` });
+    const ready = list.items.filter((o) => (o.status?.conditions as Array<{ type: string; status: string }> | undefined)?.some((c) => c.type === 'Ready' && c.status === 'True')).length;
+    if (ready > 0 && !firstReady) firstReady = performance.now() - t0;
+    process.stderr.write(`\r# ${ready}/${N} Ready after ${((performance.now() - t0) / 1000).toFixed(0)} s `);
+    return ready === N ? true : undefined;
+  }, 1_000);
+  const allReady = performance.now() - t0;
+  process.stderr.write('\n');
+  const cpu = processStats(controller.pid).cpuSeconds - cpu0;
+  const api1 = await apiRequestCounts(client);
+  clearInterval(treeTimer);
+  const mem = rss.stop();
+
+  // Steady state: one more pass over every release, with nothing to do.
+  const secrets = await client.request<{ items: unknown[] }>({ path: `/api/v1/namespaces/${ns}/secrets`, query: { labelSelector: 'owner=helm' } });
+
+  const row = (k: string, v: string) => `| ${k} | ${v} |`;
+  const out = [
+    `## HelmRelease install: ${N} releases of a 4-object chart`,
+    '',
+    `Machine: ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; controller in its own process, watching one namespace; helm v3.22.0.`,
+    '',
+    '| measure | value |',
+    '| --- | --- |',
+    row('HelmReleases created (API calls)', `${(created / 1000).toFixed(1)} s`),
+    row('first release Ready', `${(firstReady / 1000).toFixed(1)} s`),
+    row(`all ${N} releases Ready`, `${(allReady / 1000).toFixed(1)} s`),
+    row('throughput', `${(N / (allReady / 1000)).toFixed(2)} releases/s`),
+    row('controller CPU', `${cpu.toFixed(1)} s`),
+    row('controller peak RSS', `${mem.peakMiB.toFixed(0)} MiB`),
+    row('controller + helm/kustomize processes, peak RSS', `${treePeak.toFixed(0)} MiB`),
+    row('Helm release Secrets written', String(secrets.items.length)),
+    row('API requests (reads / writes / dry runs)', `${api1.reads - api0.reads} / ${api1.writes - api0.writes} / ${api1.dryRuns - api0.dryRuns}`),
+  ];
+  process.stdout.write(`${out.join('\n')}\n`);
+
+  if (!values.keep) {
+    process.stderr.write('# cleaning up (the controller uninstalls every release)\n');
+    await client.request({ method: 'DELETE', path: `/api/v1/namespaces/${ns}` });
+    await waitFor(`namespace ${ns} deleted`, 10 * 60_000, async () => ((await client.getOrUndefined(`/api/v1/namespaces/${ns}`)) ? undefined : true), 1_000).catch((err: Error) =>
+      process.stderr.write(`# ${err.message}\n`),
+    );
+  }
+  await controller.stop();
+  await repo.close();
+  await rm(work, { recursive: true, force: true });
+  client.close();
+}
+
+await main();
