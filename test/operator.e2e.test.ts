@@ -3,7 +3,9 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { adminClient, eventually, testNamespace, type TestNamespace } from './harness.ts';
+import { createHash } from 'node:crypto';
+import { adminClient, eventually, testKubeconfig, testNamespace, type TestNamespace } from './harness.ts';
+import { run } from '../src/util/exec.ts';
 import { startGitHttpServer, TestRepo, type GitHttpServer } from './gitserver/index.ts';
 import { startOperator, type Operator } from '../src/controllers/operator.ts';
 import { ResourceManager } from '../src/apply/manager.ts';
@@ -119,15 +121,9 @@ async function requestReconcile(path: string): Promise<void> {
 
 describe('operator', () => {
   test('a commit reaches the cluster, reports Ready, and later commits follow', async () => {
-    await client.request({
-      method: 'POST',
-      path: `/apis/source.toolkit.fluxcd.io/v1/namespaces/${ns.name}/gitrepositories`,
-      body: {
-        apiVersion: 'source.toolkit.fluxcd.io/v1',
-        kind: 'GitRepository',
-        metadata: { name: 'app' },
-        spec: { url: server.url('app'), interval: '1h', ref: { branch: 'main' } },
-      },
+    // Created with kubectl, as a user would.
+    await run('kubectl', ['apply', '--kubeconfig', await testKubeconfig(), '-n', ns.name, '-f', '-'], {
+      input: `apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: app\nspec:\n  url: ${server.url('app')}\n  interval: 1h\n  ref:\n    branch: main\n`,
     });
     await client.request({
       method: 'POST',
@@ -162,7 +158,9 @@ describe('operator', () => {
     assert.match(artifact.digest, /^sha256:[0-9a-f]{64}$/);
     const tarball = await fetch(artifact.url);
     assert.equal(tarball.status, 200);
-    assert.equal(Number(tarball.headers.get('content-length') ?? (await tarball.arrayBuffer()).byteLength), artifact.size);
+    const bytes = Buffer.from(await tarball.arrayBuffer());
+    assert.equal(bytes.length, artifact.size);
+    assert.equal(`sha256:${createHash('sha256').update(bytes).digest('hex')}`, artifact.digest, 'the digest is that of the served artifact');
 
     // A new commit, noticed through the requestedAt annotation instead of the one-hour interval.
     const second = await repo.commitFiles({ 'deploy/app/settings.yaml': configMap('settings', 'two') }, 'second');

@@ -35,7 +35,8 @@ export function installManifests(o: InstallOptions): KubeObject[] {
       metadata: { name: 'sluice-controller', labels: LABELS },
       // What the controller itself needs; applying the users' objects is granted separately below.
       rules: [
-        { apiGroups: ['source.toolkit.fluxcd.io', 'kustomize.toolkit.fluxcd.io', 'helm.toolkit.fluxcd.io'], resources: ['*'], verbs: ['get', 'list', 'watch', 'patch', 'update'] },
+        // create and delete: HelmReleases own the HelmCharts made from their chart templates.
+        { apiGroups: ['source.toolkit.fluxcd.io', 'kustomize.toolkit.fluxcd.io', 'helm.toolkit.fluxcd.io'], resources: ['*'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'update', 'delete'] },
         { apiGroups: ['source.toolkit.fluxcd.io', 'kustomize.toolkit.fluxcd.io', 'helm.toolkit.fluxcd.io'], resources: ['*/status', '*/finalizers'], verbs: ['get', 'patch', 'update'] },
         { apiGroups: [''], resources: ['secrets', 'configmaps'], verbs: ['get', 'list', 'watch'] },
         { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },

@@ -85,7 +85,9 @@ test('install --export prints CRDs with schemas and printer columns, the namespa
   assert.equal(pod.containers[0]!.livenessProbe.httpGet.path, '/healthz');
   assert.ok(find(objs, 'Namespace', 'sluice-system'));
 
-  // The API server accepts every object as it is.
+  // The API server accepts every object as it is. A server-side dry run does
+  // not create the namespace, so namespaced objects need it to exist already.
+  await kubectl(['create', 'namespace', 'sluice-system']).catch(() => undefined);
   const text = (await sluice(['install', '--export'])).stdout;
   const dry = await kubectl(['apply', '--dry-run=server', '-f', '-'], text);
   assert.equal(dry.stdout.trim().split('\n').length, objs.length, dry.stdout);

@@ -1,5 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import { readState } from '../../src/cluster/state.ts';
 import { adminClient, eventually, testKubeconfig, testNamespace, type TestNamespace } from '../harness.ts';
 import { ListWatch, type WatchEventType } from '../../src/kube/watch.ts';
 import { Informer } from '../../src/kube/informer.ts';
@@ -148,8 +149,10 @@ test('410 Gone (resourceVersion too old) leads to a re-list; the Informer report
     await patchCm(ns, 'changed', 'new');
     await createCm(ns, 'born');
     // Test hook: the reflector's resourceVersion is private. Make it one the
-    // API server no longer has in its watch cache, as after a long outage;
-    // the server then answers the resumed watch with an ERROR event, 410 Expired.
+    // API server no longer has, as after a long outage: compact etcd (a young
+    // cluster has compacted nothing yet, and the server would replay from etcd),
+    // so the resumed watch is answered with an ERROR event, 410 Expired.
+    await compactEtcd();
     (informer as unknown as { lw: { resourceVersion: string } }).lw.resourceVersion = '1';
     await proxy.up();
 
@@ -302,3 +305,17 @@ test('bookmarks are accepted: they move the resourceVersion forward and are not 
     await other.cleanup();
   }
 });
+
+/** Compacts the local cluster's etcd up to its current revision, through etcd's JSON gateway. */
+async function compactEtcd(): Promise<void> {
+  const state = readState();
+  if (!state) throw new Error('no local cluster state: the 410 test needs the local control plane');
+  const base = `http://127.0.0.1:${state.ports.etcdClient}/v3/kv`;
+  const post = async (path: string, body: unknown) => {
+    const res = await fetch(`${base}/${path}`, { method: 'POST', body: JSON.stringify(body) });
+    if (!res.ok) throw new Error(`etcd ${path}: HTTP ${res.status} ${await res.text()}`);
+    return (await res.json()) as { header: { revision: string } };
+  };
+  const { header } = await post('range', { key: Buffer.from('/registry').toString('base64') });
+  await post('compaction', { revision: header.revision, physical: true });
+}
