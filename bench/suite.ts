@@ -33,6 +33,7 @@ const { values } = parseArgs({
     runs: { type: 'string' },
     small: { type: 'string' },
     'steady-minutes': { type: 'string' },
+    replicas: { type: 'string', default: '0,1' },
     concurrent: { type: 'string', default: '32' },
     out: { type: 'string', default: join(projectRoot, 'bench', 'RESULTS.md') },
   },
@@ -239,7 +240,7 @@ async function main() {
 
   // 1 and 8: time to production, with both baselines.
   const ttp: string[] = ['| apps (objects) | replicas | Sluice (median) | runs | ssa loop | kubectl --server-side | Sluice/loop | Sluice/kubectl | peak RSS |', '| --- | --- | --- | --- | --- | --- | --- | --- | --- |'];
-  for (const replicas of [0, 1]) {
+  for (const replicas of values.replicas.split(',').map(Number)) {
     for (const n of SIZES) {
       const sluice: number[] = [];
       const loop: number[] = [];
