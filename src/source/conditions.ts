@@ -59,17 +59,5 @@ export class Conditions {
   }
 }
 
-const UNIT_MS: Record<string, number> = { ns: 1e-6, us: 1e-3, 'µs': 1e-3, ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
-
-/** Parses a Go duration ('1m30s', '500ms', '2h') into milliseconds. */
-export function parseDuration(s: string): number {
-  const re = /(\d+(?:\.\d+)?)(ns|us|µs|ms|s|m|h)/gy;
-  if (!s || !/^(\d+(\.\d+)?(ns|us|µs|ms|s|m|h))+$/.test(s)) {
-    if (s === '0') return 0;
-    throw new Error(`invalid duration '${s}'`);
-  }
-  let total = 0;
-  let m: RegExpExecArray | null;
-  while ((m = re.exec(s))) total += Number(m[1]) * UNIT_MS[m[2]!]!;
-  return total;
-}
+// Durations are parsed once for the whole project.
+export { parseDuration } from '../util/duration.ts';
