@@ -1,18 +1,15 @@
+import { sourceLifecycle } from './lifecycle.ts';
 import type { Informer } from '../kube/informer.ts';
 import type { KubeClient } from '../kube/client.ts';
-import { isNotFound } from '../kube/errors.ts';
 import type { KubeObject } from '../kube/object.ts';
 import { reconcileGitRepository, type GitRepository, type MirrorCache, type Storage } from '../source/index.ts';
 import type { Logger } from '../util/log.ts';
 import type { EventRecorder } from './events.ts';
 import type { Metrics } from './metrics.ts';
 import type { ReconcileOutcome } from './queue.ts';
-import { addFinalizer, patchStatus, removeFinalizer } from './status.ts';
-import { rm } from 'node:fs/promises';
-import { join } from 'node:path';
+import { patchStatus } from './status.ts';
 
 export const GITREPO_PLURAL = 'gitrepositories';
-const FINALIZER = 'finalizers.fluxcd.io';
 
 export interface GitRepositoryControllerOptions {
   client: KubeClient;
@@ -37,20 +34,8 @@ export class GitRepositoryController {
   async reconcile(key: string): Promise<ReconcileOutcome> {
     const [namespace, name] = key.split('/') as [string, string];
     const obj = this.o.repositories.get(namespace, name) as (KubeObject & GitRepository) | undefined;
-    if (!obj) {
-      this.o.metrics.forget(this.kind, namespace, name);
-      return {};
-    }
-    if (obj.metadata.deletionTimestamp) {
-      await rm(join(this.o.storage.root, this.o.storage.sourceDir('gitrepository', namespace, name)), { recursive: true, force: true });
-      await removeFinalizer(this.o.client, obj, GITREPO_PLURAL, FINALIZER).catch((err) => {
-        if (!isNotFound(err)) throw err;
-      });
-      this.o.metrics.forget(this.kind, namespace, name);
-      return {};
-    }
-    await addFinalizer(this.o.client, obj, GITREPO_PLURAL, FINALIZER);
-    this.o.metrics.suspended.set({ kind: this.kind, namespace, name }, obj.spec.suspend ? 1 : 0);
+    const lifecycle = { ...this.o, kind: this.kind, plural: GITREPO_PLURAL, storageKind: 'gitrepository' };
+    if (!(await sourceLifecycle(lifecycle, obj, namespace, name)) || !obj) return {};
     const result = await reconcileGitRepository(obj, {
       mirrors: this.o.mirrors,
       storage: this.o.storage,

@@ -1,3 +1,4 @@
+import { sourceLifecycle } from './lifecycle.ts';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
@@ -9,7 +10,6 @@ import type { HelmCli } from '../helm/cli.ts';
 import { packageChart } from '../helm/package.ts';
 import { chartUrl, httpGet, RepositoryError, resolveChartVersion, type RepositoryIndex } from '../helm/repository.ts';
 import type { KubeClient } from '../kube/client.ts';
-import { isNotFound } from '../kube/errors.ts';
 import type { Informer } from '../kube/informer.ts';
 import { findCondition, type KubeObject } from '../kube/object.ts';
 import { Conditions, rfc3339 } from '../source/conditions.ts';
@@ -21,10 +21,9 @@ import type { EventRecorder } from './events.ts';
 import { repositoryAuth, type HelmRepository, type HelmRepositoryController } from './helmrepository.ts';
 import type { Metrics } from './metrics.ts';
 import type { ReconcileOutcome } from './queue.ts';
-import { addFinalizer, patchStatus, removeFinalizer } from './status.ts';
+import { patchStatus } from './status.ts';
 
 export const HELMCHART_PLURAL = 'helmcharts';
-const FINALIZER = 'finalizers.fluxcd.io';
 const REQUESTED_AT = 'reconcile.fluxcd.io/requestedAt';
 
 export interface HelmChart extends KubeObject {
@@ -84,21 +83,8 @@ export class HelmChartController {
   async reconcile(key: string): Promise<ReconcileOutcome> {
     const [namespace, name] = key.split('/') as [string, string];
     const obj = this.o.charts.get(namespace, name) as HelmChart | undefined;
-    if (!obj) {
-      this.o.metrics.forget(this.kind, namespace, name);
-      return {};
-    }
-    if (obj.metadata.deletionTimestamp) {
-      await this.o.storage.removeAll('helmchart', namespace, name);
-      await removeFinalizer(this.o.client, obj, HELMCHART_PLURAL, FINALIZER).catch((err) => {
-        if (!isNotFound(err)) throw err;
-      });
-      this.o.metrics.forget(this.kind, namespace, name);
-      return {};
-    }
-    await addFinalizer(this.o.client, obj, HELMCHART_PLURAL, FINALIZER);
-    this.o.metrics.suspended.set({ kind: this.kind, namespace, name }, obj.spec.suspend ? 1 : 0);
-    if (obj.spec.suspend) return {};
+    const lifecycle = { ...this.o, kind: this.kind, plural: HELMCHART_PLURAL, storageKind: 'helmchart' };
+    if (!(await sourceLifecycle(lifecycle, obj, namespace, name)) || !obj || obj.spec.suspend) return {};
 
     const now = new Date();
     const generation = obj.metadata.generation ?? 0;

@@ -1,9 +1,9 @@
+import { sourceLifecycle } from './lifecycle.ts';
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HelmRepositorySpec, HelmRepositoryStatus } from '../api/helmrepository.ts';
 import { httpGet, indexRevision, indexUrl, parseIndex, RepositoryError, type RepositoryAuth, type RepositoryIndex } from '../helm/repository.ts';
 import type { KubeClient } from '../kube/client.ts';
-import { isNotFound } from '../kube/errors.ts';
 import type { Informer } from '../kube/informer.ts';
 import { findCondition, type KubeObject } from '../kube/object.ts';
 import { writeTarball } from '../source/artifact.ts';
@@ -14,10 +14,9 @@ import type { Logger } from '../util/log.ts';
 import type { EventRecorder } from './events.ts';
 import type { Metrics } from './metrics.ts';
 import type { ReconcileOutcome } from './queue.ts';
-import { addFinalizer, patchStatus, removeFinalizer } from './status.ts';
+import { patchStatus } from './status.ts';
 
 export const HELMREPO_PLURAL = 'helmrepositories';
-const FINALIZER = 'finalizers.fluxcd.io';
 const REQUESTED_AT = 'reconcile.fluxcd.io/requestedAt';
 const MAX_INDEX_BYTES = 50 * 1024 * 1024;
 
@@ -96,21 +95,8 @@ export class HelmRepositoryController {
   async reconcile(key: string): Promise<ReconcileOutcome> {
     const [namespace, name] = key.split('/') as [string, string];
     const obj = this.o.repositories.get(namespace, name) as HelmRepository | undefined;
-    if (!obj) {
-      this.o.metrics.forget(this.kind, namespace, name);
-      return {};
-    }
-    if (obj.metadata.deletionTimestamp) {
-      await this.o.storage.removeAll('helmrepository', namespace, name);
-      await removeFinalizer(this.o.client, obj, HELMREPO_PLURAL, FINALIZER).catch((err) => {
-        if (!isNotFound(err)) throw err;
-      });
-      this.o.metrics.forget(this.kind, namespace, name);
-      return {};
-    }
-    await addFinalizer(this.o.client, obj, HELMREPO_PLURAL, FINALIZER);
-    this.o.metrics.suspended.set({ kind: this.kind, namespace, name }, obj.spec.suspend ? 1 : 0);
-    if (obj.spec.suspend) return {};
+    const lifecycle = { ...this.o, kind: this.kind, plural: HELMREPO_PLURAL, storageKind: 'helmrepository' };
+    if (!(await sourceLifecycle(lifecycle, obj, namespace, name)) || !obj || obj.spec.suspend) return {};
 
     const now = new Date();
     const generation = obj.metadata.generation ?? 0;
