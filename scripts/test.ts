@@ -14,6 +14,7 @@ const unitTests: string[] = [
   'src/health/health.test.ts',
   'src/util/duration.test.ts',
   'src/apply/diff.test.ts',
+  'src/apply/memo.test.ts',
   'src/controllers/queue.test.ts',
   'src/build/yaml.test.ts',
   'src/build/manifests.test.ts',

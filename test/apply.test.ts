@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import { testNamespace, type TestNamespace } from './harness.ts';
 import { ResourceManager, ApplyError } from '../src/apply/manager.ts';
 import { formatChangeSet } from '../src/apply/changeset.ts';
+import { AppliedMemo } from '../src/apply/memo.ts';
 import type { KubeObject } from '../src/kube/object.ts';
 import type { KubeClient } from '../src/kube/client.ts';
 
@@ -54,6 +55,41 @@ describe('apply', () => {
     const third = await rm.apply([cm('steady', { a: '2' }), deployment('steady')]);
     assert.deepEqual(third.map((e) => e.action), ['configured', 'unchanged']);
     assert.equal(((await get(cmPath('steady'))) as { data?: Record<string, string> }).data?.a, '2');
+  });
+
+  test('with a memo, a steady re-apply sends no request at all, and a write by anyone brings the dry run back', async () => {
+    const memo = new AppliedMemo();
+    // A Service and a ConfigMap: no controller writes to them after the create.
+    const svc: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'memo', namespace: ns.name },
+      spec: { selector: { app: 'memo' }, ports: [{ port: 80 }] },
+    };
+    const objs = [cm('memo', { a: '1' }), svc];
+    assert.deepEqual((await rm.apply(objs, { memo })).map((e) => e.action), ['created', 'created']);
+    const sent: string[] = [];
+    const original = client.request.bind(client);
+    client.request = (async (o: Parameters<KubeClient['request']>[0]) => {
+      sent.push(`${o.method ?? 'GET'} ${o.path}${o.query?.dryRun ? ' dry-run' : ''}`);
+      return original(o);
+    }) as KubeClient['request'];
+    try {
+      assert.deepEqual((await rm.apply(objs, { memo })).map((e) => e.action), ['unchanged', 'unchanged']);
+      // Without a shared cache the live objects are still read (GET); nothing else is sent.
+      assert.deepEqual(sent.filter((r) => !r.startsWith('GET ')), [], 'nothing written and nothing dry-run when nothing changed');
+      assert.ok(sent.length > 0, 'the live objects were read');
+      // Someone edits the ConfigMap: its resourceVersion moves, so it is checked and corrected.
+      await original({ method: 'PATCH', path: cmPath('memo'), contentType: 'application/merge-patch+json', body: { data: { a: 'hand' } }, query: { fieldManager: 'kubectl-edit' } });
+      sent.length = 0;
+      assert.deepEqual((await rm.apply(objs, { memo })).map((e) => e.action), ['configured', 'unchanged']);
+      assert.ok(sent.some((r) => r.includes('configmaps/memo') && r.includes('dry-run')), `drift must be dry-run: ${sent.join(', ')}`);
+      assert.equal(((await get(cmPath('memo'))) as { data?: Record<string, string> }).data?.a, '1');
+      // A changed object in Git is never taken for unchanged.
+      assert.deepEqual((await rm.apply([cm('memo', { a: '2' }), svc], { memo })).map((e) => e.action), ['configured', 'unchanged']);
+    } finally {
+      client.request = original;
+    }
   });
 
   test('corrects drift on owned fields and leaves fields of other managers alone', async () => {

@@ -110,7 +110,11 @@ describe('Kustomization', () => {
       'cancel/dep.yaml': deployment('waiting', { podSpec: "      nodeSelector: {sluice.test/none: 'true'}\n" }),
     });
     await g.createKustomization('cancel', { path: './cancel', targetNamespace: g.ns.name, wait: true, timeout: '2m' });
-    await g.untilKs('cancel', 'waiting on health checks', (s) => s.lastAttemptedRevision === rev);
+    const waiting = await g.untilKs('cancel', 'waiting on health checks', (s) => s.lastAttemptedRevision === rev);
+    // A long attempt shows itself: Ready is Unknown, not the previous verdict.
+    const ready = waiting.conditions!.find((c) => c.type === 'Ready');
+    assert.equal(ready?.status, 'Unknown');
+    assert.equal(ready?.reason, 'Progressing');
     await new Promise((r) => setTimeout(r, 500));
     const t0 = Date.now();
     const fixed = await g.pushAndFetch({ 'cancel/dep.yaml': deployment('waiting') });

@@ -10,6 +10,7 @@ import { byStage, type Stage } from './stages.ts';
 import { DEFAULT_TAKEOVER_MANAGERS, needsTakeover, takeOver } from './takeover.ts';
 import { validateSet, type Problem } from './validate.ts';
 import type { SharedInformers } from '../kube/informer.ts';
+import type { AppliedMemo } from './memo.ts';
 
 export interface ApplyOptions {
   /** Field manager for every write (default `sluice`). */
@@ -34,6 +35,11 @@ export interface ApplyOptions {
    * tells when the cache lags, and the object is read again.
    */
   liveCache?: SharedInformers;
+  /**
+   * What this owner applied last time: objects sent unchanged to live objects
+   * nobody wrote since are not dry-run again (steady state costs no requests).
+   */
+  memo?: AppliedMemo;
 }
 
 /** Apply refused or failed; `problems` names every object at fault. */
@@ -202,6 +208,10 @@ export class ResourceManager {
       p.reason = 'ssa: IfNotPresent, object exists';
       return;
     }
+    if (opts.memo?.unchanged(p.obj, p.live)) {
+      p.decision = 'unchanged';
+      return;
+    }
     try {
       p.merged = await this.serverApply(p, opts, true);
       // A controller may write between our read and the dry run (a new
@@ -232,9 +242,10 @@ export class ResourceManager {
     const managers = opts.takeoverManagers ?? DEFAULT_TAKEOVER_MANAGERS;
     p.takeover = !!p.live && policy !== 'Merge' && needsTakeover(p.live, managers);
     if (!p.live) p.decision = 'create';
-    else if (!p.takeover && sameContent(p.merged, p.live) && appliedBy(p.live, opts.fieldManager ?? 'sluice'))
+    else if (!p.takeover && sameContent(p.merged, p.live) && appliedBy(p.live, opts.fieldManager ?? 'sluice')) {
       p.decision = 'unchanged';
-    else p.decision = 'apply';
+      opts.memo?.record(p.obj, p.live.metadata.resourceVersion);
+    } else p.decision = 'apply';
   }
 
   /** A 404 for a namespace that this very set creates: validate after stage 0. */
@@ -277,22 +288,28 @@ export class ResourceManager {
         return { ...base, action: 'unchanged' };
       case 'recreate':
         await this.deleteAndWait(p);
-        await this.serverApply(p, opts, false);
+        await this.applyAndRemember(p, opts);
         return { ...base, action: 'recreated', reason: p.reason };
       case 'create':
-        await this.serverApply(p, opts, false);
+        await this.applyAndRemember(p, opts);
         return { ...base, action: 'created' };
       case 'apply': {
         if (p.takeover && p.live) {
           const path = resourcePath(p.mapping!, p.obj.metadata.namespace, p.obj.metadata.name);
           await takeOver(this.client, path, p.live, opts.takeoverManagers ?? DEFAULT_TAKEOVER_MANAGERS, manager);
         }
-        await this.serverApply(p, opts, false);
+        await this.applyAndRemember(p, opts);
         return { ...base, action: 'configured' };
       }
       case 'deferred':
         throw new Error('internal: deferred object reached execution');
     }
+  }
+
+  /** The real apply; the memo keeps the resourceVersion it produced. */
+  private async applyAndRemember(p: Planned, opts: ApplyOptions): Promise<void> {
+    const result = await this.serverApply(p, opts, false);
+    opts.memo?.record(p.obj, result.metadata.resourceVersion);
   }
 
   private serverApply(p: Planned, opts: ApplyOptions, dryRun: boolean): Promise<KubeObject> {

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { KustomizationSpec, KustomizationStatus } from '../api/kustomization.ts';
 import { ApplyError, ResourceManager } from '../apply/manager.ts';
+import { AppliedMemo } from '../apply/memo.ts';
 import { formatChangeSet, hasChanges, type ChangeSetEntry } from '../apply/changeset.ts';
 import { inventoryFromChangeSet, staleEntries, type Inventory } from '../apply/inventory.ts';
 import { PruneRefusedError, pruneStale } from '../apply/prune.ts';
@@ -27,9 +28,13 @@ export const NAMESPACE_LABEL = 'kustomize.toolkit.fluxcd.io/namespace';
 export const REQUESTED_AT = 'reconcile.fluxcd.io/requestedAt';
 /** Sluice's own opt-in for a prune of more than half of the inventory. */
 export const ALLOW_MASS_PRUNE = 'sluice.dev/allow-mass-prune';
+/** How long an attempt at new work runs before its Ready=Unknown status is written. */
+const PROGRESS_STATUS_DELAY_MS = 1_000;
 
 /** Where and as whom a Kustomization applies, with its shared caches for health checks. */
 interface Target {
+  /** Which cluster and identity: a memo of applied objects is only valid for one. */
+  key: string;
   client: KubeClient;
   rm: ResourceManager;
   informers: SharedInformers;
@@ -72,6 +77,12 @@ export interface KustomizationControllerOptions {
   applyConcurrency?: number;
 }
 
+/** A delayed Ready=Unknown status write (see PROGRESS_STATUS_DELAY_MS). */
+interface PendingProgress {
+  timer?: NodeJS.Timeout;
+  write?: Promise<unknown>;
+}
+
 interface Failure {
   reason: string;
   message: string;
@@ -91,6 +102,8 @@ export class KustomizationController {
   private readonly managers = new Map<string, { rm: ResourceManager; informers: SharedInformers; version?: string }>();
   /** Health waits in flight, cancelled when a new source revision arrives. */
   private readonly waits = new Map<string, { revision: string; abort: AbortController }>();
+  /** Per Kustomization: what it applied last, so steady reconciles skip the dry runs. */
+  private readonly memos = new Map<string, { target: string; memo: AppliedMemo }>();
 
   constructor(private readonly o: KustomizationControllerOptions) {}
 
@@ -125,10 +138,22 @@ export class KustomizationController {
   }
 
   async reconcile(key: string, signal: AbortSignal): Promise<ReconcileOutcome> {
+    const progress: PendingProgress = {};
+    try {
+      return await this.attempt(key, signal, progress);
+    } finally {
+      // Whatever way the attempt ended, a late progress write must not land after it.
+      clearTimeout(progress.timer);
+      await progress.write;
+    }
+  }
+
+  private async attempt(key: string, signal: AbortSignal, progress: PendingProgress): Promise<ReconcileOutcome> {
     const [namespace, name] = key.split('/') as [string, string];
     const obj = this.o.kustomizations.get(namespace, name) as Kustomization | undefined;
     if (!obj) {
       this.o.metrics.forget(this.kind, namespace, name);
+      this.memos.delete(key);
       return {};
     }
     const log = this.o.log.with({ controller: 'kustomization', namespace, name });
@@ -152,7 +177,13 @@ export class KustomizationController {
     const retryInterval = obj.spec.retryInterval ? parseDuration(obj.spec.retryInterval) : interval;
     const timeout = obj.spec.timeout ? parseDuration(obj.spec.timeout) : interval;
 
+    /** The progress write, if it started, lands before any later status write. */
+    const settleProgress = async () => {
+      clearTimeout(progress.timer);
+      await progress.write;
+    };
     const finish = async (failure?: Failure, extra?: () => void): Promise<ReconcileOutcome> => {
+      await settleProgress();
       if (failure) {
         conds.set('Ready', 'False', failure.reason, failure.message);
         if (failure.stalled) {
@@ -230,8 +261,15 @@ export class KustomizationController {
       // verdict of the previous attempt (which a waiter would take for this one's).
       conds.set('Reconciling', 'True', Reason.Progressing, `Fetching manifests for revision ${revision} with a timeout of ${formatDuration(timeout)}`);
       conds.set('Ready', 'Unknown', Reason.Progressing, 'Reconciliation in progress');
-      status.conditions = conds.toArray() as never;
-      await patchStatus(this.o.client, obj, KS_PLURAL, status as Record<string, unknown>);
+      // Written only if the attempt takes a while: a revision that changes
+      // nothing (most Kustomizations of a monorepo commit) ends with one status
+      // write instead of two, and a quick apply shows its verdict directly.
+      const snapshot = structuredClone({ ...status, conditions: conds.toArray() });
+      progress.timer = setTimeout(() => {
+        progress.write = patchStatus(this.o.client, obj, KS_PLURAL, snapshot as Record<string, unknown>).catch((err) =>
+          log.debug('progress status not written', { error: (err as Error).message }),
+        );
+      }, PROGRESS_STATUS_DELAY_MS);
     }
 
     // Where and as whom to apply.
@@ -270,6 +308,7 @@ export class KustomizationController {
       applied = await target.rm.apply(objects, {
         ownerLabels,
         liveCache: target.informers,
+        memo: this.memoFor(key, target.key),
         force: obj.spec.force,
         concurrency: this.o.applyConcurrency ?? 16,
       });
@@ -277,6 +316,7 @@ export class KustomizationController {
       const message = err instanceof ApplyError ? err.message : `apply failed: ${(err as Error).message}`;
       return finish({ reason: Reason.Failed, message });
     }
+    this.memos.get(key)?.memo.retain(objects);
     let inventory = inventoryFromChangeSet(applied);
     let pruned: ChangeSetEntry[] = [];
     if (obj.spec.prune) {
@@ -317,6 +357,7 @@ export class KustomizationController {
         if (abort.signal.aborted && !signal.aborted) {
           conds.set('Reconciling', 'True', Reason.Progressing, `New revision detected, health checks of ${revision} canceled`);
           status.conditions = conds.toArray() as never;
+          await settleProgress();
           await patchStatus(this.o.client, obj, KS_PLURAL, status as Record<string, unknown>);
           return { requeueAfterMs: 0 };
         }
@@ -347,6 +388,15 @@ export class KustomizationController {
         void this.o.events.record(obj, 'Normal', Reason.Succeeded, `Reconciliation finished in ${formatDuration(Date.now() - started)}, next run in ${formatDuration(interval)}`, revisionAnnotation(revision));
       }
     });
+  }
+
+  private memoFor(key: string, target: string): AppliedMemo {
+    let m = this.memos.get(key);
+    if (!m || m.target !== target) {
+      m = { target, memo: new AppliedMemo() };
+      this.memos.set(key, m);
+    }
+    return m.memo;
   }
 
   /** The keys of `spec.decryption.secretRef`, read with the controller's own client. */
@@ -417,7 +467,7 @@ export class KustomizationController {
       entry = { rm: new ResourceManager(client), informers: new SharedInformers(client) };
       this.managers.set(key, entry);
     }
-    return { client: entry.rm.client, rm: entry.rm, informers: entry.informers };
+    return { key, client: entry.rm.client, rm: entry.rm, informers: entry.informers };
   }
 
   /** Deletion: garbage-collect what was applied, as deletionPolicy says, then drop the finalizer. */
@@ -455,6 +505,7 @@ export class KustomizationController {
       if (!isNotFound(err)) throw err;
     });
     this.o.metrics.forget(this.kind, obj.metadata.namespace!, obj.metadata.name!);
+    this.memos.delete(keyOf(obj));
     return {};
   }
 }
