@@ -3,25 +3,32 @@
 // request counters, and a loopback git repository.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { mkdtemp } from 'node:fs/promises';
+import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeClient } from '../src/kube/client.ts';
 import { projectRoot } from '../src/util/paths.ts';
 import { freePort } from '../src/cluster/ports.ts';
+import { BENCH_AUDIT_NAMESPACE, BENCH_AUDIT_SERVICE_ACCOUNT, BENCH_AUDITED_USER } from '../src/cluster/audit.ts';
 
 export interface ControllerProcess {
   child: ChildProcess;
   pid: number;
   httpPort: number;
+  /** Where its artifacts are served and kept: a restart that reuses them finds its artifacts where status says they are. */
+  storagePort: number;
+  dataDir: string;
   stop(): Promise<void>;
 }
 
 /** Starts `sluice controller` as its own process, watching one namespace. */
-export async function startController(kubeconfig: string, opts: { namespace?: string; concurrent?: number; extra?: string[] } = {}): Promise<ControllerProcess> {
+export async function startController(
+  kubeconfig: string,
+  opts: { namespace?: string; concurrent?: number; extra?: string[]; reuse?: Pick<ControllerProcess, 'storagePort' | 'dataDir'> } = {},
+): Promise<ControllerProcess> {
   const httpPort = await freePort();
-  const storagePort = await freePort();
-  const dataDir = await mkdtemp(join(tmpdir(), 'sluice-bench-ctl-'));
+  const storagePort = opts.reuse?.storagePort ?? (await freePort());
+  const dataDir = opts.reuse?.dataDir ?? (await mkdtemp(join(tmpdir(), 'sluice-bench-ctl-')));
   // SLUICE_BENCH_CPU_PROF=DIR writes a V8 CPU profile of the controller there.
   const prof = process.env.SLUICE_BENCH_CPU_PROF;
   const args = [
@@ -51,6 +58,8 @@ export async function startController(kubeconfig: string, opts: { namespace?: st
     child,
     pid: child.pid!,
     httpPort,
+    storagePort,
+    dataDir,
     async stop() {
       child.kill('SIGTERM');
       await new Promise((r) => child.once('exit', r));
@@ -103,6 +112,88 @@ export async function apiRequestCounts(client: KubeClient): Promise<{ reads: num
     else if (dry && dry !== 'false') out.dryRuns += value;
     else out.writes += value;
   }
+  return out;
+}
+
+/**
+ * A kubeconfig for the controller under test with an identity of its own
+ * (a service account bound to cluster-admin), which the bench cluster's
+ * audit policy logs, so that the requests Sluice sends can be counted apart
+ * from every other client's.
+ */
+export async function auditedControllerKubeconfig(admin: KubeClient): Promise<string> {
+  const ns = BENCH_AUDIT_NAMESPACE;
+  const sa = BENCH_AUDIT_SERVICE_ACCOUNT;
+  const ensure = (path: string, body: Record<string, unknown>) =>
+    admin.request({ method: 'POST', path, body }).catch((err: { status?: number }) => {
+      if (err.status !== 409) throw err;
+    });
+  await ensure('/api/v1/namespaces', { metadata: { name: ns } });
+  await ensure(`/api/v1/namespaces/${ns}/serviceaccounts`, { metadata: { name: sa } });
+  await ensure('/apis/rbac.authorization.k8s.io/v1/clusterrolebindings', {
+    metadata: { name: 'sluice-bench-controller' },
+    roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
+    subjects: [{ kind: 'ServiceAccount', name: sa, namespace: ns }],
+  });
+  const tr = await admin.request<{ status: { token: string } }>({
+    method: 'POST',
+    path: `/api/v1/namespaces/${ns}/serviceaccounts/${sa}/token`,
+    body: { apiVersion: 'authentication.k8s.io/v1', kind: 'TokenRequest', spec: { expirationSeconds: 24 * 3600 } },
+  });
+  const dir = await mkdtemp(join(tmpdir(), 'sluice-bench-sa-'));
+  const path = join(dir, 'kubeconfig');
+  await writeFile(path, admin.withToken(tr.status.token).exportKubeconfig(), { mode: 0o600 });
+  return path;
+}
+
+export interface AuditCounts {
+  reads: number;
+  dryRuns: number;
+  writes: number;
+  watches: number;
+  /** Writes by `verb resource[/subresource]`, most first. */
+  writesBy: Array<[string, number]>;
+}
+
+interface AuditEvent {
+  stage: string;
+  verb: string;
+  requestURI: string;
+  stageTimestamp: string;
+  user?: { username?: string };
+  objectRef?: { resource?: string; subresource?: string };
+}
+
+/** What the audited controller sent between two instants, from the bench cluster's audit log. */
+export function auditCounts(logPath: string, fromMs: number, toMs: number): AuditCounts {
+  const out: AuditCounts = { reads: 0, dryRuns: 0, writes: 0, watches: 0, writesBy: [] };
+  const by = new Map<string, number>();
+  let text = '';
+  try {
+    text = readFileSync(logPath, 'utf8');
+  } catch {
+    return out;
+  }
+  for (const line of text.split('\n')) {
+    if (!line) continue;
+    const e = JSON.parse(line) as AuditEvent;
+    if (e.user?.username !== BENCH_AUDITED_USER) continue;
+    const t = Date.parse(e.stageTimestamp);
+    if (t < fromMs || t > toMs) continue;
+    if (e.verb === 'watch') {
+      if (e.stage === 'ResponseStarted') out.watches++;
+      continue;
+    }
+    if (e.stage !== 'ResponseComplete') continue;
+    if (e.verb === 'get' || e.verb === 'list') out.reads++;
+    else if (/[?&]dryRun=/.test(e.requestURI)) out.dryRuns++;
+    else {
+      out.writes++;
+      const what = `${e.verb} ${e.objectRef?.resource ?? '?'}${e.objectRef?.subresource ? `/${e.objectRef.subresource}` : ''}`;
+      by.set(what, (by.get(what) ?? 0) + 1);
+    }
+  }
+  out.writesBy = [...by.entries()].sort((a, b) => b[1] - a[1]);
   return out;
 }
 

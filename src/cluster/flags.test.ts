@@ -2,6 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { componentArgs, limits } from './flags.ts';
 import { componentOrder } from './state.ts';
+import { auditPolicy } from './audit.ts';
 
 const ctx = {
   dir: '/home/u/.sluice/cluster',
@@ -36,4 +37,16 @@ test('the bench profile raises client and inflight limits', () => {
   assert.ok(limits.bench.apiQps > limits.default.apiQps);
   const api = componentArgs('kube-apiserver', { ...ctx, profile: 'bench' });
   assert.ok(api.includes(`--max-requests-inflight=${limits.bench.maxInflight}`));
+});
+
+test('only the bench profile writes an audit log, of request metadata only', () => {
+  const bench = componentArgs('kube-apiserver', { ...ctx, profile: 'bench' });
+  assert.ok(bench.includes('--audit-log-path=/home/u/.sluice/cluster/audit.log'));
+  assert.ok(bench.some((a) => a.startsWith('--audit-policy-file=')));
+  const plain = componentArgs('kube-apiserver', { ...ctx, profile: 'default' });
+  assert.ok(!plain.some((a) => a.startsWith('--audit')));
+  const policy = auditPolicy();
+  assert.match(policy, /level: Metadata\n  users: \["system:serviceaccount:sluice-bench:controller"\]/);
+  assert.doesNotMatch(policy, /Request(Response)?\b(?!Received)/, 'no request or response bodies');
+  assert.match(policy, /- level: None\n$/);
 });

@@ -1,4 +1,5 @@
 import { join } from 'node:path';
+import { auditFlags } from './audit.ts';
 import type { ClusterProfile, ComponentName, Ports } from './state.ts';
 
 export interface FlagContext {
@@ -55,6 +56,7 @@ export function componentArgs(name: ComponentName, c: FlagContext): string[] {
         '--profiling=false',
         `--max-requests-inflight=${lim.maxInflight}`,
         `--max-mutating-requests-inflight=${lim.maxMutatingInflight}`,
+        ...(c.profile === 'bench' ? auditFlags(c.dir) : []),
         '--v=0',
       ];
     case 'kube-controller-manager':

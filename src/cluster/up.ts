@@ -18,6 +18,7 @@ import {
   type Ports,
 } from './state.ts';
 import { componentArgs } from './flags.ts';
+import { writeAuditPolicy } from './audit.ts';
 import { clusterStatus } from './status.ts';
 import { stopCluster } from './down.ts';
 import { sluiceHome } from '../util/paths.ts';
@@ -81,6 +82,7 @@ export async function upCluster(opts: UpOptions = {}): Promise<UpResult> {
   await mkdir(logDir, { recursive: true });
 
   const ports = await choosePorts(dir);
+  if (profile === 'bench') await writeAuditPolicy(dir);
   await run(binary, ['pki', `--dir=${pkiDir}`, `--server=https://127.0.0.1:${ports.apiserver}`]);
   const state: ClusterState = { binary, ports, pids: {}, startedAt: new Date().toISOString(), profile };
 

@@ -1,9 +1,21 @@
+import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
-/** Root of the Sluice checkout (holds package.json and cluster/). */
-export const projectRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+/**
+ * Root of the Sluice checkout (holds package.json and cluster/): the nearest
+ * directory above this module with both, whether the module is a source file
+ * (src/util) or part of the bundle (dist/).
+ */
+export const projectRoot = findRoot(dirname(fileURLToPath(import.meta.url)));
+
+function findRoot(from: string): string {
+  for (let dir = from; ; dir = dirname(dir)) {
+    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'cluster'))) return dir;
+    if (dirname(dir) === dir) return resolve(from, '..', '..');
+  }
+}
 
 /** Where Sluice keeps per-user state: the local cluster, its kubeconfig, logs. */
 export function sluiceHome(): string {

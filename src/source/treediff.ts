@@ -1,0 +1,39 @@
+import { readdir, readFile, lstat } from 'node:fs/promises';
+import { join, normalize } from 'node:path';
+
+/**
+ * Which of `paths` (relative to both roots) hold different content in two
+ * unpacked artifacts: another file set, a file of another size or bytes.
+ * Used to order work, never to skip it, so a path that cannot be read
+ * counts as changed.
+ */
+export async function changedPaths(oldRoot: string, newRoot: string, paths: string[]): Promise<Set<string>> {
+  const changed = new Set<string>();
+  for (const p of new Set(paths)) {
+    const rel = normalize(p.replace(/^\.?\/*/, '')) || '.';
+    if (rel.startsWith('..')) {
+      changed.add(p);
+      continue;
+    }
+    try {
+      if (!(await sameTree(join(oldRoot, rel), join(newRoot, rel)))) changed.add(p);
+    } catch {
+      changed.add(p);
+    }
+  }
+  return changed;
+}
+
+async function sameTree(a: string, b: string): Promise<boolean> {
+  const [sa, sb] = await Promise.all([lstat(a), lstat(b)]);
+  if (sa.isDirectory() !== sb.isDirectory() || sa.isFile() !== sb.isFile()) return false;
+  if (sa.isFile()) return sa.size === sb.size && (await readFile(a)).equals(await readFile(b));
+  if (!sa.isDirectory()) return true;
+  const [ea, eb] = await Promise.all([readdir(a), readdir(b)]);
+  if (ea.length !== eb.length) return false;
+  ea.sort();
+  eb.sort();
+  if (ea.some((n, i) => n !== eb[i])) return false;
+  for (const n of ea) if (!(await sameTree(join(a, n), join(b, n)))) return false;
+  return true;
+}
