@@ -135,6 +135,23 @@ export async function auditedControllerKubeconfig(admin: KubeClient): Promise<st
     roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
     subjects: [{ kind: 'ServiceAccount', name: sa, namespace: ns }],
   });
+  // The baselines run as the admin, whose requests API Priority and Fairness
+  // exempts; the controller's service account would otherwise share the
+  // `workload-low` level's seats. Same treatment for all.
+  await ensure('/apis/flowcontrol.apiserver.k8s.io/v1/flowschemas', {
+    metadata: { name: 'sluice-bench-controller' },
+    spec: {
+      matchingPrecedence: 100,
+      priorityLevelConfiguration: { name: 'exempt' },
+      rules: [
+        {
+          subjects: [{ kind: 'ServiceAccount', serviceAccount: { name: sa, namespace: ns } }],
+          resourceRules: [{ verbs: ['*'], apiGroups: ['*'], resources: ['*'], clusterScope: true, namespaces: ['*'] }],
+          nonResourceRules: [{ verbs: ['*'], nonResourceURLs: ['*'] }],
+        },
+      ],
+    },
+  });
   const tr = await admin.request<{ status: { token: string } }>({
     method: 'POST',
     path: `/api/v1/namespaces/${ns}/serviceaccounts/${sa}/token`,

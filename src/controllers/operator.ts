@@ -70,12 +70,14 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
   const repos = manager.informer(`/apis/${SOURCE_GROUP}/v1/gitrepositories`);
   const kss = manager.informer(`/apis/${KUSTOMIZE_GROUP}/v1/kustomizations`);
 
+  const sourceEvents = new EventRecorder(o.client, 'source-controller', o.log);
+  const ksEvents = new EventRecorder(o.client, 'kustomize-controller', o.log);
   const gitController = new GitRepositoryController({
     client: o.client,
     repositories: repos,
     mirrors,
     storage,
-    events: new EventRecorder(o.client, 'source-controller', o.log),
+    events: sourceEvents,
     metrics,
     log: o.log,
   });
@@ -84,7 +86,7 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
     kustomizations: kss,
     sources: new Map([['GitRepository', repos]]),
     artifacts,
-    events: new EventRecorder(o.client, 'kustomize-controller', o.log),
+    events: ksEvents,
     metrics,
     log: o.log,
     noCrossNamespaceRefs: o.noCrossNamespaceRefs,
@@ -159,6 +161,8 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
     async stop() {
       await manager.stop();
       ksController.stop();
+      // Queued events go out before the process ends.
+      await Promise.all([sourceEvents.flush(), ksEvents.flush()]);
       await storageServer.close();
       o.client.close();
     },
