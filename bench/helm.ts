@@ -21,13 +21,7 @@ import type { KubeObject } from '../src/kube/object.ts';
 import { startChartRepo, writeChart } from '../test/helm/helpers.ts';
 import { apiRequestCounts, processStats, sampleRss, startController, waitFor } from './lib.ts';
 
-const { values } = parseArgs({
-  options: {
-    releases: { type: 'string', default: '100' },
-    keep: { type: 'boolean', default: false },
-  },
-});
-const N = Number(values.releases);
+
 
 const chart = {
   'Chart.yaml': 'apiVersion: v2\nname: small\nversion: 1.0.0\nappVersion: "1.0"\n',
@@ -96,9 +90,24 @@ function treeRssMiB(root: number): number {
   return total;
 }
 
-async function main(): Promise<void> {
-  const cluster = await upCluster({ log: (m) => process.stderr.write(`# ${m}\n`) });
-  const client = await KubeClient.fromFile(cluster.kubeconfig);
+export interface HelmBenchResult {
+  n: number;
+  createdSeconds: number;
+  firstReadySeconds: number;
+  allReadySeconds: number;
+  cpuSeconds: number;
+  peakMiB: number;
+  treePeakMiB: number;
+  releaseSecrets: number;
+  api: { reads: number; writes: number; dryRuns: number };
+}
+
+/**
+ * Creates `n` HelmReleases of the small chart in a new namespace, served by
+ * a loopback chart repository, with a controller process of its own, and
+ * measures until every one is Ready. Cleans up unless `keep`.
+ */
+export async function runHelmBench(client: KubeClient, controllerKubeconfig: string, n: number, keep = false): Promise<HelmBenchResult> {
   await new ResourceManager(client).apply(allCrds() as KubeObject[]);
   const ns = `bench-helm-${randomBytes(3).toString('hex')}`;
   await client.request({ method: 'POST', path: '/api/v1/namespaces', body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } } });
@@ -106,7 +115,7 @@ async function main(): Promise<void> {
   const repo = await startChartRepo();
   await repo.publish(await writeChart(join(work, 'small'), chart));
 
-  const controller = await startController(cluster.kubeconfig, { namespace: ns });
+  const controller = await startController(controllerKubeconfig, { namespace: ns });
   const rss = sampleRss(controller.pid);
   let treePeak = 0;
   const treeTimer = setInterval(() => (treePeak = Math.max(treePeak, treeRssMiB(controller.pid))), 200);
@@ -120,7 +129,7 @@ async function main(): Promise<void> {
   });
   const t0 = performance.now();
   await mapSettled(
-    Array.from({ length: N }, (_, i) => i),
+    Array.from({ length: n }, (_, i) => i),
     16,
     (i) =>
       client.request({
@@ -136,12 +145,12 @@ async function main(): Promise<void> {
   );
   const created = performance.now() - t0;
   let firstReady = 0;
-  await waitFor(`${N} HelmReleases Ready`, 30 * 60_000, async () => {
+  await waitFor(`${n} HelmReleases Ready`, 30 * 60_000, async () => {
     const list = await client.request<{ items: KubeObject[] }>({ path: `/apis/helm.toolkit.fluxcd.io/v2/namespaces/${ns}/helmreleases` });
     const ready = list.items.filter((o) => (o.status?.conditions as Array<{ type: string; status: string }> | undefined)?.some((c) => c.type === 'Ready' && c.status === 'True')).length;
     if (ready > 0 && !firstReady) firstReady = performance.now() - t0;
-    process.stderr.write(`\r# ${ready}/${N} Ready after ${((performance.now() - t0) / 1000).toFixed(0)} s `);
-    return ready === N ? true : undefined;
+    process.stderr.write(`\r# ${ready}/${n} Ready after ${((performance.now() - t0) / 1000).toFixed(0)} s `);
+    return ready === n ? true : undefined;
   }, 1_000);
   const allReady = performance.now() - t0;
   process.stderr.write('\n');
@@ -149,31 +158,9 @@ async function main(): Promise<void> {
   const api1 = await apiRequestCounts(client);
   clearInterval(treeTimer);
   const mem = rss.stop();
-
-  // Steady state: one more pass over every release, with nothing to do.
   const secrets = await client.request<{ items: unknown[] }>({ path: `/api/v1/namespaces/${ns}/secrets`, query: { labelSelector: 'owner=helm' } });
 
-  const row = (k: string, v: string) => `| ${k} | ${v} |`;
-  const out = [
-    `## HelmRelease install: ${N} releases of a 4-object chart`,
-    '',
-    `Machine: ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; controller in its own process, watching one namespace; helm v3.22.0.`,
-    '',
-    '| measure | value |',
-    '| --- | --- |',
-    row('HelmReleases created (API calls)', `${(created / 1000).toFixed(1)} s`),
-    row('first release Ready', `${(firstReady / 1000).toFixed(1)} s`),
-    row(`all ${N} releases Ready`, `${(allReady / 1000).toFixed(1)} s`),
-    row('throughput', `${(N / (allReady / 1000)).toFixed(2)} releases/s`),
-    row('controller CPU', `${cpu.toFixed(1)} s`),
-    row('controller peak RSS', `${mem.peakMiB.toFixed(0)} MiB`),
-    row('controller + helm/kustomize processes, peak RSS', `${treePeak.toFixed(0)} MiB`),
-    row('Helm release Secrets written', String(secrets.items.length)),
-    row('API requests (reads / writes / dry runs)', `${api1.reads - api0.reads} / ${api1.writes - api0.writes} / ${api1.dryRuns - api0.dryRuns}`),
-  ];
-  process.stdout.write(`${out.join('\n')}\n`);
-
-  if (!values.keep) {
+  if (!keep) {
     process.stderr.write('# cleaning up (the controller uninstalls every release)\n');
     await client.request({ method: 'DELETE', path: `/api/v1/namespaces/${ns}` });
     await waitFor(`namespace ${ns} deleted`, 10 * 60_000, async () => ((await client.getOrUndefined(`/api/v1/namespaces/${ns}`)) ? undefined : true), 1_000).catch((err: Error) =>
@@ -183,7 +170,52 @@ async function main(): Promise<void> {
   await controller.stop();
   await repo.close();
   await rm(work, { recursive: true, force: true });
+  return {
+    n,
+    createdSeconds: created / 1000,
+    firstReadySeconds: firstReady / 1000,
+    allReadySeconds: allReady / 1000,
+    cpuSeconds: cpu,
+    peakMiB: mem.peakMiB,
+    treePeakMiB: treePeak,
+    releaseSecrets: secrets.items.length,
+    api: { reads: api1.reads - api0.reads, writes: api1.writes - api0.writes, dryRuns: api1.dryRuns - api0.dryRuns },
+  };
+}
+
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      releases: { type: 'string', default: '100' },
+      keep: { type: 'boolean', default: false },
+    },
+  });
+  const N = Number(values.releases);
+  const cluster = await upCluster({ log: (m) => process.stderr.write(`# ${m}\n`) });
+  const client = await KubeClient.fromFile(cluster.kubeconfig);
+  const r = await runHelmBench(client, cluster.kubeconfig, N, values.keep);
+  const row = (k: string, v: string) => `| ${k} | ${v} |`;
+  const out = [
+    `## HelmRelease install: ${N} releases of a 4-object chart`,
+    '',
+    `Machine: ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; controller in its own process, watching one namespace; helm v3.22.0.`,
+    '',
+    '| measure | value |',
+    '| --- | --- |',
+    row('HelmReleases created (API calls)', `${r.createdSeconds.toFixed(1)} s`),
+    row('first release Ready', `${r.firstReadySeconds.toFixed(1)} s`),
+    row(`all ${N} releases Ready`, `${r.allReadySeconds.toFixed(1)} s`),
+    row('throughput', `${(N / r.allReadySeconds).toFixed(2)} releases/s`),
+    row('controller CPU', `${r.cpuSeconds.toFixed(1)} s`),
+    row('controller peak RSS', `${r.peakMiB.toFixed(0)} MiB`),
+    row('controller + helm/kustomize processes, peak RSS', `${r.treePeakMiB.toFixed(0)} MiB`),
+    row('Helm release Secrets written', String(r.releaseSecrets)),
+    row('API requests (reads / writes / dry runs)', `${r.api.reads} / ${r.api.writes} / ${r.api.dryRuns}`),
+  ];
+  process.stdout.write(`${out.join('\n')}\n`);
   client.close();
 }
 
-await main();
+// Run directly (not when the suite imports runHelmBench).
+if (process.argv[1] && import.meta.url.endsWith(process.argv[1].split('/').pop()!)) await main();
+

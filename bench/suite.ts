@@ -1,7 +1,11 @@
 // The benchmark suite (issue "Benchmarks at scale"). One command:
 //
-//   node --import tsx bench/suite.ts            # quick: N=100, one run
-//   node --import tsx bench/suite.ts --full     # N=100,500,1000, 3 runs, 10,000 small apps, steady state
+//   node --import tsx bench/suite.ts            # quick: N=100, one run, 20 HelmReleases
+//   node --import tsx bench/suite.ts --full     # N=100,500,1000 (3 runs), Helm 100/500/1000,
+//                                                # 10,000 small apps, 5-minute steady state
+//
+// Pick parts with --sizes, --runs, --baseline-runs, --replicas, --helm-sizes,
+// --small and --steady-minutes.
 //
 // It brings up a local control plane of its own (SLUICE_HOME=~/.sluice/bench)
 // with the bench profile, runs the controller as a separate process (so its
@@ -26,6 +30,7 @@ import { run } from '../src/util/exec.ts';
 import { projectRoot } from '../src/util/paths.ts';
 import { parseManifests } from '../src/build/manifests.ts';
 import type { KubeObject } from '../src/kube/object.ts';
+import { runHelmBench } from './helm.ts';
 import { apiRequestCounts, auditCounts, auditedControllerKubeconfig, median, processStats, sampleRss, startController, waitFor, type ControllerProcess } from './lib.ts';
 
 const { values } = parseArgs({
@@ -34,6 +39,8 @@ const { values } = parseArgs({
     sizes: { type: 'string' },
     runs: { type: 'string' },
     small: { type: 'string' },
+    'helm-sizes': { type: 'string' },
+    'baseline-runs': { type: 'string' },
     'steady-minutes': { type: 'string' },
     replicas: { type: 'string', default: '0,1' },
     concurrent: { type: 'string', default: '32' },
@@ -43,8 +50,11 @@ const { values } = parseArgs({
 const SIZES = (values.sizes ?? (values.full ? '100,500,1000' : '100')).split(',').map(Number);
 const RUNS = Number(values.runs ?? (values.full ? 3 : 1));
 const SMALL_APPS = Number(values.small ?? (values.full ? 10_000 : 0));
+const HELM_SIZES = (values['helm-sizes'] ?? (values.full ? '100,500,1000' : '20')).split(',').map(Number).filter((x) => x > 0);
 const STEADY_MINUTES = Number(values['steady-minutes'] ?? (values.full ? 5 : 0));
 const CONCURRENT = Number(values.concurrent);
+/** The baselines vary little between runs and kubectl's is slow: they may run fewer times than Sluice. */
+const BASELINE_RUNS = Math.min(RUNS, Number(values['baseline-runs'] ?? RUNS));
 const log = (m: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} ${m}\n`);
 
 // ---------------------------------------------------------------------------
@@ -257,7 +267,7 @@ async function main() {
 
   // 1 and 8: time to production, with both baselines.
   const ttp: string[] = [
-    '| apps (objects) | replicas | Sluice (median) | runs | ssa loop | kubectl --server-side | Sluice/loop | Sluice/kubectl | Sluice requests per app (dry runs, writes, reads) | controller CPU | peak RSS |',
+    '| apps (objects) | replicas | Sluice (median) | runs | ssa loop (median) | kubectl --server-side (median) | Sluice/loop | Sluice/kubectl | Sluice requests per app (dry runs, writes, reads) | controller CPU | peak RSS |',
     '| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |',
   ];
   for (const replicas of values.replicas.split(',').map(Number)) {
@@ -285,15 +295,17 @@ async function main() {
         perApp = `${((q.dryRuns + q.writes + q.reads) / n).toFixed(1)} (${(q.dryRuns / n).toFixed(1)}, ${(q.writes / n).toFixed(1)}, ${(q.reads / n).toFixed(1)})`;
         await ctl.stop();
         log(`time to production n=${n} replicas=${replicas} run ${r + 1}: ${res.seconds.toFixed(1)} s, controller CPU ${res.cpuSeconds.toFixed(1)} s, peak RSS ${res.peakMiB.toFixed(0)} MiB, requests/app ${perApp}; writes ${JSON.stringify(q.writesBy)}`);
-        const bns = `${ns}-base`;
-        await createNamespace(client, bns);
-        loop.push(await baselineLoop(env, bns, files));
-        await deleteNamespace(client, bns);
-        const kns = `${ns}-kubectl`;
-        await createNamespace(client, kns);
-        kubectl.push(await baselineKubectl(env, kns, files));
-        await deleteNamespace(client, kns);
-        log(`  baselines: loop ${loop.at(-1)!.toFixed(1)} s, kubectl ${kubectl.at(-1)!.toFixed(1)} s`);
+        if (r < BASELINE_RUNS) {
+          const bns = `${ns}-base`;
+          await createNamespace(client, bns);
+          loop.push(await baselineLoop(env, bns, files));
+          await deleteNamespace(client, bns);
+          const kns = `${ns}-kubectl`;
+          await createNamespace(client, kns);
+          kubectl.push(await baselineKubectl(env, kns, files));
+          await deleteNamespace(client, kns);
+          log(`  baselines: loop ${loop.at(-1)!.toFixed(1)} s, kubectl ${kubectl.at(-1)!.toFixed(1)} s`);
+        }
         if (n === SIZES.at(-1) && replicas === 0 && r === RUNS - 1) await steadyAndOneChange(env, ns, n, repo, ctl, section);
         await repo.close();
         await deleteNamespace(client, ns);
@@ -309,6 +321,22 @@ async function main() {
     '',
     ...ttp,
   );
+
+  // 2: the same for Helm.
+  if (HELM_SIZES.length) {
+    const rows = ['| releases (objects) | all Ready | throughput | controller CPU | controller peak RSS | with helm processes |', '| --- | --- | --- | --- | --- | --- |'];
+    for (const n of HELM_SIZES) {
+      const r = await runHelmBench(client, env.controllerKubeconfig, n);
+      log(`helm n=${n}: ${r.allReadySeconds.toFixed(1)} s, CPU ${r.cpuSeconds.toFixed(1)} s, peak RSS ${r.peakMiB.toFixed(0)} MiB (tree ${r.treePeakMiB.toFixed(0)} MiB)`);
+      rows.push(`| ${n} (${n * 4}) | ${r.allReadySeconds.toFixed(1)} s | ${(n / r.allReadySeconds).toFixed(2)}/s | ${r.cpuSeconds.toFixed(1)} s | ${r.peakMiB.toFixed(0)} MiB | ${r.treePeakMiB.toFixed(0)} MiB |`);
+    }
+    section(
+      '2. Helm: N HelmReleases of a small chart (Deployment, ServiceAccount, Service, Ingress) from a loopback chart repository',
+      'Measured from creating the HelmReleases to every one Ready (helm v3.22.0 CLI per action). One run per size.',
+      '',
+      ...rows,
+    );
+  }
 
   // 3: many small apps.
   if (SMALL_APPS > 0) {

@@ -25,6 +25,9 @@ const unitTests: string[] = [
   'src/build/index.test.ts',
   'src/tools/gotool.test.ts',
   'src/helm/helm.test.ts',
+  'src/helm/ociref.test.ts',
+  'src/helm/pull.test.ts',
+  'src/source/oci/oci.test.ts',
 ];
 
 // Tests with real processes (git servers, sshd, kustomize) that need no cluster.
@@ -46,6 +49,7 @@ const integrationTests: string[] = [
   'test/operator.e2e.test.ts',
   'test/kustomization.test.ts',
   'test/steady.test.ts',
+  'test/kustomization-oci.test.ts',
   'test/sops.test.ts',
   'test/remote.test.ts',
   'test/runtime/watch.test.ts',
@@ -56,6 +60,12 @@ const integrationTests: string[] = [
   'test/helm/remediation.test.ts',
   'test/helm/badinput.test.ts',
   'test/helm/bevel.test.ts',
+  'test/helm/oci.test.ts',
+  'test/helm/dependson.test.ts',
+  'test/helm/strategy.test.ts',
+  'test/helm/access.test.ts',
+  'test/helm/storagenamespace.test.ts',
+  'test/helm/remote.test.ts',
 ];
 
 async function main(): Promise<number> {

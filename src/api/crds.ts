@@ -4,9 +4,10 @@ import { kustomizationKind } from './kustomization.ts';
 import { helmRepositoryKind } from './helmrepository.ts';
 import { helmChartKind } from './helmchart.ts';
 import { helmReleaseKind } from './helmrelease.ts';
+import { ociRepositoryKind } from './ocirepository.ts';
 
 /** Every kind Sluice serves, in the order their CRDs are installed. */
-export const kinds: KindDefinition[] = [gitRepositoryKind, kustomizationKind, helmRepositoryKind, helmChartKind, helmReleaseKind];
+export const kinds: KindDefinition[] = [gitRepositoryKind, kustomizationKind, helmRepositoryKind, helmChartKind, ociRepositoryKind, helmReleaseKind];
 
 export function allCrds(): Array<Record<string, unknown>> {
   return kinds.map(crdFor);

@@ -1,4 +1,4 @@
-import { Type, type Static } from '@sinclair/typebox';
+import { Type, type Static, type TSchema } from '@sinclair/typebox';
 import { InventoryEntry } from './kustomization.ts';
 import {
   Condition,
@@ -83,10 +83,22 @@ const Remediation = (install: boolean) =>
     ...(install ? {} : { strategy: Type.Optional(Enum(['rollback', 'uninstall'] as const, 'How to remediate a failed upgrade; rollback by default.')) }),
   });
 
-const Strategy = Type.Object({
-  name: Enum(['RemediateOnFailure', 'RetryOnFailure'] as const, 'What to do after a failure.'),
-  retryInterval: Type.Optional(Duration('Time between retries with RetryOnFailure.')),
-});
+const Strategy = (action: 'install' | 'upgrade') =>
+  Type.Object(
+    {
+      name: Enum(
+        ['RemediateOnFailure', 'RetryOnFailure'] as const,
+        action === 'install'
+          ? 'After a failed install: remediate as install.remediation says (RemediateOnFailure, the default), or keep the failed release and retry it with an upgrade after retryInterval (RetryOnFailure).'
+          : 'After a failed upgrade: remediate as upgrade.remediation says (RemediateOnFailure, the default), or keep the failed release and retry the upgrade after retryInterval (RetryOnFailure).',
+      ),
+      retryInterval: Type.Optional(Duration('Time between retries with RetryOnFailure; 5m by default.')),
+    },
+    {
+      description: `What the controller does when a Helm ${action} fails.`,
+      'x-kubernetes-validations': [{ rule: "!has(self.retryInterval) || self.name == 'RetryOnFailure'", message: 'retryInterval can only be set with the RetryOnFailure strategy' }],
+    },
+  );
 
 export const HelmChartTemplate = Type.Object(
   {
@@ -115,7 +127,41 @@ export const HelmChartTemplate = Type.Object(
   { description: 'Template of the HelmChart made for this release, named <namespace>-<name> in the namespace of the source.' },
 );
 
-export const HelmReleaseSpec = Type.Object({
+const installFields = {
+  timeout: Type.Optional(Duration('Timeout of the install.')),
+  remediation: Type.Optional(Remediation(true)),
+  disableWait: Type.Optional(Type.Boolean()),
+  disableWaitForJobs: Type.Optional(Type.Boolean()),
+  disableHooks: Type.Optional(Type.Boolean()),
+  disableOpenAPIValidation: Type.Optional(Type.Boolean()),
+  disableSchemaValidation: Type.Optional(Type.Boolean()),
+  disableTakeOwnership: Type.Optional(Type.Boolean()),
+  serverSideApply: Type.Optional(Type.Boolean()),
+  replace: Type.Optional(Type.Boolean()),
+  skipCRDs: Type.Optional(Type.Boolean({ description: 'Deprecated: use crds: Skip.' })),
+  crds: Type.Optional(CrdsPolicy('CRDs of the chart\'s crds/ directory: Skip, Create (default) or CreateReplace.')),
+  createNamespace: Type.Optional(Type.Boolean()),
+};
+
+const upgradeFields = {
+  timeout: Type.Optional(Duration('Timeout of the upgrade.')),
+  remediation: Type.Optional(Remediation(false)),
+  disableWait: Type.Optional(Type.Boolean()),
+  disableWaitForJobs: Type.Optional(Type.Boolean()),
+  disableHooks: Type.Optional(Type.Boolean()),
+  disableOpenAPIValidation: Type.Optional(Type.Boolean()),
+  disableSchemaValidation: Type.Optional(Type.Boolean()),
+  disableTakeOwnership: Type.Optional(Type.Boolean()),
+  serverSideApply: Type.Optional(Type.String()),
+  force: Type.Optional(Type.Boolean()),
+  preserveValues: Type.Optional(Type.Boolean()),
+  cleanupOnFail: Type.Optional(Type.Boolean()),
+  crds: Type.Optional(CrdsPolicy('CRDs on upgrade: Skip (default), Create or CreateReplace.')),
+  chartNameChangeStrategy: Type.Optional(Enum(['Reinstall', 'InPlaceUpdate'] as const, 'What a new chart name does.')),
+};
+
+/** The spec, with the install and upgrade settings of an API version. */
+const helmReleaseSpec = <I extends TSchema, U extends TSchema>(install: I, upgrade: U) => Type.Object({
   chart: Type.Optional(HelmChartTemplate),
   chartRef: Type.Optional(
     Type.Object(
@@ -152,43 +198,8 @@ export const HelmReleaseSpec = Type.Object({
       ),
     }),
   ),
-  install: Type.Optional(
-    Type.Object({
-      timeout: Type.Optional(Duration('Timeout of the install.')),
-      remediation: Type.Optional(Remediation(true)),
-      strategy: Type.Optional(Strategy),
-      disableWait: Type.Optional(Type.Boolean()),
-      disableWaitForJobs: Type.Optional(Type.Boolean()),
-      disableHooks: Type.Optional(Type.Boolean()),
-      disableOpenAPIValidation: Type.Optional(Type.Boolean()),
-      disableSchemaValidation: Type.Optional(Type.Boolean()),
-      disableTakeOwnership: Type.Optional(Type.Boolean()),
-      serverSideApply: Type.Optional(Type.Boolean()),
-      replace: Type.Optional(Type.Boolean()),
-      skipCRDs: Type.Optional(Type.Boolean({ description: 'Deprecated: use crds: Skip.' })),
-      crds: Type.Optional(CrdsPolicy('CRDs of the chart\'s crds/ directory: Skip, Create (default) or CreateReplace.')),
-      createNamespace: Type.Optional(Type.Boolean()),
-    }),
-  ),
-  upgrade: Type.Optional(
-    Type.Object({
-      timeout: Type.Optional(Duration('Timeout of the upgrade.')),
-      remediation: Type.Optional(Remediation(false)),
-      strategy: Type.Optional(Strategy),
-      disableWait: Type.Optional(Type.Boolean()),
-      disableWaitForJobs: Type.Optional(Type.Boolean()),
-      disableHooks: Type.Optional(Type.Boolean()),
-      disableOpenAPIValidation: Type.Optional(Type.Boolean()),
-      disableSchemaValidation: Type.Optional(Type.Boolean()),
-      disableTakeOwnership: Type.Optional(Type.Boolean()),
-      serverSideApply: Type.Optional(Type.String()),
-      force: Type.Optional(Type.Boolean()),
-      preserveValues: Type.Optional(Type.Boolean()),
-      cleanupOnFail: Type.Optional(Type.Boolean()),
-      crds: Type.Optional(CrdsPolicy('CRDs on upgrade: Skip (default), Create or CreateReplace.')),
-      chartNameChangeStrategy: Type.Optional(Enum(['Reinstall', 'InPlaceUpdate'] as const, 'What a new chart name does.')),
-    }),
-  ),
+  install: Type.Optional(install),
+  upgrade: Type.Optional(upgrade),
   test: Type.Optional(
     Type.Object({
       enable: Type.Optional(Type.Boolean({ description: 'Run the chart\'s tests after install and upgrade.' })),
@@ -237,6 +248,13 @@ export const HelmReleaseSpec = Type.Object({
     Type.Object({ labels: Type.Optional(StringMap('Labels for every object.')), annotations: Type.Optional(StringMap('Annotations for every object.')) }),
   ),
 });
+
+export const HelmReleaseSpec = helmReleaseSpec(
+  Type.Object({ ...installFields, strategy: Type.Optional(Strategy('install')) }),
+  Type.Object({ ...upgradeFields, strategy: Type.Optional(Strategy('upgrade')) }),
+);
+/** v2beta1 and v2beta2 are frozen: Flux added the install and upgrade strategies to v2 only. */
+const HelmReleaseSpecBeta = helmReleaseSpec(Type.Object(installFields), Type.Object(upgradeFields));
 
 const TestHookStatus = Type.Object({
   lastStarted: Type.Optional(Type.String({ format: 'date-time' })),
@@ -304,14 +322,14 @@ export const helmReleaseKind: KindDefinition = {
     { name: 'v2', spec: HelmReleaseSpec, status: HelmReleaseStatus, columns: readyColumns },
     {
       name: 'v2beta2',
-      spec: HelmReleaseSpec,
+      spec: HelmReleaseSpecBeta,
       status: HelmReleaseStatus,
       columns: readyColumns,
       deprecated: 'helm.toolkit.fluxcd.io/v2beta2 HelmRelease is deprecated, upgrade to v2',
     },
     {
       name: 'v2beta1',
-      spec: HelmReleaseSpec,
+      spec: HelmReleaseSpecBeta,
       status: HelmReleaseStatus,
       columns: readyColumns,
       deprecated: 'helm.toolkit.fluxcd.io/v2beta1 HelmRelease is deprecated, upgrade to v2',

@@ -1,7 +1,8 @@
 import { ensureClusterBinary } from '../cluster/build.ts';
 import { ensureHelm, ensureKustomize, ensureSops } from '../tools/gotool.ts';
+import { ensureOciRegistry } from '../tools/ociregistry.ts';
 
-const usage = 'usage: sluice tools install    build the pinned Go binaries Sluice uses (local control plane, kustomize, helm, sops)\n';
+const usage = 'usage: sluice tools install    build the pinned Go binaries Sluice uses (local control plane, kustomize, helm, sops, and the test OCI registry)\n';
 
 /** Builds every Go-built binary ahead of time, so the first test or demo does not wait for it. */
 export async function toolsCommand(args: string[]): Promise<number> {
@@ -16,6 +17,7 @@ export async function toolsCommand(args: string[]): Promise<number> {
     kustomize: await ensureKustomize({ log }),
     helm: await ensureHelm({ log }),
     sops: await ensureSops({ log }),
+    'oci-registry': await ensureOciRegistry({ log }),
   };
   for (const [name, path] of Object.entries(paths)) process.stdout.write(`${name.padEnd(12)} ${path}\n`);
   process.stderr.write(`tools ready in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);

@@ -15,6 +15,7 @@ import { EventRecorder } from './events.ts';
 import { HelmChartController } from './helmchart.ts';
 import { HelmReleaseController } from './helmrelease.ts';
 import { HelmRepositoryController } from './helmrepository.ts';
+import { OCIRepositoryController } from './ocirepository.ts';
 import type { ControllerManager } from './manager.ts';
 import type { Metrics } from './metrics.ts';
 
@@ -43,6 +44,7 @@ export interface HelmControllers {
   repositories: HelmRepositoryController;
   charts: HelmChartController;
   releases: HelmReleaseController;
+  ociRepositories: OCIRepositoryController;
 }
 
 /**
@@ -59,6 +61,7 @@ export async function registerHelmControllers(o: HelmControllersOptions): Promis
   const m = o.manager;
   const helmRepos = m.informer(`/apis/${SOURCE_GROUP}/v1/helmrepositories`);
   const charts = m.informer(`/apis/${SOURCE_GROUP}/v1/helmcharts`);
+  const ociRepos = m.informer(`/apis/${SOURCE_GROUP}/v1/ocirepositories`);
   const releases = m.informer(`/apis/${HELM_GROUP}/v2/helmreleases`);
   const selector = `labelSelector=${encodeURIComponent(`${WATCH_LABEL}=Enabled`)}`;
   const configMaps = m.informer(`/api/v1/configmaps?${selector}`);
@@ -85,10 +88,20 @@ export async function registerHelmControllers(o: HelmControllersOptions): Promis
     metrics: o.metrics,
     log: o.log.with({ controller: 'helmchart' }),
   });
+  const ociController = new OCIRepositoryController({
+    client: o.client,
+    repositories: ociRepos,
+    storage: o.storage,
+    secrets: repositories.secrets,
+    events: new EventRecorder(o.client, 'source-controller', o.log),
+    metrics: o.metrics,
+    log: o.log.with({ controller: 'ocirepository' }),
+  });
   const releaseController = new HelmReleaseController({
     client: o.client,
     releases,
     charts,
+    ociRepositories: ociRepos,
     artifacts: o.artifacts,
     cli,
     kustomize: () => (kustomize ??= ensureKustomize({ log: (msg) => o.log.info(msg) })),
@@ -103,13 +116,19 @@ export async function registerHelmControllers(o: HelmControllersOptions): Promis
 
   const concurrency = o.concurrency ?? 8;
   m.add({ kind: 'HelmRepository', informer: helmRepos, reconcile: (k) => repositories.reconcile(k), concurrency });
+  m.add({ kind: 'OCIRepository', informer: ociRepos, reconcile: (k) => ociController.reconcile(k), concurrency });
   m.add({
     kind: 'HelmChart',
     informer: charts,
     reconcile: (k) => chartController.reconcile(k),
     concurrency,
     watches: [
-      { informer: helmRepos, keys: (type, obj, old) => (artifactChanged(type, obj, old) ? chartController.dependentsOfSource('HelmRepository', obj.metadata.namespace!, obj.metadata.name!) : []) },
+      {
+        // An OCI repository has no artifact: a change of its spec (URL, credentials, insecure) is what reaches its charts.
+        informer: helmRepos,
+        keys: (type, obj, old) =>
+          artifactChanged(type, obj, old) || ociSpecChanged(type, obj, old) ? chartController.dependentsOfSource('HelmRepository', obj.metadata.namespace!, obj.metadata.name!) : [],
+      },
       { informer: o.gitRepositories, keys: (type, obj, old) => (artifactChanged(type, obj, old) ? chartController.dependentsOfSource('GitRepository', obj.metadata.namespace!, obj.metadata.name!) : []) },
     ],
   });
@@ -129,6 +148,15 @@ export async function registerHelmControllers(o: HelmControllersOptions): Promis
         },
       },
       {
+        // A new OCIRepository artifact, or one turning Ready, reaches the releases whose chartRef names it.
+        informer: ociRepos,
+        keys: (type, obj, old) => {
+          if (type === 'DELETED') return [];
+          const changed = artifactChanged(type, obj, old) || findCondition(obj, 'Ready')?.status !== findCondition(old, 'Ready')?.status;
+          return changed ? chartRefDependents(releases, 'OCIRepository', obj.metadata.namespace!, obj.metadata.name!) : [];
+        },
+      },
+      {
         // A HelmRelease turning Ready releases the ones that depend on it.
         informer: releases,
         keys: (type, obj, old) => {
@@ -141,7 +169,18 @@ export async function registerHelmControllers(o: HelmControllersOptions): Promis
       { informer: secrets, keys: (type, obj, old) => (dataChanged(type, obj, old) ? releaseController.dependentsOfValues('Secret', obj.metadata.namespace!, obj.metadata.name!) : []) },
     ],
   });
-  return { repositories, charts: chartController, releases: releaseController };
+  return { repositories, charts: chartController, releases: releaseController, ociRepositories: ociController };
+}
+
+/** Keys of the HelmReleases whose spec.chartRef names this source. */
+function chartRefDependents(releases: Informer, kind: string, namespace: string, name: string): string[] {
+  return releases
+    .list()
+    .filter((r) => {
+      const ref = (r.spec as { chartRef?: { kind?: string; name?: string; namespace?: string } } | undefined)?.chartRef;
+      return ref?.kind === kind && ref.name === name && (ref.namespace ?? r.metadata.namespace) === namespace;
+    })
+    .map((r) => `${r.metadata.namespace}/${r.metadata.name}`);
 }
 
 function artifactChanged(type: string, obj: KubeObject, old?: KubeObject): boolean {
@@ -150,6 +189,12 @@ function artifactChanged(type: string, obj: KubeObject, old?: KubeObject): boole
   const b = old?.status?.artifact as { revision?: string; digest?: string } | undefined;
   if (!a) return false;
   return !b || a.revision !== b.revision || a.digest !== b.digest;
+}
+
+function ociSpecChanged(type: string, obj: KubeObject, old?: KubeObject): boolean {
+  const spec = obj.spec as { type?: string; url?: string } | undefined;
+  if (type === 'DELETED' || !(spec?.type === 'oci' || spec?.url?.startsWith('oci://'))) return false;
+  return !old || old.metadata.generation !== obj.metadata.generation;
 }
 
 function dataChanged(type: string, obj: KubeObject, old?: KubeObject): boolean {

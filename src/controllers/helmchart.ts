@@ -8,18 +8,21 @@ import type { HelmChartSpec, HelmChartStatus } from '../api/helmchart.ts';
 import { buildChartFromSource, ChartBuildError, chartRoot, mergeValuesFiles, readChartMetadata, unpackChart } from '../helm/chart.ts';
 import type { HelmCli } from '../helm/cli.ts';
 import { packageChart } from '../helm/package.ts';
-import { chartUrl, httpGet, RepositoryError, resolveChartVersion, type RepositoryIndex } from '../helm/repository.ts';
+import { pullOciChartVersion, resolveOciChartVersion, type OciChartSource } from '../helm/ocichart.ts';
+import { chartUrl, httpGet, RepositoryError, resolveChartVersion, type ChartVersionEntry, type RepositoryIndex } from '../helm/repository.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { Informer } from '../kube/informer.ts';
 import { findCondition, type KubeObject } from '../kube/object.ts';
 import { Conditions, rfc3339 } from '../source/conditions.ts';
 import type { Storage } from '../source/index.ts';
+import { parseOciUrl } from '../source/oci/ref.ts';
 import { parseDuration } from '../util/duration.ts';
 import type { Logger } from '../util/log.ts';
 import type { ArtifactResolver } from './artifacts.ts';
 import type { EventRecorder } from './events.ts';
 import { repositoryAuth, type HelmRepository, type HelmRepositoryController } from './helmrepository.ts';
 import type { Metrics } from './metrics.ts';
+import { ociAuth } from './ociauth.ts';
 import type { ReconcileOutcome } from './queue.ts';
 import { patchStatus } from './status.ts';
 
@@ -48,6 +51,14 @@ export interface HelmChartControllerOptions {
   log: Logger;
 }
 
+/** A chart version found in a repository, and how to fetch its package into a scratch directory. */
+interface RemoteChart {
+  version: string;
+  download(tmp: string): Promise<string>;
+}
+
+const isOciRepository = (repo: HelmRepository) => repo.spec.type === 'oci' || repo.spec.url.startsWith('oci://');
+
 class Failure extends Error {
   constructor(
     readonly reason: string,
@@ -59,10 +70,18 @@ class Failure extends Error {
   }
 }
 
+/** A repository problem as a Failure: a bad URL or version range stalls until the spec changes. */
+function repositoryFailure(err: unknown): Failure | unknown {
+  if (!(err instanceof RepositoryError)) return err;
+  const stalled = err.reason === 'URLInvalid' || err.reason === 'InvalidChartReference';
+  return new Failure(err.reason, err.message, 'FetchFailed', stalled);
+}
+
 /**
  * Reconciles HelmCharts as source-controller does: a chart from a
- * HelmRepository is the newest version in the range, pulled and stored as
- * it is (or repackaged with valuesFiles); a chart from a GitRepository or
+ * HelmRepository is the newest version in the range (from the index of an
+ * HTTP repository, or the tags of an OCI registry), pulled and stored as it
+ * is (or repackaged with valuesFiles); a chart from a GitRepository or
  * Bucket is packaged from its directory, with its dependencies, and its
  * revision is the chart version (plus the source commit with
  * reconcileStrategy Revision).
@@ -139,25 +158,9 @@ export class HelmChartController {
     const ref = obj.spec.sourceRef;
     const repo = this.o.helmRepositories.get(ns, ref.name) as HelmRepository | undefined;
     if (!repo) throw new Failure('SourceUnavailable', `failed to get source: HelmRepository '${ns}/${ref.name}' not found`);
-    if (repo.spec.type === 'oci' || repo.spec.url.startsWith('oci://')) {
-      throw new Failure('InvalidChartReference', `charts from OCI repositories are not supported: HelmRepository '${ns}/${ref.name}' is of type oci`, 'FetchFailed', true);
-    }
-    if (!repo.status?.artifact) throw new Failure('NoSourceArtifact', `no artifact available for HelmRepository source '${ref.name}'`);
-    let idx: RepositoryIndex;
-    try {
-      idx = (await this.o.repositories.index(repo))!;
-    } catch (err) {
-      throw new Failure('IndexationFailed', (err as Error).message);
-    }
-    const range = obj.spec.version ?? '*';
-    let entry;
-    try {
-      entry = resolveChartVersion(idx, obj.spec.chart, range);
-    } catch (err) {
-      throw new Failure('InvalidChartReference', (err as Error).message, 'FetchFailed', true);
-    }
+    const remote = isOciRepository(repo) ? await this.ociRemote(obj, repo) : await this.httpRemote(obj, repo);
     const valuesFiles = [...(obj.spec.valuesFile ? [obj.spec.valuesFile] : []), ...(obj.spec.valuesFiles ?? [])];
-    const revision = valuesFiles.length ? `${entry.version}+${obj.metadata.generation ?? 0}` : entry.version;
+    const revision = valuesFiles.length ? `${remote.version}+${obj.metadata.generation ?? 0}` : remote.version;
     const message = `pulled '${obj.spec.chart}' chart with version '${revision}'`;
     const current = prev.artifact;
     if (current && current.revision === revision && prev.observedChartName === obj.spec.chart && (await this.o.storage.exists(current))) {
@@ -165,19 +168,7 @@ export class HelmChartController {
     }
     const tmp = await this.o.storage.tempDir(`helmchart-${ns}-${obj.metadata.name}`);
     try {
-      const auth = await repositoryAuth(repo, this.o.repositories.secrets).catch((err: Error) => {
-        throw new Failure('AuthenticationFailed', err.message);
-      });
-      const file = join(tmp, 'download.tgz');
-      let res;
-      try {
-        res = await httpGet(chartUrl(repo.spec.url, entry), auth, { timeoutMs: 60_000, authHost: new URL(repo.spec.url).host, toFile: file });
-      } catch (err) {
-        throw new Failure(err instanceof RepositoryError && err.reason === 'AuthenticationFailed' ? 'AuthenticationFailed' : 'ChartPullError', `chart pull error: ${(err as Error).message}`);
-      }
-      if (entry.digest && entry.digest.replace(/^sha256:/, '') !== res.digest) {
-        throw new Failure('ChartPullError', `chart pull error: digest of '${obj.spec.chart}' ${entry.version} is sha256:${res.digest}, the index says ${entry.digest}`);
-      }
+      const file = await remote.download(tmp);
       let tgz = file;
       let observedValuesFiles: string[] | undefined;
       if (valuesFiles.length) {
@@ -201,6 +192,78 @@ export class HelmChartController {
       };
     } finally {
       await rm(tmp, { recursive: true, force: true });
+    }
+  }
+
+  /** A chart in an HTTP repository: the version from the stored index, the package over HTTP(S), checked against the index's digest. */
+  private async httpRemote(obj: HelmChart, repo: HelmRepository): Promise<RemoteChart> {
+    if (!repo.status?.artifact) throw new Failure('NoSourceArtifact', `no artifact available for HelmRepository source '${repo.metadata.name}'`);
+    let idx: RepositoryIndex;
+    try {
+      idx = (await this.o.repositories.index(repo))!;
+    } catch (err) {
+      throw new Failure('IndexationFailed', (err as Error).message);
+    }
+    let entry: ChartVersionEntry;
+    try {
+      entry = resolveChartVersion(idx, obj.spec.chart, obj.spec.version ?? '*');
+    } catch (err) {
+      throw new Failure('InvalidChartReference', (err as Error).message, 'FetchFailed', true);
+    }
+    return {
+      version: entry.version,
+      download: async (tmp) => {
+        const auth = await repositoryAuth(repo, this.o.repositories.secrets).catch((err: Error) => {
+          throw new Failure('AuthenticationFailed', err.message);
+        });
+        const file = join(tmp, 'download.tgz');
+        let res;
+        try {
+          res = await httpGet(chartUrl(repo.spec.url, entry), auth, { timeoutMs: 60_000, authHost: new URL(repo.spec.url).host, toFile: file });
+        } catch (err) {
+          throw new Failure(err instanceof RepositoryError && err.reason === 'AuthenticationFailed' ? 'AuthenticationFailed' : 'ChartPullError', `chart pull error: ${(err as Error).message}`);
+        }
+        if (entry.digest && entry.digest.replace(/^sha256:/, '') !== res.digest) {
+          throw new Failure('ChartPullError', `chart pull error: digest of '${obj.spec.chart}' ${entry.version} is sha256:${res.digest}, the index says ${entry.digest}`);
+        }
+        return file;
+      },
+    };
+  }
+
+  /**
+   * A chart in an OCI registry, as source-controller fetches it: the version
+   * from the registry's tags (or the exact version, checked), the package
+   * pulled by helm with the repository's credentials.
+   */
+  private async ociRemote(obj: HelmChart, repo: HelmRepository): Promise<RemoteChart> {
+    const ns = obj.metadata.namespace!;
+    if (repo.spec.provider && repo.spec.provider !== 'generic') {
+      throw new Failure('UnsupportedConfiguration', `HelmRepository '${ns}/${repo.metadata.name}': provider '${repo.spec.provider}' is not supported by Sluice (generic, with secretRef, is)`, 'FetchFailed', true);
+    }
+    // Pulling a chart whose signature was asked to be checked, without checking it, would be worse than refusing.
+    if (obj.spec.verify) {
+      throw new Failure('UnsupportedConfiguration', `signature verification (spec.verify, ${obj.spec.verify.provider}) of OCI charts is not supported by Sluice`, 'FetchFailed', true);
+    }
+    try {
+      const host = parseOciUrl(repo.spec.url).host;
+      const auth = await ociAuth(this.o.repositories.secrets, ns, host, repo.spec);
+      const src: OciChartSource = {
+        url: repo.spec.url,
+        chart: obj.spec.chart,
+        insecure: repo.spec.insecure,
+        ...auth,
+        timeoutMs: repo.spec.timeout ? parseDuration(repo.spec.timeout) : 60_000,
+      };
+      const version = await resolveOciChartVersion(src, obj.spec.version);
+      return {
+        version,
+        download: (tmp) => pullOciChartVersion(this.o.cli, src, version, join(tmp, 'pulled')).catch((err) => {
+          throw repositoryFailure(err);
+        }),
+      };
+    } catch (err) {
+      throw repositoryFailure(err);
     }
   }
 

@@ -5,6 +5,7 @@ import { parseAllDocuments } from 'yaml';
 import type { HelmReleaseSpec, HelmReleaseStatus, Snapshot } from '../api/helmrelease.ts';
 import { ResourceManager } from '../apply/manager.ts';
 import { chartRoot, readChartMetadata, type ChartMetadata } from '../helm/chart.ts';
+import { chartWithOciVersion } from '../helm/ocisource.ts';
 import { HelmError, type HelmCli, type HelmTarget } from '../helm/cli.ts';
 import { correctDrift, detectDrift } from '../helm/drift.ts';
 import { installRelease } from '../helm/install.ts';
@@ -40,6 +41,7 @@ export const HR_NAME_LABEL = 'helm.toolkit.fluxcd.io/name';
 export const HR_NAMESPACE_LABEL = 'helm.toolkit.fluxcd.io/namespace';
 const DEFAULT_TIMEOUT = 5 * 60_000;
 const DEFAULT_MAX_HISTORY = 5;
+const DEFAULT_RETRY_INTERVAL = 5 * 60_000;
 /** Helm actions one reconcile may run before it requeues. */
 const MAX_STEPS = 8;
 
@@ -74,12 +76,16 @@ export const Reason = {
   NoDriftDetected: 'NoDriftDetected',
   /** Sluice's own: the Helm release of this name belongs to something else. */
   ReleaseOwnershipConflict: 'ReleaseOwnershipConflict',
+  /** Sluice's own: a spec the helm CLI cannot carry out faithfully. */
+  StorageNamespaceUnsupported: 'StorageNamespaceUnsupported',
 } as const;
 
 export interface HelmReleaseControllerOptions {
   client: KubeClient;
   releases: Informer;
   charts: Informer;
+  /** The OCIRepository cache, for chartRef of kind OCIRepository. */
+  ociRepositories?: Informer;
   artifacts: ArtifactResolver;
   cli: HelmCli;
   /** Path of the kustomize binary (post-renderers). */
@@ -313,6 +319,11 @@ class Reconciliation {
   private readonly hooksByVersion = new Map<number, Snapshot['testHooks']>();
   /** A revision this reconcile unlocked from a pending state (an interrupted run). */
   private unlocked: number | undefined;
+  /**
+   * The desired state changed since the last attempt, or a reconcile (or a
+   * force) was requested: a RetryOnFailure retry need not wait its interval.
+   */
+  private retryNow = false;
   private eventAnnotations: Record<string, string> = {};
 
   constructor(
@@ -342,8 +353,14 @@ class Reconciliation {
 
   async run(): Promise<ReconcileOutcome> {
     const requested = this.obj.metadata.annotations?.[REQUESTED_AT];
-    if (requested) this.status.lastHandledReconcileAt = requested;
+    if (requested) {
+      if (requested !== this.prev.lastHandledReconcileAt) this.retryNow = true;
+      this.status.lastHandledReconcileAt = requested;
+    }
+    // A stall for an unsupported spec is found again below if it still applies; retries exhausted stay until the spec changes.
+    if (this.conds.get('Stalled')?.reason !== Reason.RetriesExceeded) this.conds.delete('Stalled');
     try {
+      this.checkSupported();
       await this.checkDependencies();
       const chart = await this.chartSource();
       await this.prepare(chart);
@@ -356,6 +373,8 @@ class Reconciliation {
     } catch (err) {
       if (err instanceof StepFailure) {
         this.conds.set('Ready', 'False', err.reason, err.message);
+        // Terminal until the spec changes: say so, as Flux does for errors no retry can fix.
+        if (err.stalled) this.conds.set('Stalled', 'True', err.reason, err.message);
         return this.finish({ done: true, error: err.message, stalled: err.stalled, requeueAfterMs: err.retryAfterMs });
       }
       const message = (err as Error).message;
@@ -365,6 +384,25 @@ class Reconciliation {
   }
 
   // ---- preparation --------------------------------------------------------
+
+  /**
+   * Refuses what the helm CLI cannot do. helm keeps a release's storage in
+   * the namespace it installs into (one --namespace for both, which is also
+   * .Release.Namespace), so a storage namespace apart from the release's
+   * cannot be honoured; doing the release somewhere else would be worse than
+   * not doing it.
+   */
+  private checkSupported(): void {
+    const storage = this.spec.storageNamespace;
+    const releaseNamespace = this.spec.targetNamespace ?? this.ns;
+    if (storage && storage !== releaseNamespace) {
+      throw new StepFailure(
+        Reason.StorageNamespaceUnsupported,
+        `storageNamespace '${storage}' differs from the release namespace '${releaseNamespace}': Sluice drives the helm CLI, which stores a release in the namespace it installs into, so a separate storage namespace is not supported; remove storageNamespace or set it to '${releaseNamespace}'`,
+        true,
+      );
+    }
+  }
 
   private async checkDependencies(): Promise<void> {
     for (const dep of this.spec.dependsOn ?? []) {
@@ -392,8 +430,8 @@ class Reconciliation {
     let chartName: string;
     if (this.spec.chartRef) {
       const ref = this.spec.chartRef;
-      if (ref.kind !== 'HelmChart') {
-        throw new StepFailure(Reason.ArtifactFailed, `chartRef of kind ${ref.kind} is not supported by Sluice (HelmChart is)`, true);
+      if (ref.kind !== 'HelmChart' && !(ref.kind === 'OCIRepository' && this.o.ociRepositories)) {
+        throw new StepFailure(Reason.ArtifactFailed, `chartRef of kind ${ref.kind} is not supported by Sluice (HelmChart and OCIRepository are)`, true);
       }
       chartNs = ref.namespace ?? this.ns;
       chartName = ref.name;
@@ -416,16 +454,18 @@ class Reconciliation {
     } else {
       throw new StepFailure(Reason.InitFailed, 'either chart or chartRef must be set', true);
     }
+    const kind = this.spec.chartRef?.kind === 'OCIRepository' ? 'OCIRepository' : 'HelmChart';
     if (this.o.noCrossNamespaceRefs && this.spec.chartRef && chartNs !== this.ns) {
-      throw new StepFailure(Reason.ArtifactFailed, `cannot access HelmChart/${chartNs}/${chartName}: cross-namespace references are disabled`, true);
+      throw new StepFailure(Reason.ArtifactFailed, `cannot access ${kind}/${chartNs}/${chartName}: cross-namespace references are disabled`, true);
     }
-    const hc = this.o.charts.get(chartNs, chartName) as HelmChart | undefined;
-    if (!hc) throw new StepFailure(Reason.ArtifactFailed, `could not get Source object: HelmChart '${chartNs}/${chartName}' not found`, false, 5_000);
+    const informer = kind === 'OCIRepository' ? this.o.ociRepositories! : this.o.charts;
+    const hc = informer.get(chartNs, chartName) as HelmChart | undefined;
+    if (!hc) throw new StepFailure(Reason.ArtifactFailed, `could not get Source object: ${kind} '${chartNs}/${chartName}' not found`, false, 5_000);
     const ready = findCondition(hc, 'Ready');
     const current = hc.status?.observedGeneration === hc.metadata.generation;
     if (!hc.status?.artifact || !current || ready?.status !== 'True') {
       const why = !current ? 'reconciliation in progress' : ready?.message ?? 'no artifact yet';
-      throw new StepFailure(Reason.SourceNotReady, `HelmChart '${chartNs}/${chartName}' is not ready: ${why}`, false, this.interval);
+      throw new StepFailure(Reason.SourceNotReady, `${kind} '${chartNs}/${chartName}' is not ready: ${why}`, false, this.interval);
     }
     return hc;
   }
@@ -480,9 +520,12 @@ class Reconciliation {
     const artifact = hc.status!.artifact!;
     let chartDir: string;
     let chart: ChartMetadata;
+    let ociDigest: string | undefined;
     try {
       chartDir = await chartRoot(await this.o.artifacts.resolve(artifact));
       chart = await readChartMetadata(chartDir);
+      // From an OCIRepository, as in helm-controller: the digest goes into the chart version.
+      if (this.spec.chartRef?.kind === 'OCIRepository') ({ chartDir, chart, ociDigest } = await chartWithOciVersion(chartDir, chart, artifact.revision, this.o.workDir));
     } catch (err) {
       throw new StepFailure(Reason.ArtifactFailed, `Could not load chart: ${(err as Error).message}`);
     }
@@ -505,7 +548,9 @@ class Reconciliation {
     }
     const releaseNamespace = this.spec.targetNamespace ?? this.ns;
     const digest = configDigest(values);
-    const revision = artifact.revision;
+    const revision = ociDigest ? chart.version : artifact.revision;
+    if (ociDigest) this.status.lastAttemptedRevisionDigest = ociDigest;
+    else delete this.status.lastAttemptedRevisionDigest;
     const postRenderDigest = `sha256:${createHash('sha256').update(canonicalJson({ p: this.spec.postRenderers ?? [], m: this.spec.commonMetadata ?? {} })).digest('hex')}`;
     const forceAt = this.obj.metadata.annotations?.[FORCE_AT];
     const force = !!forceAt && forceAt === this.obj.metadata.annotations?.[REQUESTED_AT] && forceAt !== this.prev.lastHandledForceAt;
@@ -523,7 +568,9 @@ class Reconciliation {
       this.status.installFailures = 0;
       this.status.upgradeFailures = 0;
       this.conds.delete('Stalled');
+      this.retryNow = true;
     }
+    if (force) this.retryNow = true;
     this.status.lastAttemptedRevision = revision;
     this.status.lastAttemptedConfigDigest = digest;
     this.status.lastAttemptedValuesChecksum = valuesChecksum(values);
@@ -532,7 +579,7 @@ class Reconciliation {
     this.desired = {
       releaseName: releaseNameOf(this.obj),
       releaseNamespace,
-      // The helm CLI keeps a release's storage in its own namespace.
+      // The helm CLI keeps a release's storage in its own namespace (checkSupported).
       storageNamespace: releaseNamespace,
       chartDir,
       chart,
@@ -543,12 +590,6 @@ class Reconciliation {
       force,
     };
     this.eventAnnotations = { 'helm.toolkit.fluxcd.io/revision': revision, ...(chart.appVersion ? { 'helm.toolkit.fluxcd.io/app-version': String(chart.appVersion) } : {}) };
-    if (this.spec.storageNamespace && this.spec.storageNamespace !== releaseNamespace) {
-      this.log.info('storageNamespace differs from the release namespace; the helm CLI stores the release in the release namespace', {
-        storageNamespace: this.spec.storageNamespace,
-        releaseNamespace,
-      });
-    }
     // A release name or namespace change: the old release goes first, as in Flux.
     const last = this.prev.history?.[0];
     if (last && (last.name !== this.desired.releaseName || last.namespace !== releaseNamespace)) {
@@ -592,6 +633,7 @@ class Reconciliation {
     }
 
     if (!cur || cur.info.status === 'uninstalled') {
+      if (this.retryOnFailure('install')) return this.waitBeforeRetry('install') ?? this.install();
       if (action === 'install' && exhausted(this.spec.install?.remediation, this.status.installFailures)) return this.stall('install');
       return this.install();
     }
@@ -613,6 +655,7 @@ class Reconciliation {
       (this.status.observedPostRenderersDigest === undefined && (this.spec.postRenderers?.length ?? 0) > 0) ||
       d.force;
     if (outOfSync) {
+      if (this.retryOnFailure('upgrade')) return this.waitBeforeRetry('upgrade') ?? this.upgrade(cur);
       if (action === 'upgrade' && exhausted(this.spec.upgrade?.remediation, this.status.upgradeFailures)) return this.stall('upgrade');
       if (action === 'install' && exhausted(this.spec.install?.remediation, this.status.installFailures) && this.ours.has(cur.version)) {
         return this.stall('install');
@@ -740,17 +783,19 @@ class Reconciliation {
       this.status.lastAttemptedReleaseActionDuration = formatDuration(Date.now() - t0);
       if (err instanceof StepFailure && err.reason === Reason.PostRendererError) throw err;
       await this.noteNewVersions();
-      this.status.installFailures = (this.status.installFailures ?? 0) + 1;
+      const retry = this.retryOnFailure('install');
+      if (!retry) this.status.installFailures = (this.status.installFailures ?? 0) + 1;
       this.status.failures = (this.status.failures ?? 0) + 1;
       const msg = `Helm install failed for release ${d.storageNamespace}/${d.releaseName} with chart ${this.chartLabel()}: ${errMessage(err)}`;
       this.conds.set('Released', 'False', Reason.InstallFailed, msg);
       this.conds.set('Ready', 'False', Reason.InstallFailed, msg);
       await this.o.events.record(this.obj, 'Warning', Reason.InstallFailed, msg, this.eventAnnotations);
-      return { done: false };
+      return retry ? this.retryLater(retry) : { done: false };
     }
   }
 
-  private async upgrade(cur: HelmReleaseRecord): Promise<Outcome> {
+  /** `governing`: whose strategy a failure falls under; a retried failed install is an upgrade governed by the install strategy. */
+  private async upgrade(cur: HelmReleaseRecord, governing: 'install' | 'upgrade' = 'upgrade'): Promise<Outcome> {
     const d = this.desired;
     const u = this.spec.upgrade ?? {};
     const timeout = durationOr(u.timeout, this.timeout);
@@ -791,13 +836,14 @@ class Reconciliation {
       this.status.lastAttemptedReleaseActionDuration = formatDuration(Date.now() - t0);
       if (err instanceof StepFailure && err.reason === Reason.PostRendererError) throw err;
       await this.noteNewVersions(cur.version);
-      this.status.upgradeFailures = (this.status.upgradeFailures ?? 0) + 1;
+      const retry = this.retryOnFailure(governing);
+      if (!retry) this.status.upgradeFailures = (this.status.upgradeFailures ?? 0) + 1;
       this.status.failures = (this.status.failures ?? 0) + 1;
       const msg = `Helm upgrade failed for release ${d.storageNamespace}/${d.releaseName} with chart ${this.chartLabel()}: ${errMessage(err)}`;
       this.conds.set('Released', 'False', Reason.UpgradeFailed, msg);
       this.conds.set('Ready', 'False', Reason.UpgradeFailed, msg);
       await this.o.events.record(this.obj, 'Warning', Reason.UpgradeFailed, msg, this.eventAnnotations);
-      return { done: false };
+      return retry ? this.retryLater(retry) : { done: false };
     }
   }
 
@@ -860,7 +906,8 @@ class Reconciliation {
     } catch (err) {
       failure = errMessage(err);
     }
-    const after = (await readReleases(this.target.client, this.desired.storageNamespace, cur.name)).find((r) => r.version === cur.version) ?? cur;
+    const stored = await readReleases(this.target.client, this.desired.storageNamespace, cur.name);
+    const after = stored.find((r) => r.version === cur.version) ?? cur;
     const hooks: NonNullable<Snapshot['testHooks']> = {};
     for (const h of testHooks(after)) {
       hooks[h.name] = { lastStarted: goTime(h.last_run?.started_at), lastCompleted: goTime(h.last_run?.completed_at), phase: h.last_run?.phase || undefined };
@@ -882,10 +929,12 @@ class Reconciliation {
       return { done: false };
     }
     // A failed test is a failed release: it counts against the action that made it.
-    if (this.status.lastAttemptedReleaseAction === 'install') this.status.installFailures = (this.status.installFailures ?? 0) + 1;
-    else this.status.upgradeFailures = (this.status.upgradeFailures ?? 0) + 1;
     this.status.failures = (this.status.failures ?? 0) + 1;
     this.conds.set('Ready', 'False', Reason.TestFailed, msg);
+    const retry = this.retryOnFailure(governingAction(cur, stored));
+    if (retry) return this.retryLater(retry);
+    if (this.status.lastAttemptedReleaseAction === 'install') this.status.installFailures = (this.status.installFailures ?? 0) + 1;
+    else this.status.upgradeFailures = (this.status.upgradeFailures ?? 0) + 1;
     return { done: false };
   }
 
@@ -907,9 +956,11 @@ class Reconciliation {
     let action = this.status.lastAttemptedReleaseAction;
     if (this.unlocked === cur.version) {
       // An interrupted run: what it was follows from the revisions before it.
-      action = stored.some((r) => r.version < cur.version && (r.info.status === 'superseded' || r.info.status === 'deployed')) ? 'upgrade' : 'install';
+      action = governingAction(cur, stored);
     }
     if (!action || !this.ours.has(cur.version)) return this.upgrade(cur);
+    const governing = governingAction(cur, stored);
+    if (this.retryOnFailure(governing)) return this.waitBeforeRetry(governing) ?? this.upgrade(cur, governing);
     const rem = action === 'install' ? this.spec.install?.remediation : this.spec.upgrade?.remediation;
     const failures = (action === 'install' ? this.status.installFailures : this.status.upgradeFailures) ?? 0;
     const isExhausted = exhausted(rem, failures);
@@ -997,6 +1048,41 @@ class Reconciliation {
       await this.o.events.record(this.obj, 'Warning', Reason.UninstallFailed, msg, this.eventAnnotations);
       return false;
     }
+  }
+
+  /** The RetryOnFailure settings of an action, or undefined when its failures are remediated (RemediateOnFailure, the default). */
+  private retryOnFailure(action: 'install' | 'upgrade'): { intervalMs: number } | undefined {
+    const strategy = this.spec[action]?.strategy;
+    if (strategy?.name !== 'RetryOnFailure') return undefined;
+    return { intervalMs: durationOr(strategy.retryInterval, DEFAULT_RETRY_INTERVAL) };
+  }
+
+  /** RetryOnFailure: the failed release stays as it is; the next attempt comes after the retry interval, not the HelmRelease's. */
+  private retryLater(retry: { intervalMs: number }): Outcome {
+    const ready = this.conds.get('Ready')!;
+    this.log.info('release action failed; retrying after the retry interval, without remediation', { retryInterval: formatDuration(retry.intervalMs) });
+    return { done: true, error: ready.message, requeueAfterMs: retry.intervalMs };
+  }
+
+  /**
+   * RetryOnFailure: when the last reconcile ended in a failed release action,
+   * the retry waits until the retry interval has passed since that failure,
+   * however often something else wakes this HelmRelease up; a new desired
+   * state or a requested reconcile retries at once. The failure's time comes
+   * from the cluster (Ready's transition and the action's duration), so a
+   * restarted controller keeps the pace. Returns the waiting outcome, or
+   * undefined when the retry may run now.
+   */
+  private waitBeforeRetry(action: 'install' | 'upgrade'): Outcome | undefined {
+    const retry = this.retryOnFailure(action);
+    if (!retry || this.retryNow) return undefined;
+    const ready = this.conds.get('Ready');
+    const failedAction = [Reason.InstallFailed, Reason.UpgradeFailed, Reason.TestFailed] as string[];
+    if (ready?.status !== 'False' || !failedAction.includes(ready.reason) || !ready.lastTransitionTime) return undefined;
+    const took = durationOr(this.status.lastAttemptedReleaseActionDuration, 0);
+    const remaining = Date.parse(ready.lastTransitionTime) + took + retry.intervalMs - Date.now();
+    if (!(remaining > 0)) return undefined;
+    return { done: true, error: ready.message, requeueAfterMs: remaining };
   }
 
   private stall(action: 'install' | 'upgrade'): Outcome {
@@ -1171,6 +1257,15 @@ function isActionReason(reason: string): boolean {
     Reason.UninstallFailed,
     Reason.PendingRelease,
   ].includes(reason as never);
+}
+
+/**
+ * Which action's strategy a failed release falls under: a release that never
+ * succeeded is still being installed (even when the retry ran helm upgrade),
+ * one with an earlier successful revision is being upgraded.
+ */
+function governingAction(cur: HelmReleaseRecord, stored: HelmReleaseRecord[]): 'install' | 'upgrade' {
+  return stored.some((r) => r.version < cur.version && (r.info.status === 'superseded' || r.info.status === 'deployed')) ? 'upgrade' : 'install';
 }
 
 /** Has the failure count passed the remediation's retries (negative retries: never)? */

@@ -69,6 +69,8 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
   });
   const repos = manager.informer(`/apis/${SOURCE_GROUP}/v1/gitrepositories`);
   const kss = manager.informer(`/apis/${KUSTOMIZE_GROUP}/v1/kustomizations`);
+  // The same cache the OCIRepository controller (registered with the Helm controllers) uses.
+  const ociRepos = manager.informer(`/apis/${SOURCE_GROUP}/v1/ocirepositories`);
 
   const sourceEvents = new EventRecorder(o.client, 'source-controller', o.log);
   const ksEvents = new EventRecorder(o.client, 'kustomize-controller', o.log);
@@ -84,7 +86,10 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
   const ksController = new KustomizationController({
     client: o.client,
     kustomizations: kss,
-    sources: new Map([['GitRepository', repos]]),
+    sources: new Map([
+      ['GitRepository', repos],
+      ['OCIRepository', ociRepos],
+    ]),
     artifacts,
     events: ksEvents,
     metrics,
@@ -121,6 +126,16 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
     reconcile: (k, signal) => ksController.reconcile(k, signal),
     concurrency,
     watches: [
+      {
+        informer: ociRepos,
+        keys: (type, obj, old) => {
+          const rev = artifactRevision(obj);
+          if (type === 'DELETED' || !rev || (old && artifactRevision(old) === rev && digestOf(old) === digestOf(obj) && urlOf(old) === urlOf(obj))) return [];
+          const keys = ksController.dependentsOfSource('OCIRepository', obj.metadata.namespace!, obj.metadata.name!);
+          for (const k of keys) ksController.sourceRevisionChanged(k, rev);
+          return keys;
+        },
+      },
       {
         // A new artifact reaches its Kustomizations at once, not at their next interval.
         informer: repos,

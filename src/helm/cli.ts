@@ -18,8 +18,10 @@ export interface HelmRunOptions {
   target?: HelmTarget;
   /** helm's -n: the release namespace (also where its storage lives). */
   namespace?: string;
-  /** Files written into the command's private directory, mode 0600; their paths replace `@file:<name>` in args. */
+  /** Files written into the command's private directory, mode 0600; their paths replace `@file:<name>` in args and env. */
   files?: Record<string, string>;
+  /** Extra environment for this command (e.g. HELM_REGISTRY_CONFIG=@file:registry.json); set after the clean defaults. */
+  env?: Record<string, string>;
   /** Kill helm after this long (its own --timeout should fire first). */
   timeoutMs?: number;
   signal?: AbortSignal;
@@ -86,10 +88,13 @@ export class HelmCli {
         await writeFile(p, content, { mode: 0o600 });
         paths[name] = p;
       }
-      for (let i = 0; i < full.length; i++) {
-        const m = /^@file:(.+)$/.exec(full[i]!);
-        if (m) full[i] = paths[m[1]!] ?? full[i]!;
-      }
+      const resolveFile = (v: string) => {
+        const m = /^@file:(.+)$/.exec(v);
+        return m ? (paths[m[1]!] ?? v) : v;
+      };
+      for (let i = 0; i < full.length; i++) full[i] = resolveFile(full[i]!);
+      const env = this.env();
+      for (const [k, v] of Object.entries(opts.env ?? {})) env[k] = resolveFile(v);
       if (opts.target) {
         const kc = join(dir, 'kubeconfig');
         await writeFile(kc, opts.target.kubeconfig, { mode: 0o600 });
@@ -104,7 +109,7 @@ export class HelmCli {
       const timer = opts.timeoutMs ? setTimeout(() => controller.abort(), opts.timeoutMs) : undefined;
       try {
         this.bin ??= typeof this.o.bin === 'string' ? Promise.resolve(this.o.bin) : this.o.bin();
-        const res = await run(await this.bin, full, { env: this.env(), cwd: dir, check: false, signal: controller.signal });
+        const res = await run(await this.bin, full, { env, cwd: dir, check: false, signal: controller.signal });
         if (res.code !== 0) throw new HelmError(errorText(res.stderr, res.code), args, res.code, res.stderr);
         return res.stdout;
       } catch (err) {

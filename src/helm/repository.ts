@@ -153,26 +153,40 @@ export function indexRevision(idx: RepositoryIndex): string {
 }
 
 /**
- * The newest version of `chart` that satisfies `range` (`*` by default). Like
- * Helm, a range without a pre-release excludes pre-releases; an exact
- * version that is not valid SemVer still matches itself.
+ * The newest of `versions` that satisfies `range`, chosen as Helm and Flux
+ * choose: an exact string match first (so a version that is not valid SemVer
+ * still matches itself); otherwise SemVer, where a range without a
+ * pre-release excludes pre-releases and a comma means AND (Masterminds
+ * syntax). Undefined when nothing matches; a RepositoryError when `range` is
+ * not a range.
  */
-export function resolveChartVersion(idx: RepositoryIndex, chart: string, range = '*'): ChartVersionEntry {
-  const list = idx.entries[chart];
-  if (!list?.length) throw new RepositoryError(`invalid chart reference: no chart name found: '${chart}'`, 'InvalidChartReference');
-  const exact = list.find((e) => e.version === range);
-  if (exact) return exact;
+export function newestMatching(versions: string[], range = '*'): string | undefined {
+  if (versions.includes(range)) return range;
   let r: semver.Range;
   try {
-    r = new semver.Range(range.trim() || '*', { loose: true });
+    r = new semver.Range(range.replace(/,/g, ' ').trim() || '*', { loose: true });
   } catch {
     throw new RepositoryError(`invalid chart reference: invalid version constraint '${range}'`, 'InvalidChartReference');
   }
   const includePrerelease = /-/.test(range);
-  const hit = list.find((e) => {
-    const v = semver.valid(e.version, { loose: true });
-    return v && semver.satisfies(v, r, { includePrerelease, loose: true });
-  });
+  let best: { raw: string; v: string } | undefined;
+  for (const raw of versions) {
+    const v = semver.valid(raw, { loose: true });
+    if (!v || !semver.satisfies(v, r, { includePrerelease, loose: true })) continue;
+    if (!best || semver.gt(v, best.v, true)) best = { raw, v };
+  }
+  return best?.raw;
+}
+
+/** The newest version of `chart` in an index that satisfies `range` (`*` by default); see newestMatching. */
+export function resolveChartVersion(idx: RepositoryIndex, chart: string, range = '*'): ChartVersionEntry {
+  const list = idx.entries[chart];
+  if (!list?.length) throw new RepositoryError(`invalid chart reference: no chart name found: '${chart}'`, 'InvalidChartReference');
+  const version = newestMatching(
+    list.map((e) => e.version),
+    range,
+  );
+  const hit = version === undefined ? undefined : list.find((e) => e.version === version);
   if (!hit) {
     throw new RepositoryError(
       `invalid chart reference: failed to get chart version for remote reference: no '${chart}' chart with version matching '${range}' found`,

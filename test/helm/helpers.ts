@@ -179,8 +179,12 @@ export async function startChartRepo(opts: { username?: string; password?: strin
   };
 }
 
-/** CRDs installed and the operator (all controllers) running in this process. */
-export async function startTestOperator(): Promise<Operator> {
+/**
+ * CRDs installed and the operator (all controllers) running in this process.
+ * `watchNamespace` keeps it to the test's own namespace, so test files that
+ * run at the same time do not reconcile each other's objects.
+ */
+export async function startTestOperator(opts: { watchNamespace?: string } = {}): Promise<Operator> {
   const client = await adminClient();
   await new ResourceManager(client).apply(allCrds() as KubeObject[]);
   client.close();
@@ -189,6 +193,7 @@ export async function startTestOperator(): Promise<Operator> {
     log: process.env.SLUICE_TEST_LOG ? jsonLogger({}, 'debug') : silentLogger,
     dataDir: await mkdtemp(join(tmpdir(), 'sluice-helm-data-')),
     requeueDependencyMs: 1_000,
+    watchNamespace: opts.watchNamespace,
   });
 }
 
