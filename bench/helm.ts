@@ -107,7 +107,14 @@ export interface HelmBenchResult {
  * a loopback chart repository, with a controller process of its own, and
  * measures until every one is Ready. Cleans up unless `keep`.
  */
-export async function runHelmBench(client: KubeClient, controllerKubeconfig: string, n: number, keep = false): Promise<HelmBenchResult> {
+export async function runHelmBench(
+  client: KubeClient,
+  controllerKubeconfig: string,
+  n: number,
+  keep = false,
+  extra: string[] = [],
+  specExtra: Record<string, unknown> = {},
+): Promise<HelmBenchResult> {
   await new ResourceManager(client).apply(allCrds() as KubeObject[]);
   const ns = `bench-helm-${randomBytes(3).toString('hex')}`;
   await client.request({ method: 'POST', path: '/api/v1/namespaces', body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } } });
@@ -115,7 +122,7 @@ export async function runHelmBench(client: KubeClient, controllerKubeconfig: str
   const repo = await startChartRepo();
   await repo.publish(await writeChart(join(work, 'small'), chart));
 
-  const controller = await startController(controllerKubeconfig, { namespace: ns });
+  const controller = await startController(controllerKubeconfig, { namespace: ns, extra });
   const rss = sampleRss(controller.pid);
   let treePeak = 0;
   const treeTimer = setInterval(() => (treePeak = Math.max(treePeak, treeRssMiB(controller.pid))), 200);
@@ -139,7 +146,7 @@ export async function runHelmBench(client: KubeClient, controllerKubeconfig: str
           apiVersion: 'helm.toolkit.fluxcd.io/v2',
           kind: 'HelmRelease',
           metadata: { name: `app-${i}` },
-          spec: { interval: '1h', chart: { spec: { chart: 'small', version: '1.x', sourceRef: { kind: 'HelmRepository', name: 'charts' } } }, values: { port: 80 + (i % 10) } },
+          spec: { interval: '1h', chart: { spec: { chart: 'small', version: '1.x', sourceRef: { kind: 'HelmRepository', name: 'charts' } } }, values: { port: 80 + (i % 10) }, ...specExtra },
         },
       }),
   );
@@ -188,12 +195,14 @@ async function main(): Promise<void> {
     options: {
       releases: { type: 'string', default: '100' },
       keep: { type: 'boolean', default: false },
+      'concurrent-releases': { type: 'string' },
     },
   });
   const N = Number(values.releases);
   const cluster = await upCluster({ log: (m) => process.stderr.write(`# ${m}\n`) });
   const client = await KubeClient.fromFile(cluster.kubeconfig);
-  const r = await runHelmBench(client, cluster.kubeconfig, N, values.keep);
+  const extra = values['concurrent-releases'] ? [`--concurrent-releases=${values['concurrent-releases']}`] : [];
+  const r = await runHelmBench(client, cluster.kubeconfig, N, values.keep, extra);
   const row = (k: string, v: string) => `| ${k} | ${v} |`;
   const out = [
     `## HelmRelease install: ${N} releases of a 4-object chart`,

@@ -363,7 +363,7 @@ async function main() {
     `Written by \`node --import tsx bench/suite.ts${values.full ? ' --full' : ''}\` on ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC.`,
     '',
     `- Machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; Kubernetes ${k8sVersion} (local control plane, KWOK nodes).`,
-    `- Control plane limits (bench profile): kube-controller-manager and kube-scheduler --kube-api-qps=${lim.apiQps} --kube-api-burst=${lim.apiBurst}; kube-apiserver --max-requests-inflight=${lim.maxInflight} --max-mutating-requests-inflight=${lim.maxMutatingInflight}; etcd without fsync.`,
+    `- Control plane limits (bench profile): kube-controller-manager and kube-scheduler --kube-api-qps=${lim.apiQps} --kube-api-burst=${lim.apiBurst}; kube-controller-manager --concurrent-deployment-syncs=${lim.workloadSyncs} --concurrent-replicaset-syncs=${lim.workloadSyncs}; kube-apiserver --max-requests-inflight=${lim.maxInflight} --max-mutating-requests-inflight=${lim.maxMutatingInflight}, an audit log of the controller's requests (metadata only), the controller's service account in the exempt priority level like the admin the baselines use; etcd without fsync.`,
     `- Sluice controller: a separate process, --concurrent=${CONCURRENT}, client QPS 500 / burst 1000; everything shares the same ${cpus().length} cores.`,
     '',
   ];

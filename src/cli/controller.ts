@@ -18,6 +18,7 @@ the current kubeconfig (or in-cluster credentials).
   --data-dir DIR                     artifacts and Git mirrors (default $SLUICE_HOME/controller)
   --concurrent N                     reconciles in flight per kind (default 8)
   --apply-concurrency N              API requests in flight per apply (default 16)
+  --concurrent-releases N            HelmReleases reconciled at once, each running helm (default: 4 per core, at most --concurrent)
   --requeue-dependency DURATION      look again at unready dependencies after (default 30s)
   --no-cross-namespace-refs          refuse sources and dependencies in other namespaces
   --default-service-account NAME     impersonate this service account when a Kustomization names none
@@ -38,6 +39,7 @@ export async function controllerCommand(args: string[]): Promise<number> {
       'data-dir': { type: 'string' },
       concurrent: { type: 'string', default: '8' },
       'apply-concurrency': { type: 'string', default: '16' },
+      'concurrent-releases': { type: 'string' },
       'requeue-dependency': { type: 'string', default: '30s' },
       'no-cross-namespace-refs': { type: 'boolean', default: false },
       'default-service-account': { type: 'string' },
@@ -65,6 +67,7 @@ export async function controllerCommand(args: string[]): Promise<number> {
       leaderElection: values['leader-elect'] ? { namespace: values['leader-election-namespace'] } : undefined,
       concurrency: Number(values.concurrent),
       applyConcurrency: Number(values['apply-concurrency']),
+      releaseConcurrency: values['concurrent-releases'] ? Number(values['concurrent-releases']) : undefined,
       noCrossNamespaceRefs: values['no-cross-namespace-refs'],
       defaultServiceAccount: values['default-service-account'],
       requeueDependencyMs: parseDuration(values['requeue-dependency']),

@@ -15,8 +15,8 @@ export interface FlagContext {
  * throttling (issue: "the cluster is not the bottleneck").
  */
 export const limits = {
-  default: { apiQps: 20, apiBurst: 30, maxInflight: 400, maxMutatingInflight: 200, kwokQps: 20 },
-  bench: { apiQps: 1000, apiBurst: 2000, maxInflight: 3000, maxMutatingInflight: 1500, kwokQps: 1000 },
+  default: { apiQps: 20, apiBurst: 30, maxInflight: 400, maxMutatingInflight: 200, kwokQps: 20, workloadSyncs: 5 },
+  bench: { apiQps: 1000, apiBurst: 2000, maxInflight: 3000, maxMutatingInflight: 1500, kwokQps: 1000, workloadSyncs: 32 },
 } as const;
 
 /** Command-line flags of each component, all bound to loopback. */
@@ -76,6 +76,10 @@ export function componentArgs(name: ComponentName, c: FlagContext): string[] {
         '--controllers=*,-nodeipam,-cloud-node-lifecycle,-service-lb-controller,-node-route-controller',
         `--kube-api-qps=${lim.apiQps}`,
         `--kube-api-burst=${lim.apiBurst}`,
+        // Deployments and ReplicaSets synced at once (upstream: 5): a health
+        // check of a thousand new Deployments waits on these workers.
+        `--concurrent-deployment-syncs=${lim.workloadSyncs}`,
+        `--concurrent-replicaset-syncs=${lim.workloadSyncs}`,
         '--profiling=false',
       ];
     case 'kube-scheduler':

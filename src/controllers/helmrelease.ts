@@ -17,6 +17,7 @@ import { uninstallRelease } from '../helm/uninstall.ts';
 import { upgradeRelease } from '../helm/upgrade.ts';
 import { canonicalJson, composeValues, configDigest, valuesChecksum, type Values } from '../helm/values.ts';
 import { waitForSet, type WaitRef } from '../health/wait.ts';
+import { SharedInformers } from '../kube/informer.ts';
 import { KubeClient } from '../kube/client.ts';
 import { Discovery } from '../kube/discovery.ts';
 import { isNotFound } from '../kube/errors.ts';
@@ -105,6 +106,12 @@ interface Target {
   helm: HelmTarget;
   discovery: Discovery;
   rm: ResourceManager;
+  /** Shared caches for health checks: a thousand releases waiting share one watch per resource. */
+  informers: SharedInformers;
+}
+
+function makeTarget(client: KubeClient, helm: HelmTarget): Target {
+  return { client, helm, discovery: new Discovery(client), rm: new ResourceManager(client), informers: new SharedInformers(client) };
 }
 
 /** Everything one reconcile has decided about the desired release. */
@@ -190,6 +197,11 @@ export class HelmReleaseController {
     return [hr.spec.chart?.spec.sourceRef.namespace ?? hr.metadata.namespace!, `${hr.metadata.namespace}-${hr.metadata.name}`];
   }
 
+  /** Stops the shared caches of health checks. */
+  stop(): void {
+    for (const { target } of this.targets.values()) target.informers.stop();
+  }
+
   async reconcile(key: string, signal: AbortSignal): Promise<ReconcileOutcome> {
     const [namespace, name] = key.split('/') as [string, string];
     const obj = this.o.releases.get(namespace, name) as HelmReleaseObject | undefined;
@@ -227,7 +239,8 @@ export class HelmReleaseController {
       if (cached && cached.version === version) base = { client: cached.target.client, kubeconfig: cached.target.helm.kubeconfig };
       else {
         const client = await KubeClient.fromString(kubeconfig);
-        this.targets.set(baseKey, { target: { client, helm: { kubeconfig }, discovery: new Discovery(client), rm: new ResourceManager(client) }, version });
+        this.targets.get(baseKey)?.target.informers.stop();
+        this.targets.set(baseKey, { target: makeTarget(client, { kubeconfig }), version });
         base = { client, kubeconfig };
       }
     } else {
@@ -244,10 +257,11 @@ export class HelmReleaseController {
       // would need `impersonate` on groups, which could reach system:masters.
       const who = { user: `system:serviceaccount:${ns}:${sa}` };
       const client = base.client.impersonate(who);
-      target = { client, helm: { kubeconfig: base.kubeconfig, asUser: who.user }, discovery: new Discovery(client), rm: new ResourceManager(client) };
+      target = makeTarget(client, { kubeconfig: base.kubeconfig, asUser: who.user });
     } else {
-      target = { client: base.client, helm: { kubeconfig: base.kubeconfig }, discovery: new Discovery(base.client), rm: new ResourceManager(base.client) };
+      target = makeTarget(base.client, { kubeconfig: base.kubeconfig });
     }
+    hit?.target.informers.stop();
     this.targets.set(key, { target, version });
     return target;
   }
@@ -862,7 +876,11 @@ class Reconciliation {
   private async waitHealthy(rel: HelmReleaseRecord, timeoutMs: number, verb: string): Promise<void> {
     const refs = await this.waitRefs(rel);
     if (!refs.length) return;
-    const res = await waitForSet(this.target.client, this.target.discovery, refs, { timeoutMs: Math.max(timeoutMs, 1_000), signal: this.signal });
+    const res = await waitForSet(this.target.client, this.target.discovery, refs, {
+      timeoutMs: Math.max(timeoutMs, 1_000),
+      signal: this.signal,
+      informers: this.target.informers,
+    });
     if (res.ok) return;
     const detail = res.notReady.map((o) => `${o.subject} status: '${o.result.status}': ${o.result.message}`).join(', ');
     const why = res.timedOut ? `timeout waiting for: [${detail}]` : `[${detail}]`;

@@ -29,6 +29,8 @@ export interface OperatorOptions {
   leaderElection?: { namespace: string; name?: string; leaseDurationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number; identity?: string };
   concurrency?: number;
   applyConcurrency?: number;
+  /** HelmReleases reconciled at once (default: four per core, at most `concurrency`). */
+  releaseConcurrency?: number;
   noCrossNamespaceRefs?: boolean;
   defaultServiceAccount?: string;
   requeueDependencyMs?: number;
@@ -164,9 +166,10 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
       },
     ],
   });
-  await registerHelmControllers({
+  const helm = await registerHelmControllers({
     manager, client: o.client, log: o.log, metrics, storage, artifacts, gitRepositories: repos, dataDir: o.dataDir, concurrency,
     noCrossNamespaceRefs: o.noCrossNamespaceRefs, defaultServiceAccount: o.defaultServiceAccount, requeueDependencyMs: o.requeueDependencyMs,
+    releaseConcurrency: o.releaseConcurrency,
   });
   await manager.start();
   return {
@@ -176,6 +179,7 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
     async stop() {
       await manager.stop();
       ksController.stop();
+      helm.releases.stop();
       // Queued events go out before the process ends.
       await Promise.all([sourceEvents.flush(), ksEvents.flush()]);
       await storageServer.close();
