@@ -1,67 +1,44 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { adminClient, eventually, testNamespace, type TestNamespace } from '../harness.ts';
-import type { Operator } from '../../src/controllers/operator.ts';
+import { eventually, type TestNamespace } from '../harness.ts';
 import type { KubeClient } from '../../src/kube/client.ts';
 import { releaseHistory } from '../../src/helm/history.ts';
 import { listReleases } from '../../src/helm/status.ts';
 import {
-  cleanupWithOperator,
   clusterTarget,
   cond,
   configMapData,
   createObject,
   eventsFor,
   hrPath,
-  startChartRepo,
-  startTestOperator,
   testHelm,
   untilHR,
-  webChart,
-  writeChart,
-  type ChartRepoServer,
   type HRStatus,
+  startHelmFixture,
+  type HelmFixture,
 } from './helpers.ts';
 
 // spec.serviceAccountName: everything done for the release (reading Helm's
 // storage, and the helm CLI itself) impersonates the service account, so
 // RBAC on it decides what the release may do.
 
+let f: HelmFixture;
 let ns: TestNamespace;
 let client: KubeClient;
-let operator: Operator;
-let repo: ChartRepoServer;
-let work: string;
 /** The release's target namespace, apart from the HelmRelease's. */
 const target = `hrx-access-target-${randomBytes(3).toString('hex')}`;
 
 before(async () => {
-  ns = await testNamespace('hrx-access');
-  client = await adminClient();
+  f = await startHelmFixture('hrx-access');
+  ({ ns, client } = f);
   await createObject(client, '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: target, labels: { 'sluice.test/owned': 'true' } } });
-  work = await mkdtemp(join(tmpdir(), 'sluice-hrx-charts-'));
-  repo = await startChartRepo();
-  await repo.publish(await writeChart(join(work, 'web'), webChart({ version: '1.0.0' })));
-  operator = await startTestOperator({ watchNamespace: ns.name });
-  await createObject(client, `/apis/source.toolkit.fluxcd.io/v1/namespaces/${ns.name}/helmrepositories`, {
-    apiVersion: 'source.toolkit.fluxcd.io/v1',
-    kind: 'HelmRepository',
-    metadata: { name: 'charts' },
-    spec: { url: repo.url, interval: '1h' },
-  });
   await createObject(client, `/api/v1/namespaces/${ns.name}/serviceaccounts`, { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: 'deployer' } });
 });
 
 after(async () => {
-  await cleanupWithOperator(ns, operator);
   await client?.request({ method: 'DELETE', path: `/api/v1/namespaces/${target}` }).catch(() => {});
-  await repo?.close();
-  await rm(work, { recursive: true, force: true });
-  client?.close();
+  await f?.close();
 });
 
 const user = () => `system:serviceaccount:${ns.name}:deployer`;

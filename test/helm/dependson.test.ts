@@ -1,15 +1,10 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { adminClient, testNamespace, type TestNamespace } from '../harness.ts';
-import type { Operator } from '../../src/controllers/operator.ts';
+import { type TestNamespace } from '../harness.ts';
 import type { KubeClient } from '../../src/kube/client.ts';
 import { releaseHistory } from '../../src/helm/history.ts';
 import { listReleases } from '../../src/helm/status.ts';
 import {
-  cleanupWithOperator,
   clusterTarget,
   cond,
   configMapData,
@@ -18,44 +13,26 @@ import {
   hrStatus,
   patchSpec,
   readyAt,
-  startChartRepo,
-  startTestOperator,
   testHelm,
   untilHR,
-  webChart,
-  writeChart,
-  type ChartRepoServer,
+  startHelmFixture,
+  type HelmFixture,
 } from './helpers.ts';
 
 // spec.dependsOn: a HelmRelease is not released until the HelmReleases it
 // depends on are Ready at their latest generation, then it is at once.
 
+let f: HelmFixture;
 let ns: TestNamespace;
 let client: KubeClient;
-let operator: Operator;
-let repo: ChartRepoServer;
-let work: string;
 
 before(async () => {
-  ns = await testNamespace('hrx-dependson');
-  client = await adminClient();
-  work = await mkdtemp(join(tmpdir(), 'sluice-hrx-charts-'));
-  repo = await startChartRepo();
-  await repo.publish(await writeChart(join(work, 'web'), webChart({ version: '1.0.0' })));
-  operator = await startTestOperator({ watchNamespace: ns.name });
-  await createObject(client, `/apis/source.toolkit.fluxcd.io/v1/namespaces/${ns.name}/helmrepositories`, {
-    apiVersion: 'source.toolkit.fluxcd.io/v1',
-    kind: 'HelmRepository',
-    metadata: { name: 'charts' },
-    spec: { url: repo.url, interval: '1h' },
-  });
+  f = await startHelmFixture('hrx-dependson');
+  ({ ns, client } = f);
 });
 
 after(async () => {
-  await cleanupWithOperator(ns, operator);
-  await repo?.close();
-  await rm(work, { recursive: true, force: true });
-  client?.close();
+  await f?.close();
 });
 
 const hrs = () => `/apis/helm.toolkit.fluxcd.io/v2/namespaces/${ns.name}/helmreleases`;

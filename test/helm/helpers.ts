@@ -12,7 +12,7 @@ import type { KubeClient } from '../../src/kube/client.ts';
 import type { KubeObject } from '../../src/kube/object.ts';
 import { ensureHelm } from '../../src/tools/gotool.ts';
 import { silentLogger, jsonLogger } from '../../src/util/log.ts';
-import { adminClient, eventually, testKubeconfig } from '../harness.ts';
+import { adminClient, eventually, testKubeconfig, testNamespace, type TestNamespace } from '../harness.ts';
 
 // Helm fixtures for the integration tests: charts written to disk, a chart
 // repository served over HTTP on 127.0.0.1 (index.yaml plus `helm package`d
@@ -289,4 +289,48 @@ export async function cleanupWithOperator(ns: { name: string; cleanup(): Promise
     await ns?.cleanup();
     client.close();
   }
+}
+
+/**
+ * The usual set-up of a HelmRelease test: its own namespace, the admin
+ * client, a loopback chart repository holding the web chart 1.0.0, an
+ * operator watching only that namespace, and a HelmRepository `charts` on
+ * the repository. `close` uninstalls through the operator and stops it all.
+ */
+export interface HelmFixture {
+  ns: TestNamespace;
+  client: KubeClient;
+  operator: Operator;
+  repo: ChartRepoServer;
+  /** Scratch directory for more charts. */
+  work: string;
+  close(): Promise<void>;
+}
+
+export async function startHelmFixture(label: string): Promise<HelmFixture> {
+  const ns = await testNamespace(label);
+  const client = await adminClient();
+  const work = await mkdtemp(join(tmpdir(), 'sluice-helm-charts-'));
+  const repo = await startChartRepo();
+  await repo.publish(await writeChart(join(work, 'web'), webChart({ version: '1.0.0' })));
+  const operator = await startTestOperator({ watchNamespace: ns.name });
+  await createObject(client, `/apis/source.toolkit.fluxcd.io/v1/namespaces/${ns.name}/helmrepositories`, {
+    apiVersion: 'source.toolkit.fluxcd.io/v1',
+    kind: 'HelmRepository',
+    metadata: { name: 'charts' },
+    spec: { url: repo.url, interval: '1h' },
+  });
+  return {
+    ns,
+    client,
+    operator,
+    repo,
+    work,
+    async close() {
+      await cleanupWithOperator(ns, operator);
+      await repo.close();
+      await rm(work, { recursive: true, force: true });
+      client.close();
+    },
+  };
 }

@@ -1,28 +1,20 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { adminClient, testNamespace, type TestNamespace } from '../harness.ts';
-import type { Operator } from '../../src/controllers/operator.ts';
+import { type TestNamespace } from '../harness.ts';
 import type { KubeClient } from '../../src/kube/client.ts';
 import { listReleases } from '../../src/helm/status.ts';
 import {
-  cleanupWithOperator,
   clusterTarget,
   cond,
   configMapData,
   createObject,
   hrPath,
   patchSpec,
-  startChartRepo,
-  startTestOperator,
   testHelm,
   untilHR,
-  webChart,
-  writeChart,
-  type ChartRepoServer,
+  startHelmFixture,
+  type HelmFixture,
 } from './helpers.ts';
 
 // spec.storageNamespace: the helm CLI has one --namespace for the release's
@@ -30,35 +22,20 @@ import {
 // from the release namespace is refused with a clear condition rather than
 // silently stored somewhere else.
 
+let f: HelmFixture;
 let ns: TestNamespace;
 let client: KubeClient;
-let operator: Operator;
-let repo: ChartRepoServer;
-let work: string;
 const storage = `hrx-storage-${randomBytes(3).toString('hex')}`;
 
 before(async () => {
-  ns = await testNamespace('hrx-storagens');
-  client = await adminClient();
+  f = await startHelmFixture('hrx-storagens');
+  ({ ns, client } = f);
   await createObject(client, '/api/v1/namespaces', { apiVersion: 'v1', kind: 'Namespace', metadata: { name: storage, labels: { 'sluice.test/owned': 'true' } } });
-  work = await mkdtemp(join(tmpdir(), 'sluice-hrx-charts-'));
-  repo = await startChartRepo();
-  await repo.publish(await writeChart(join(work, 'web'), webChart({ version: '1.0.0' })));
-  operator = await startTestOperator({ watchNamespace: ns.name });
-  await createObject(client, `/apis/source.toolkit.fluxcd.io/v1/namespaces/${ns.name}/helmrepositories`, {
-    apiVersion: 'source.toolkit.fluxcd.io/v1',
-    kind: 'HelmRepository',
-    metadata: { name: 'charts' },
-    spec: { url: repo.url, interval: '1h' },
-  });
 });
 
 after(async () => {
-  await cleanupWithOperator(ns, operator);
   await client?.request({ method: 'DELETE', path: `/api/v1/namespaces/${storage}` }).catch(() => {});
-  await repo?.close();
-  await rm(work, { recursive: true, force: true });
-  client?.close();
+  await f?.close();
 });
 
 test('a storageNamespace apart from the release namespace is refused, and nothing is installed anywhere', async () => {

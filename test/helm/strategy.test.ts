@@ -1,17 +1,12 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { adminClient, eventually, testNamespace, type TestNamespace } from '../harness.ts';
-import type { Operator } from '../../src/controllers/operator.ts';
+import { eventually, type TestNamespace } from '../harness.ts';
 import type { KubeClient } from '../../src/kube/client.ts';
 import type { KubeObject } from '../../src/kube/object.ts';
 import { getValues } from '../../src/helm/getvalues.ts';
 import { releaseHistory, type HistoryEntry } from '../../src/helm/history.ts';
 import { listReleases } from '../../src/helm/status.ts';
 import {
-  cleanupWithOperator,
   clusterTarget,
   cond,
   configMapData,
@@ -20,46 +15,28 @@ import {
   hrPath,
   hrStatus,
   patchSpec,
-  startChartRepo,
-  startTestOperator,
   testHelm,
   untilHR,
-  webChart,
-  writeChart,
-  type ChartRepoServer,
   type HRStatus,
+  startHelmFixture,
+  type HelmFixture,
 } from './helpers.ts';
 
 // install.strategy and upgrade.strategy: with RetryOnFailure a failed release
 // is kept as it is (no rollback, no uninstall), retried after retryInterval
 // rather than the HelmRelease's interval, and never runs out of retries.
 
+let f: HelmFixture;
 let ns: TestNamespace;
 let client: KubeClient;
-let operator: Operator;
-let repo: ChartRepoServer;
-let work: string;
 
 before(async () => {
-  ns = await testNamespace('hrx-strategy');
-  client = await adminClient();
-  work = await mkdtemp(join(tmpdir(), 'sluice-hrx-charts-'));
-  repo = await startChartRepo();
-  await repo.publish(await writeChart(join(work, 'web'), webChart({ version: '1.0.0' })));
-  operator = await startTestOperator({ watchNamespace: ns.name });
-  await createObject(client, `/apis/source.toolkit.fluxcd.io/v1/namespaces/${ns.name}/helmrepositories`, {
-    apiVersion: 'source.toolkit.fluxcd.io/v1',
-    kind: 'HelmRepository',
-    metadata: { name: 'charts' },
-    spec: { url: repo.url, interval: '1h' },
-  });
+  f = await startHelmFixture('hrx-strategy');
+  ({ ns, client } = f);
 });
 
 after(async () => {
-  await cleanupWithOperator(ns, operator);
-  await repo?.close();
-  await rm(work, { recursive: true, force: true });
-  client?.close();
+  await f?.close();
 });
 
 const hrs = (version = 'v2') => `/apis/helm.toolkit.fluxcd.io/${version}/namespaces/${ns.name}/helmreleases`;
