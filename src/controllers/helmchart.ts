@@ -1,4 +1,4 @@
-import { sourceLifecycle } from './lifecycle.ts';
+import { sourceLifecycle, markSourceFailure } from './lifecycle.ts';
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
@@ -133,17 +133,7 @@ export class HelmChartController {
       return { requeueAfterMs: Math.round(interval * (1 + Math.random() * 0.05)) };
     } catch (err) {
       const f = err instanceof Failure ? err : new Failure('Failed', (err as Error).message);
-      for (const t of ['FetchFailed', 'BuildFailed']) conds.delete(t);
-      conds.set(f.condition, 'True', f.reason, f.message);
-      conds.set('Ready', 'False', f.reason, f.message);
-      if (f.stalled) {
-        conds.set('Stalled', 'True', f.reason, f.message);
-        conds.delete('Reconciling');
-        status.observedGeneration = generation;
-      } else {
-        conds.delete('Stalled');
-        conds.set('Reconciling', 'True', 'ProgressingWithRetry', f.message);
-      }
+      markSourceFailure(conds, status, generation, f, ['FetchFailed', 'BuildFailed']);
       const before = findCondition(obj, 'Ready');
       await write();
       if (before?.message !== f.message) await this.o.events.record(obj, 'Warning', f.reason, f.message);

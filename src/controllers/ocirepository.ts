@@ -17,7 +17,7 @@ import { parseDuration } from '../util/duration.ts';
 import type { Logger } from '../util/log.ts';
 import type { EventRecorder } from './events.ts';
 import type { SecretReader } from './helmrepository.ts';
-import { sourceLifecycle } from './lifecycle.ts';
+import { sourceLifecycle, markSourceFailure } from './lifecycle.ts';
 import type { Metrics } from './metrics.ts';
 import { ociAuth, type OciAuth } from './ociauth.ts';
 import type { ReconcileOutcome } from './queue.ts';
@@ -103,17 +103,7 @@ export class OCIRepositoryController {
       return { requeueAfterMs: Math.round(parseDuration(obj.spec.interval) * (1 + Math.random() * 0.05)) };
     } catch (err) {
       const f = err instanceof Failure ? err : new Failure('Failed', (err as Error).message);
-      for (const t of ['FetchFailed', 'StorageOperationFailed']) conds.delete(t);
-      conds.set(f.condition, 'True', f.reason, f.message);
-      conds.set('Ready', 'False', f.reason, f.message);
-      if (f.stalled) {
-        conds.set('Stalled', 'True', f.reason, f.message);
-        conds.delete('Reconciling');
-        status.observedGeneration = generation;
-      } else {
-        conds.delete('Stalled');
-        conds.set('Reconciling', 'True', 'ProgressingWithRetry', f.message);
-      }
+      markSourceFailure(conds, status, generation, f, ['FetchFailed', 'StorageOperationFailed']);
       const before = findCondition(obj, 'Ready');
       await write();
       if (before?.message !== f.message) await this.o.events.record(obj, 'Warning', f.reason, f.message);
