@@ -176,7 +176,14 @@ test('RetryOnFailure waits the default 5m between retries, whatever else wakes t
 
   const at = await requestReconcile('rw');
   await untilHistory('rw', 'retried on request', (x) => x.filter((e) => e.status === 'failed').length === 2, 30_000);
-  const s = await untilHR(client, ns.name, 'rw', 'request handled', (x) => (x as { lastHandledReconcileAt?: string }).lastHandledReconcileAt === at);
+  // The request is marked handled when the attempt starts (Ready: Progressing); wait for its verdict.
+  const s = await untilHR(
+    client,
+    ns.name,
+    'rw',
+    'request handled and the retry finished',
+    (x) => (x as { lastHandledReconcileAt?: string }).lastHandledReconcileAt === at && cond(x, 'Ready')?.reason !== 'Progressing',
+  );
   assert.equal(cond(s, 'Ready')?.reason, 'UpgradeFailed');
   assert.equal(s.upgradeFailures, 0);
 });
