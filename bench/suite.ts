@@ -12,6 +12,7 @@
 // CPU and memory are its own), serves the apps from a loopback git server,
 // and writes bench/RESULTS.md.
 import { parseArgs } from 'node:util';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile, readFile } from 'node:fs/promises';
 import { cpus, homedir, totalmem, tmpdir } from 'node:os';
@@ -263,7 +264,22 @@ async function main() {
   };
   const k8sVersion = (await client.request<{ gitVersion: string }>({ path: '/version' })).gitVersion;
   const lines: string[] = [];
-  const section = (title: string, ...body: string[]) => lines.push(`## ${title}`, '', ...body, '');
+  const lim = limits.bench;
+  const header = () => [
+    '# Benchmark results',
+    '',
+    `Written by \`node --import tsx bench/suite.ts ${process.argv.slice(2).join(' ')}\` on ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC.`,
+    '',
+    `- Machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; Kubernetes ${k8sVersion.startsWith('v0.0.0') ? `${goModuleVersion()} (the unstamped build of cluster/go.mod)` : k8sVersion} (local control plane, KWOK nodes).`,
+    `- Control plane limits (bench profile): kube-controller-manager and kube-scheduler --kube-api-qps=${lim.apiQps} --kube-api-burst=${lim.apiBurst}; kube-controller-manager --concurrent-deployment-syncs=${lim.workloadSyncs} --concurrent-replicaset-syncs=${lim.workloadSyncs}; kube-apiserver --max-requests-inflight=${lim.maxInflight} --max-mutating-requests-inflight=${lim.maxMutatingInflight}, an audit log of the controller's requests (metadata only), the controller's service account in the exempt priority level like the admin the baselines use; etcd without fsync.`,
+    `- Sluice controller: a separate process, --concurrent=${CONCURRENT}, client QPS 500 / burst 1000; everything shares the same ${cpus().length} cores.`,
+    '',
+  ];
+  // Each section is written as soon as it is measured: a long run that is stopped keeps what it has.
+  const section = (title: string, ...body: string[]) => {
+    lines.push(`## ${title}`, '', ...body, '');
+    writeFileSync(values.out, [...header(), ...lines].join('\n'));
+  };
 
   // 1 and 8: time to production, with both baselines.
   const ttp: string[] = [
@@ -356,18 +372,7 @@ async function main() {
     section(`3. Many small apps: ${SMALL_APPS} Kustomizations of one ConfigMap each`, `| time to all Ready | peak RSS |`, '| --- | --- |', `| ${res.seconds.toFixed(1)} s | ${res.peakMiB.toFixed(0)} MiB |`);
   }
 
-  const lim = limits.bench;
-  const header = [
-    '# Benchmark results',
-    '',
-    `Written by \`node --import tsx bench/suite.ts${values.full ? ' --full' : ''}\` on ${started.toISOString().slice(0, 16).replace('T', ' ')} UTC.`,
-    '',
-    `- Machine: ${cpus().length} cores (${cpus()[0]?.model ?? 'unknown'}), ${(totalmem() / 2 ** 30).toFixed(0)} GiB; Node ${process.version}; Kubernetes ${k8sVersion} (local control plane, KWOK nodes).`,
-    `- Control plane limits (bench profile): kube-controller-manager and kube-scheduler --kube-api-qps=${lim.apiQps} --kube-api-burst=${lim.apiBurst}; kube-controller-manager --concurrent-deployment-syncs=${lim.workloadSyncs} --concurrent-replicaset-syncs=${lim.workloadSyncs}; kube-apiserver --max-requests-inflight=${lim.maxInflight} --max-mutating-requests-inflight=${lim.maxMutatingInflight}, an audit log of the controller's requests (metadata only), the controller's service account in the exempt priority level like the admin the baselines use; etcd without fsync.`,
-    `- Sluice controller: a separate process, --concurrent=${CONCURRENT}, client QPS 500 / burst 1000; everything shares the same ${cpus().length} cores.`,
-    '',
-  ];
-  const text = [...header, ...lines].join('\n');
+  const text = [...header(), ...lines].join('\n');
   await writeFile(values.out, text);
   process.stdout.write(`${text}\n`);
   client.close();
@@ -422,6 +427,11 @@ async function steadyAndOneChange(env: Env, ns: string, n: number, repo: Repo, p
   }
   section(`5. One change among ${n} Kustomizations: push to applied`, '| notification | time |', '| --- | --- |', ...results);
   await ctl.stop();
+}
+
+/** The k8s.io/kubernetes version cluster/go.mod requires. */
+function goModuleVersion(): string {
+  return /k8s\.io\/kubernetes (v\S+)/.exec(readFileSync(join(projectRoot, 'cluster', 'go.mod'), 'utf8'))?.[1] ?? 'unknown';
 }
 
 await main();
