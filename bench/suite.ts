@@ -133,8 +133,26 @@ async function createNamespace(c: KubeClient, name: string): Promise<void> {
   await c.request({ method: 'POST', path: '/api/v1/namespaces', body: { metadata: { name } } });
 }
 
+/**
+ * Deletes a namespace and waits until it is gone: the namespace controller
+ * deleting thousands of objects in the background would otherwise compete
+ * with the next measurement.
+ */
 async function deleteNamespace(c: KubeClient, name: string): Promise<void> {
+  // The controller is stopped by now: its finalizers would hold the namespace forever.
+  for (const path of [
+    `/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/${name}/kustomizations`,
+    `/apis/source.toolkit.fluxcd.io/v1/namespaces/${name}/gitrepositories`,
+  ]) {
+    const list = await c.request<{ items: KubeObject[] }>({ path }).catch(() => ({ items: [] as KubeObject[] }));
+    await mapSettled(list.items.filter((o) => o.metadata.finalizers?.length), 32, (o) =>
+      c.request({ method: 'PATCH', path: `${path}/${o.metadata.name}`, contentType: 'application/merge-patch+json', body: { metadata: { finalizers: null } } }),
+    );
+  }
   await c.request({ method: 'DELETE', path: `/api/v1/namespaces/${name}` }).catch(() => undefined);
+  await waitFor(`namespace ${name} deleted`, 15 * 60_000, async () => ((await c.getOrUndefined(`/api/v1/namespaces/${name}`)) ? undefined : true), 1_000).catch((err: Error) =>
+    log(err.message),
+  );
 }
 
 async function createGitOps(c: KubeClient, ns: string, url: string, names: string[], path: (n: string) => string, wait: boolean): Promise<void> {

@@ -50,6 +50,7 @@ const integrationTests: string[] = [
   'test/kustomization.test.ts',
   'test/steady.test.ts',
   'test/kustomization-oci.test.ts',
+  'test/changed-first.test.ts',
   'test/sops.test.ts',
   'test/remote.test.ts',
   'test/runtime/watch.test.ts',

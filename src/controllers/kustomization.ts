@@ -28,8 +28,12 @@ export const NAMESPACE_LABEL = 'kustomize.toolkit.fluxcd.io/namespace';
 export const REQUESTED_AT = 'reconcile.fluxcd.io/requestedAt';
 /** Sluice's own opt-in for a prune of more than half of the inventory. */
 export const ALLOW_MASS_PRUNE = 'sluice.dev/allow-mass-prune';
-/** How long an attempt at new work runs before its Ready=Unknown status is written. */
-const PROGRESS_STATUS_DELAY_MS = 1_000;
+/**
+ * How long an attempt at new work runs before its Ready=Unknown status is
+ * written. Shorter attempts report their verdict directly: at a thousand
+ * Kustomizations that is a thousand status writes fewer per commit.
+ */
+const PROGRESS_STATUS_DELAY_MS = 3_000;
 
 /** Where and as whom a Kustomization applies, with its shared caches for health checks. */
 interface Target {

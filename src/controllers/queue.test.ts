@@ -105,17 +105,3 @@ test('shutDown lets running work finish within the drain time, then aborts it', 
   assert.ok(aborted);
   assert.ok(Date.now() - t >= 45);
 });
-
-test('prioritize moves waiting keys to the front, and ignores keys that are not waiting', async () => {
-  const runs: string[] = [];
-  const q = new WorkQueue(async (k) => {
-    runs.push(k);
-    await sleep(5);
-    return {};
-  }, { concurrency: 1 });
-  q.add('busy');
-  for (const k of ['a', 'b', 'c', 'd']) q.add(k);
-  q.prioritize(['c', 'busy', 'unknown', 'd', 'c']);
-  await sleep(80);
-  assert.deepEqual(runs, ['busy', 'c', 'd', 'a', 'b']);
-});

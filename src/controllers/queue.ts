@@ -54,20 +54,6 @@ export class WorkQueue {
     this.pump();
   }
 
-  /**
-   * Moves keys that are waiting to the front of the queue, in the order
-   * given (e.g. the Kustomizations a commit actually changed, ahead of the
-   * ones it only moved to a new revision).
-   */
-  prioritize(keys: string[]): void {
-    const first = keys.filter((k) => this.queued.has(k));
-    if (!first.length) return;
-    const set = new Set(first);
-    const rest = this.queue.filter((k) => !set.has(k));
-    this.queue.length = 0;
-    this.queue.push(...new Set(first), ...rest);
-  }
-
   /** Queues `key` after `ms`, unless it is due sooner already. */
   addAfter(key: string, ms: number): void {
     if (this.stopped) return;
