@@ -194,18 +194,19 @@ export class OCIRepositoryController {
       let tarball = blob;
       let digest = layer.digest;
       let size = (await stat(blob)).size;
+      let files: Record<string, string> | undefined;
       if (!copy) {
         try {
           const ignore = await SourceIgnore.load(tree, spec.ignore);
           const pruned = await pruneTree(tree, ignore);
           tarball = join(tmp, 'artifact.tar.gz');
-          ({ digest, size } = await writeTarball(tree, pruned.entries, tarball));
+          ({ digest, size, files } = await writeTarball(tree, pruned.entries, tarball));
         } catch (err) {
           const msg = err instanceof ArtifactContentError ? err.message : (err as Error).message;
           throw new Failure('ArchiveOperationFailed', `unable to archive artifact to storage: ${msg}`, false, 'StorageOperationFailed');
         }
       }
-      const artifact = await this.o.storage.store({ kind: 'ocirepository', namespace: ns, name: obj.metadata.name!, revision, treeDir: tree, tarball, digest, size, now });
+      const artifact = await this.o.storage.store({ kind: 'ocirepository', namespace: ns, name: obj.metadata.name!, revision, treeDir: tree, tarball, digest, size, now, files });
       await this.o.storage.garbageCollect('ocirepository', ns, obj.metadata.name!, [artifact.path]);
       // The manifest's annotations (org.opencontainers.image.*) travel with the artifact, as in Flux.
       return { artifact: Object.keys(annotations).length ? { ...artifact, metadata: annotations } : artifact, stored: true };

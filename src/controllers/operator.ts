@@ -5,7 +5,7 @@ import { SOURCE_GROUP } from '../api/gitrepository.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { KubeObject } from '../kube/object.ts';
 import { MirrorCache, Storage, startStorageServer, type StorageServer } from '../source/index.ts';
-import { changedPaths } from '../source/treediff.ts';
+import { changedPaths, changedPathsByIndex } from '../source/treediff.ts';
 import type { Artifact } from '../source/types.ts';
 import type { Logger } from '../util/log.ts';
 import { ArtifactResolver } from './artifacts.ts';
@@ -116,7 +116,9 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
       const [ns, name] = k.split('/') as [string, string];
       pathOf.set(k, ((kss.get(ns, name)?.spec as { path?: string } | undefined)?.path ?? './'));
     }
-    const changed = await changedPaths(storage.treeDir(a), storage.treeDir(b), [...pathOf.values()]);
+    const [ia, ib] = await Promise.all([storage.fileIndex(a), storage.fileIndex(b)]);
+    const paths = [...pathOf.values()];
+    const changed = ia && ib ? changedPathsByIndex(ia, ib, paths) : await changedPaths(storage.treeDir(a), storage.treeDir(b), paths);
     const first = keys.filter((k) => changed.has(pathOf.get(k)!));
     return [...first, ...keys.filter((k) => !changed.has(pathOf.get(k)!))];
   };

@@ -163,6 +163,8 @@ export interface TarballResult {
   /** sha256:<hex> over the .tar.gz bytes. */
   digest: string;
   size: number;
+  /** Each regular file's path and the sha1 of its content: lets two artifacts be compared without reading them. */
+  files: Record<string, string>;
 }
 
 /**
@@ -172,6 +174,7 @@ export interface TarballResult {
 export async function writeTarball(root: string, entries: TreeEntry[], dest: string): Promise<TarballResult> {
   const hash = createHash('sha256');
   let size = 0;
+  const files: Record<string, string> = {};
   const tap = new Transform({
     transform(chunk: Buffer, _enc, cb) {
       hash.update(chunk);
@@ -219,6 +222,7 @@ export async function writeTarball(root: string, entries: TreeEntry[], dest: str
         const data = await reads.get(i)!;
         reads.delete(i);
         if (data.length !== e.size) throw new ArtifactContentError(`file '${e.path}' changed while archiving`);
+        files[e.path] = createHash('sha1').update(data).digest('hex');
         yield data;
         const pad = (512 - (data.length % 512)) % 512;
         if (pad) yield Buffer.alloc(pad);
@@ -227,5 +231,5 @@ export async function writeTarball(root: string, entries: TreeEntry[], dest: str
     yield Buffer.alloc(1024); // end-of-archive marker
   }
   await pipeline(Readable.from(blocks()), createGzip(), tap, createWriteStream(dest, { mode: 0o644 }));
-  return { digest: `sha256:${hash.digest('hex')}`, size };
+  return { digest: `sha256:${hash.digest('hex')}`, size, files };
 }

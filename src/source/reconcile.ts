@@ -368,7 +368,7 @@ export async function reconcileGitRepository(obj: GitRepository, deps: Reconcile
         try {
           const pruned = await pruneTree(tree, ignore, limits);
           const tarball = join(tmp, 'artifact.tar.gz');
-          const { digest, size } = await writeTarball(tree, pruned.entries, tarball);
+          const { digest, size, files } = await writeTarball(tree, pruned.entries, tarball);
           artifact = await storage.store({
             kind: GITREPOSITORY_KIND,
             namespace,
@@ -379,6 +379,7 @@ export async function reconcileGitRepository(obj: GitRepository, deps: Reconcile
             digest,
             size,
             now,
+            files,
           });
         } catch (err) {
           const msg = err instanceof ArtifactContentError ? err.message : conciseFsError(err);

@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, writeFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, dirname } from 'node:path';
-import { changedPaths } from './treediff.ts';
+import { changedPaths, changedPathsByIndex } from './treediff.ts';
 
 async function tree(files: Record<string, string>): Promise<string> {
   const root = await mkdtemp(join(tmpdir(), 'sluice-treediff-'));
@@ -25,4 +25,13 @@ test('names the paths whose files differ, were added or removed; unreadable path
     await rm(a, { recursive: true, force: true });
     await rm(b, { recursive: true, force: true });
   }
+});
+
+test('from file indexes: the same answers without reading a file', () => {
+  const a = { 'apps/a/x.yaml': '1', 'apps/b/x.yaml': '1', 'apps/c/x.yaml': '1', 'apps/d/x.yaml': '1', 'apps/bb/x.yaml': '1' };
+  const b = { 'apps/a/x.yaml': '1', 'apps/b/x.yaml': '2', 'apps/c/x.yaml': '1', 'apps/c/y.yaml': 'new', 'apps/bb/x.yaml': '1' };
+  const changed = changedPathsByIndex(a, b, ['./apps/a', 'apps/b', './apps/c/', './apps/d', './apps/bb', '../outside']);
+  assert.deepEqual([...changed].sort(), ['../outside', './apps/c/', './apps/d', 'apps/b']);
+  assert.deepEqual([...changedPathsByIndex(a, b, ['./'])], ['./'], 'the root holds every change');
+  assert.deepEqual([...changedPathsByIndex(a, a, ['./', 'apps/a'])], []);
 });

@@ -303,7 +303,8 @@ describe('artifact content', () => {
     await reconcile(obj, env.deps); // GC runs at the start of each reconcile
     const dir = env.storage.localPath(paths[0]!.split('/').slice(0, -1).join('/'));
     const names = (await readdir(dir)).sort();
-    const expected = paths.slice(-2).flatMap((p) => { const n = p.split('/').pop()!; return [n, n.replace('.tar.gz', '')]; }).sort();
+    // Each kept artifact: its tarball, its unpacked tree and the tree's file index.
+    const expected = paths.slice(-2).flatMap((p) => { const n = p.split('/').pop()!; return [n, n.replace('.tar.gz', ''), n.replace('.tar.gz', '.files.json')]; }).sort();
     assert.deepEqual(names, expected);
   });
 

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { lstat, mkdir, mkdtemp, readdir, rename, rm, stat, utimes } from 'node:fs/promises';
+import { lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join, posix, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import type { Artifact } from '../types.ts';
@@ -26,6 +26,8 @@ export interface StoreRequest {
   digest: string;
   size: number;
   now: Date;
+  /** File path → content digest (from writeTarball), kept beside the tree. */
+  files?: Record<string, string>;
 }
 
 /**
@@ -60,6 +62,19 @@ export class Storage {
     const abs = resolve(this.root, rel);
     if (abs !== this.root && !abs.startsWith(this.root + sep)) throw new Error(`path '${rel}' is outside the storage`);
     return abs;
+  }
+
+  /** The file index kept beside an artifact's tree, if it has one. */
+  async fileIndex(artifact: Pick<Artifact, 'path'>): Promise<Record<string, string> | undefined> {
+    try {
+      return JSON.parse(await readFile(this.indexPath(artifact), 'utf8')) as Record<string, string>;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private indexPath(artifact: Pick<Artifact, 'path'>): string {
+    return `${this.treeDir(artifact)}.files.json`;
   }
 
   /** Where the unpacked tree of an artifact lives. */
@@ -118,6 +133,11 @@ export class Storage {
     } else {
       await rm(tree, { recursive: true, force: true });
       await rename(req.treeDir, tree);
+      if (req.files) {
+        const index = this.indexPath({ path: rel });
+        await writeFile(`${index}.tmp`, JSON.stringify(req.files));
+        await rename(`${index}.tmp`, index);
+      }
       await rename(req.tarball, file);
     }
     // Mark as most recent for garbage collection (wall clock, not req.now:
@@ -163,13 +183,15 @@ export class Storage {
     for (const t of tarballs) {
       if (keep.has(t.rel)) continue;
       await rm(this.treeDir({ path: t.rel }), { recursive: true, force: true });
+      await rm(this.indexPath({ path: t.rel }), { force: true });
       await rm(this.localPath(t.rel), { force: true });
       removed.push(t.rel);
     }
     // Trees left without a tarball (interrupted store).
     const kept = new Set([...keep].map((p) => posix.basename(p, '.tar.gz')));
     for (const n of names) {
-      if (/^[0-9a-f]{64}$/.test(n) && !kept.has(n) && !names.includes(`${n}.tar.gz`)) {
+      const hex = /^([0-9a-f]{64})(\.files\.json)?$/.exec(n)?.[1];
+      if (hex && !kept.has(hex) && !names.includes(`${hex}.tar.gz`)) {
         await rm(join(abs, n), { recursive: true, force: true });
       }
     }
