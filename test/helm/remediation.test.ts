@@ -1,17 +1,12 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { adminClient, eventually, testNamespace, type TestNamespace } from '../harness.ts';
-import type { Operator } from '../../src/controllers/operator.ts';
+import { eventually, type TestNamespace } from '../harness.ts';
 import type { KubeClient } from '../../src/kube/client.ts';
 import type { KubeObject } from '../../src/kube/object.ts';
 import { releaseHistory } from '../../src/helm/history.ts';
 import { getValues } from '../../src/helm/getvalues.ts';
 import { listReleases } from '../../src/helm/status.ts';
 import {
-  cleanupWithOperator,
   clusterTarget,
   cond,
   configMapData,
@@ -20,43 +15,25 @@ import {
   hrPath,
   patchSpec,
   readyAt,
-  startChartRepo,
-  startTestOperator,
   testHelm,
   untilHR,
-  webChart,
-  writeChart,
-  type ChartRepoServer,
+  startHelmFixture,
+  type HelmFixture,
 } from './helpers.ts';
 
 // Failure handling, drift and post-renderers, with real Helm releases.
 
+let f: HelmFixture;
 let ns: TestNamespace;
 let client: KubeClient;
-let operator: Operator;
-let repo: ChartRepoServer;
-let work: string;
 
 before(async () => {
-  ns = await testNamespace('helm-remediation');
-  client = await adminClient();
-  work = await mkdtemp(join(tmpdir(), 'sluice-helm-charts-'));
-  repo = await startChartRepo();
-  await repo.publish(await writeChart(join(work, 'web'), webChart({ version: '1.0.0' })));
-  operator = await startTestOperator();
-  await createObject(client, `/apis/source.toolkit.fluxcd.io/v1/namespaces/${ns.name}/helmrepositories`, {
-    apiVersion: 'source.toolkit.fluxcd.io/v1',
-    kind: 'HelmRepository',
-    metadata: { name: 'charts' },
-    spec: { url: repo.url, interval: '1h' },
-  });
+  f = await startHelmFixture('helm-remediation');
+  ({ ns, client } = f);
 });
 
 after(async () => {
-  await cleanupWithOperator(ns, operator);
-  await repo?.close();
-  await rm(work, { recursive: true, force: true });
-  client?.close();
+  await f?.close();
 });
 
 const hrs = () => `/apis/helm.toolkit.fluxcd.io/v2/namespaces/${ns.name}/helmreleases`;
