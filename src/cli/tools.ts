@@ -1,8 +1,8 @@
 import { ensureClusterBinary } from '../cluster/build.ts';
 import { ensureHelm, ensureKustomize, ensureSops } from '../tools/gotool.ts';
-import { ensureOciRegistry } from '../tools/ociregistry.ts';
+import { ensureHelmDriver, ensureOciRegistry } from '../tools/localgo.ts';
 
-const usage = 'usage: sluice tools install    build the pinned Go binaries Sluice uses (local control plane, kustomize, helm, sops, and the test OCI registry)\n';
+const usage = 'usage: sluice tools install    build the pinned Go binaries Sluice uses (local control plane, kustomize, helm, sops, the Helm SDK driver, and the test OCI registry)\n';
 
 /** Builds every Go-built binary ahead of time, so the first test or demo does not wait for it. */
 export async function toolsCommand(args: string[]): Promise<number> {
@@ -17,6 +17,7 @@ export async function toolsCommand(args: string[]): Promise<number> {
     kustomize: await ensureKustomize({ log }),
     helm: await ensureHelm({ log }),
     sops: await ensureSops({ log }),
+    'helm-driver': await ensureHelmDriver({ log }),
     'oci-registry': await ensureOciRegistry({ log }),
   };
   for (const [name, path] of Object.entries(paths)) process.stdout.write(`${name.padEnd(12)} ${path}\n`);

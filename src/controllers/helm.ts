@@ -4,11 +4,13 @@ import { join } from 'node:path';
 import { HELM_GROUP } from '../api/helmrelease.ts';
 import { SOURCE_GROUP } from '../api/gitrepository.ts';
 import { HelmCli } from '../helm/cli.ts';
+import { HelmDriver } from '../helm/driver.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { Informer } from '../kube/informer.ts';
 import { findCondition, type KubeObject } from '../kube/object.ts';
 import type { Storage } from '../source/index.ts';
 import { ensureHelm, ensureKustomize } from '../tools/gotool.ts';
+import { ensureHelmDriver } from '../tools/localgo.ts';
 import type { Logger } from '../util/log.ts';
 import type { ArtifactResolver } from './artifacts.ts';
 import { EventRecorder } from './events.ts';
@@ -103,7 +105,7 @@ export async function registerHelmControllers(o: HelmControllersOptions): Promis
     charts,
     ociRepositories: ociRepos,
     artifacts: o.artifacts,
-    cli,
+    helm: new HelmDriver({ bin: () => ensureHelmDriver({ log: (m) => o.log.info(m) }) }),
     kustomize: () => (kustomize ??= ensureKustomize({ log: (msg) => o.log.info(msg) })),
     events: new EventRecorder(o.client, 'helm-controller', o.log),
     metrics: o.metrics,

@@ -6,15 +6,12 @@ import type { HelmReleaseSpec, HelmReleaseStatus, Snapshot } from '../api/helmre
 import { ResourceManager } from '../apply/manager.ts';
 import { chartRoot, readChartMetadata, type ChartMetadata } from '../helm/chart.ts';
 import { chartWithOciVersion } from '../helm/ocisource.ts';
-import { HelmError, type HelmCli, type HelmTarget } from '../helm/cli.ts';
+import { installRelease, rollbackRelease, testRelease, uninstallRelease, upgradeRelease } from '../helm/actions.ts';
+import { HelmError, type HelmTarget } from '../helm/cli.ts';
+import type { HelmDriver } from '../helm/driver.ts';
 import { correctDrift, detectDrift } from '../helm/drift.ts';
-import { installRelease } from '../helm/install.ts';
 import { writePostRenderer } from '../helm/postrender.ts';
 import { isPending, manifestObjects, readReleases, releaseDigest, setReleaseStatus, testHooks, type HelmReleaseRecord } from '../helm/release.ts';
-import { rollbackRelease } from '../helm/rollback.ts';
-import { testRelease } from '../helm/test.ts';
-import { uninstallRelease } from '../helm/uninstall.ts';
-import { upgradeRelease } from '../helm/upgrade.ts';
 import { canonicalJson, composeValues, configDigest, valuesChecksum, type Values } from '../helm/values.ts';
 import { waitForSet, type WaitRef } from '../health/wait.ts';
 import { SharedInformers } from '../kube/informer.ts';
@@ -78,7 +75,6 @@ export const Reason = {
   /** Sluice's own: the Helm release of this name belongs to something else. */
   ReleaseOwnershipConflict: 'ReleaseOwnershipConflict',
   /** Sluice's own: a spec the helm CLI cannot carry out faithfully. */
-  StorageNamespaceUnsupported: 'StorageNamespaceUnsupported',
 } as const;
 
 export interface HelmReleaseControllerOptions {
@@ -88,7 +84,8 @@ export interface HelmReleaseControllerOptions {
   /** The OCIRepository cache, for chartRef of kind OCIRepository. */
   ociRepositories?: Informer;
   artifacts: ArtifactResolver;
-  cli: HelmCli;
+  /** Runs the Helm actions (the Helm SDK in the helm-driver process). */
+  helm: HelmDriver;
   /** Path of the kustomize binary (post-renderers). */
   kustomize: () => Promise<string>;
   events: EventRecorder;
@@ -198,8 +195,10 @@ export class HelmReleaseController {
   }
 
   /** Stops the shared caches of health checks. */
-  stop(): void {
+  /** Stops the health watches and lets the helm driver finish what it is doing. */
+  async stop(): Promise<void> {
     for (const { target } of this.targets.values()) target.informers.stop();
+    await this.o.helm.stop();
   }
 
   async reconcile(key: string, signal: AbortSignal): Promise<ReconcileOutcome> {
@@ -274,17 +273,19 @@ export class HelmReleaseController {
     if (!obj.spec.suspend && last) {
       try {
         const target = await this.targetFor(obj);
-        const stored = await readReleases(target.client, last.namespace, last.name).catch((err) => {
+        const storageNs = obj.status?.storageNamespace ?? last.namespace;
+        const stored = await readReleases(target.client, storageNs, last.name).catch((err) => {
           if (isNotFound(err)) return [];
           throw err;
         });
         const cur = stored[stored.length - 1];
         if (cur && ownedBy(cur, ns, name) !== false) {
           const u = obj.spec.uninstall ?? {};
-          await uninstallRelease(this.o.cli, {
+          await uninstallRelease(this.o.helm, {
             target: target.helm,
             name: cur.name,
-            namespace: last.namespace,
+            namespace: cur.namespace,
+            storageNamespace: storageNs,
             timeoutMs: durationOr(u.timeout, durationOr(obj.spec.timeout, DEFAULT_TIMEOUT)),
             keepHistory: u.keepHistory,
             noHooks: u.disableHooks,
@@ -374,7 +375,6 @@ class Reconciliation {
     // A stall for an unsupported spec is found again below if it still applies; retries exhausted stay until the spec changes.
     if (this.conds.get('Stalled')?.reason !== Reason.RetriesExceeded) this.conds.delete('Stalled');
     try {
-      this.checkSupported();
       await this.checkDependencies();
       const chart = await this.chartSource();
       await this.prepare(chart);
@@ -398,25 +398,6 @@ class Reconciliation {
   }
 
   // ---- preparation --------------------------------------------------------
-
-  /**
-   * Refuses what the helm CLI cannot do. helm keeps a release's storage in
-   * the namespace it installs into (one --namespace for both, which is also
-   * .Release.Namespace), so a storage namespace apart from the release's
-   * cannot be honoured; doing the release somewhere else would be worse than
-   * not doing it.
-   */
-  private checkSupported(): void {
-    const storage = this.spec.storageNamespace;
-    const releaseNamespace = this.spec.targetNamespace ?? this.ns;
-    if (storage && storage !== releaseNamespace) {
-      throw new StepFailure(
-        Reason.StorageNamespaceUnsupported,
-        `storageNamespace '${storage}' differs from the release namespace '${releaseNamespace}': Sluice drives the helm CLI, which stores a release in the namespace it installs into, so a separate storage namespace is not supported; remove storageNamespace or set it to '${releaseNamespace}'`,
-        true,
-      );
-    }
-  }
 
   private async checkDependencies(): Promise<void> {
     for (const dep of this.spec.dependsOn ?? []) {
@@ -561,6 +542,8 @@ class Reconciliation {
       throw new StepFailure(Reason.InitFailed, `could not prepare the target cluster: ${(err as Error).message}`);
     }
     const releaseNamespace = this.spec.targetNamespace ?? this.ns;
+    // As in Flux: helm's storage is in the HelmRelease's namespace unless storageNamespace says otherwise.
+    const storageNamespace = this.spec.storageNamespace ?? this.ns;
     const digest = configDigest(values);
     const revision = ociDigest ? chart.version : artifact.revision;
     if (ociDigest) this.status.lastAttemptedRevisionDigest = ociDigest;
@@ -589,12 +572,11 @@ class Reconciliation {
     this.status.lastAttemptedConfigDigest = digest;
     this.status.lastAttemptedValuesChecksum = valuesChecksum(values);
     this.status.lastAttemptedGeneration = this.generation;
-    this.status.storageNamespace = releaseNamespace;
+    this.status.storageNamespace = storageNamespace;
     this.desired = {
       releaseName: releaseNameOf(this.obj),
       releaseNamespace,
-      // The helm CLI keeps a release's storage in its own namespace (checkSupported).
-      storageNamespace: releaseNamespace,
+      storageNamespace,
       chartDir,
       chart,
       revision,
@@ -606,10 +588,11 @@ class Reconciliation {
     this.eventAnnotations = { 'helm.toolkit.fluxcd.io/revision': revision, ...(chart.appVersion ? { 'helm.toolkit.fluxcd.io/app-version': String(chart.appVersion) } : {}) };
     // A release name or namespace change: the old release goes first, as in Flux.
     const last = this.prev.history?.[0];
-    if (last && (last.name !== this.desired.releaseName || last.namespace !== releaseNamespace)) {
-      const old = await readReleases(this.target.client, last.namespace, last.name).catch(() => []);
+    const lastStorage = this.prev.storageNamespace ?? last?.namespace;
+    if (last && lastStorage && (last.name !== this.desired.releaseName || last.namespace !== releaseNamespace || lastStorage !== storageNamespace)) {
+      const old = await readReleases(this.target.client, lastStorage, last.name).catch(() => []);
       const cur = old[old.length - 1];
-      if (cur && ownedBy(cur, this.ns, this.name) !== false) await this.uninstall(cur, last.namespace, 'release name or namespace changed');
+      if (cur && ownedBy(cur, this.ns, this.name) !== false) await this.uninstall(cur, lastStorage, 'release name or namespace changed');
       this.status.history = [];
       this.ours.clear();
     }
@@ -632,7 +615,7 @@ class Reconciliation {
       const owner = `${cur.labels?.[HR_NAMESPACE_LABEL]}/${cur.labels?.[HR_NAME_LABEL]}`;
       throw new StepFailure(
         Reason.ReleaseOwnershipConflict,
-        `Helm release ${d.storageNamespace}/${d.releaseName} belongs to HelmRelease '${owner}'; set a different releaseName`,
+        `Helm release ${d.releaseNamespace}/${d.releaseName} belongs to HelmRelease '${owner}'; set a different releaseName`,
         false,
         this.interval,
       );
@@ -640,7 +623,7 @@ class Reconciliation {
     if (cur && !this.ours.has(cur.version) && cur.chart?.metadata.name !== d.chart.name && !ownedBy(cur, this.ns, this.name)) {
       throw new StepFailure(
         Reason.ReleaseOwnershipConflict,
-        `Helm release ${d.storageNamespace}/${d.releaseName} was not made by this HelmRelease (chart ${cur.chart?.metadata.name}@${cur.chart?.metadata.version}); set a different releaseName`,
+        `Helm release ${d.releaseNamespace}/${d.releaseName} was not made by this HelmRelease (chart ${cur.chart?.metadata.name}@${cur.chart?.metadata.version}); set a different releaseName`,
         false,
         this.interval,
       );
@@ -698,7 +681,7 @@ class Reconciliation {
   }
 
   private fullName(rel: { version: number }): string {
-    return `${this.desired.storageNamespace}/${this.desired.releaseName}.v${rel.version}`;
+    return `${this.desired.releaseNamespace}/${this.desired.releaseName}.v${rel.version}`;
   }
 
   private progressing(message: string): Promise<void> {
@@ -770,10 +753,11 @@ class Reconciliation {
     try {
       if (crds === 'CreateReplace') await this.applyCrds('CreateReplace', false);
       const rel = await this.withPostRenderer((pr) =>
-        installRelease(this.o.cli, {
+        installRelease(this.o.helm, {
           target: this.target.helm,
           name: d.releaseName,
           namespace: d.releaseNamespace,
+          storageNamespace: d.storageNamespace,
           chart: d.chartDir,
           values: d.values,
           timeoutMs: timeout,
@@ -800,7 +784,7 @@ class Reconciliation {
       const retry = this.retryOnFailure('install');
       if (!retry) this.status.installFailures = (this.status.installFailures ?? 0) + 1;
       this.status.failures = (this.status.failures ?? 0) + 1;
-      const msg = `Helm install failed for release ${d.storageNamespace}/${d.releaseName} with chart ${this.chartLabel()}: ${errMessage(err)}`;
+      const msg = `Helm install failed for release ${d.releaseNamespace}/${d.releaseName} with chart ${this.chartLabel()}: ${errMessage(err)}`;
       this.conds.set('Released', 'False', Reason.InstallFailed, msg);
       this.conds.set('Ready', 'False', Reason.InstallFailed, msg);
       await this.o.events.record(this.obj, 'Warning', Reason.InstallFailed, msg, this.eventAnnotations);
@@ -823,10 +807,11 @@ class Reconciliation {
       const crds = u.crds ?? 'Skip';
       if (crds !== 'Skip') await this.applyCrds(crds, crds === 'Create');
       const rel = await this.withPostRenderer((pr) =>
-        upgradeRelease(this.o.cli, {
+        upgradeRelease(this.o.helm, {
           target: this.target.helm,
           name: d.releaseName,
           namespace: d.releaseNamespace,
+          storageNamespace: d.storageNamespace,
           chart: d.chartDir,
           values: d.values,
           timeoutMs: timeout,
@@ -853,7 +838,7 @@ class Reconciliation {
       const retry = this.retryOnFailure(governing);
       if (!retry) this.status.upgradeFailures = (this.status.upgradeFailures ?? 0) + 1;
       this.status.failures = (this.status.failures ?? 0) + 1;
-      const msg = `Helm upgrade failed for release ${d.storageNamespace}/${d.releaseName} with chart ${this.chartLabel()}: ${errMessage(err)}`;
+      const msg = `Helm upgrade failed for release ${d.releaseNamespace}/${d.releaseName} with chart ${this.chartLabel()}: ${errMessage(err)}`;
       this.conds.set('Released', 'False', Reason.UpgradeFailed, msg);
       this.conds.set('Ready', 'False', Reason.UpgradeFailed, msg);
       await this.o.events.record(this.obj, 'Warning', Reason.UpgradeFailed, msg, this.eventAnnotations);
@@ -920,7 +905,7 @@ class Reconciliation {
     await this.progressing(`Running 'test' action with timeout of ${formatDuration(timeout)}`);
     let failure: string | undefined;
     try {
-      await testRelease(this.o.cli, { target: this.target.helm, name: cur.name, namespace: this.desired.storageNamespace, timeoutMs: timeout, filters: t.filters, signal: this.signal });
+      await testRelease(this.o.helm, { target: this.target.helm, name: cur.name, namespace: cur.namespace, storageNamespace: this.desired.storageNamespace, timeoutMs: timeout, filters: t.filters, signal: this.signal });
     } catch (err) {
       failure = errMessage(err);
     }
@@ -1004,10 +989,11 @@ class Reconciliation {
     const label = `${prev.chart?.metadata.name}@${prev.chart?.metadata.version}`;
     await this.progressing(`Running 'rollback' action with timeout of ${formatDuration(timeout)}`);
     try {
-      await rollbackRelease(this.o.cli, {
+      await rollbackRelease(this.o.helm, {
         target: this.target.helm,
         name: cur.name,
-        namespace: this.desired.storageNamespace,
+        namespace: cur.namespace,
+        storageNamespace: this.desired.storageNamespace,
         revision: prev.version,
         timeoutMs: timeout,
         historyMax: this.spec.maxHistory ?? DEFAULT_MAX_HISTORY,
@@ -1038,13 +1024,14 @@ class Reconciliation {
     const u = this.spec.uninstall ?? {};
     const timeout = durationOr(u.timeout, this.timeout);
     const label = `${cur.chart?.metadata.name}@${cur.chart?.metadata.version}`;
-    const full = `${storageNamespace}/${cur.name}.v${cur.version}`;
+    const full = `${cur.namespace}/${cur.name}.v${cur.version}`;
     await this.progressing(`Running 'uninstall' action with timeout of ${formatDuration(timeout)} (${why})`);
     try {
-      await uninstallRelease(this.o.cli, {
+      await uninstallRelease(this.o.helm, {
         target: this.target.helm,
         name: cur.name,
-        namespace: storageNamespace,
+        namespace: cur.namespace,
+        storageNamespace,
         timeoutMs: timeout,
         keepHistory: u.keepHistory,
         noHooks: u.disableHooks,
@@ -1192,7 +1179,7 @@ class Reconciliation {
       const rel = stored.find((r) => r.version === v);
       const old = byVersion.get(v);
       if (!rel) {
-        if (old && old.namespace === this.desired.storageNamespace && old.name === this.desired.releaseName) {
+        if (old && old.namespace === this.desired.releaseNamespace && old.name === this.desired.releaseName) {
           out.push(old.status === 'uninstalled' ? old : { ...old, status: 'uninstalled', deleted: old.deleted ?? rfc3339(new Date()) });
         }
         continue;

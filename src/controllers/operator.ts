@@ -188,7 +188,7 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
     async stop() {
       await manager.stop();
       ksController.stop();
-      helm.releases.stop();
+      await helm.releases.stop();
       // Queued events go out before the process ends.
       await Promise.all([sourceEvents.flush(), ksEvents.flush()]);
       await storageServer.close();

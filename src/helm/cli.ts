@@ -134,13 +134,3 @@ export function errorText(stderr: string, code: number): string {
   const text = (i >= 0 ? stderr.slice(i + 'Error: '.length) : stderr).trim();
   return text || `helm exited with code ${code}`;
 }
-
-/** helm's duration flag value for milliseconds. */
-export function helmDuration(ms: number): string {
-  return `${Math.max(1, Math.ceil(ms / 1000))}s`;
-}
-
-/** Common flags: a timeout, plus the ones set. */
-export function flag(cond: boolean | undefined, name: string): string[] {
-  return cond ? [name] : [];
-}

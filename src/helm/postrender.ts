@@ -1,6 +1,6 @@
 import { chmod, mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { PostRendererRef } from './install.ts';
+import type { PostRendererRef } from './actions.ts';
 import { stringify } from 'yaml';
 
 /** A post-renderer of a HelmRelease (Flux's kustomize patches and images). */

@@ -20,7 +20,7 @@ import {
 } from './helpers.ts';
 
 // spec.serviceAccountName: everything done for the release (reading Helm's
-// storage, and the helm CLI itself) impersonates the service account, so
+// storage, and the Helm actions themselves) impersonates the service account, so
 // RBAC on it decides what the release may do.
 
 let f: HelmFixture;
@@ -77,6 +77,8 @@ test('serviceAccountName: without rights nothing is released and the status says
       interval: '1h',
       timeout: '1m',
       targetNamespace: target,
+      // Storage beside the objects, so one namespace's RBAC decides everything.
+      storageNamespace: target,
       serviceAccountName: 'deployer',
       chart: { spec: { chart: 'web', sourceRef: { kind: 'HelmRepository', name: 'charts' } } },
       values: { message: 'as the deployer' },
@@ -94,7 +96,7 @@ test('serviceAccountName: without rights nothing is released and the status says
   assert.deepEqual(await listReleases(cli, admin, target), [], 'nothing installed');
   assert.equal(await configMapData(client, target, `${releaseName()}-settings`), undefined);
 
-  // Rights on Helm's storage only: the helm CLI itself runs as the service account and is refused.
+  // Rights on Helm's storage only: the Helm action itself runs as the service account and is refused.
   await createObject(client, `/apis/rbac.authorization.k8s.io/v1/namespaces/${target}/roles`, {
     apiVersion: 'rbac.authorization.k8s.io/v1',
     kind: 'Role',

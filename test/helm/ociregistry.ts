@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { registryConfigJson } from '../../src/helm/ociref.ts';
 import { packageChart } from '../../src/helm/package.ts';
-import { ensureOciRegistry } from '../../src/tools/ociregistry.ts';
+import { ensureOciRegistry } from '../../src/tools/localgo.ts';
 import { testHelm } from './helpers.ts';
 
 // A real OCI registry for the Helm tests: go-containerregistry's in-memory
