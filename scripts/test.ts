@@ -39,6 +39,7 @@ const processTests: string[] = [
   'test/source/artifact.test.ts',
   'test/build/kustomize.test.ts',
   'test/runtime/queue-load.test.ts',
+  'test/helm/driver.test.ts',
 ];
 
 const integrationTests: string[] = [

@@ -75,6 +75,11 @@ export class HelmDriver {
     });
   }
 
+  /** The running driver's process id, if one runs. */
+  get pid(): number | undefined {
+    return this.child?.pid;
+  }
+
   /** Closes the driver's stdin: actions under way finish, then it exits. Kills it after `graceMs`. */
   async stop(graceMs = 30_000): Promise<void> {
     const child = this.child ?? (await this.starting?.catch(() => undefined));

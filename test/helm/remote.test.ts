@@ -87,7 +87,14 @@ test('kubeConfig.secretRef: the release is made in the remote cluster, and only 
   await createObject(
     local,
     `/apis/helm.toolkit.fluxcd.io/v2/namespaces/${ns.name}/helmreleases`,
-    release('afar', { kubeConfig: { secretRef: { name: 'remote-kubeconfig' } }, targetNamespace: remoteNs, install: { createNamespace: true }, values: { message: 'remote' } }),
+    // As with Flux, storage defaults to the HelmRelease's namespace, which the remote cluster lacks: keep it beside the objects.
+    release('afar', {
+      kubeConfig: { secretRef: { name: 'remote-kubeconfig' } },
+      targetNamespace: remoteNs,
+      storageNamespace: remoteNs,
+      install: { createNamespace: true },
+      values: { message: 'remote' },
+    }),
   );
   const s = await untilHR(local, ns.name, 'afar', 'installed remotely', (x) => cond(x, 'Ready')?.status === 'True' && x.observedGeneration === (x as { generation?: number }).generation, 120_000);
   const name = `${remoteNs}-afar`;
