@@ -132,6 +132,21 @@ func (s *server) config(c common) (*action.Configuration, *kube.Client, error) {
 	return cfg, kc, nil
 }
 
+// shareCapabilities gives the action the capabilities its identity read
+// for it and the actions beside it (see capabilities.go).
+func (s *server) shareCapabilities(cfg *action.Configuration, t target) error {
+	id, err := s.ids.get(t)
+	if err != nil {
+		return err
+	}
+	caps, err := id.caps.get(id)
+	if err != nil {
+		return err
+	}
+	cfg.Capabilities = caps
+	return nil
+}
+
 // useStoredNamespace points the kube client at the namespace the stored
 // release was made in: rollback, uninstall and test act on its objects.
 func useStoredNamespace(cfg *action.Configuration, kc *kube.Client, name string) {
@@ -237,6 +252,13 @@ func (s *server) install(ctx context.Context, r installRequest) (interface{}, er
 	if err != nil {
 		return nil, err
 	}
+	// Helm installs a chart's crds/ first and reads the capabilities after
+	// them; only without such CRDs may the shared read stand in for its own.
+	if r.SkipCrds || len(ch.CRDObjects()) == 0 {
+		if err := s.shareCapabilities(cfg, r.Target); err != nil {
+			return nil, err
+		}
+	}
 	pr, err := newPostRenderer(r.PostRenderer)
 	if err != nil {
 		return nil, err
@@ -265,6 +287,9 @@ func (s *server) upgrade(ctx context.Context, r upgradeRequest) (interface{}, er
 	}
 	ch, err := loadChart(r.Chart, false)
 	if err != nil {
+		return nil, err
+	}
+	if err := s.shareCapabilities(cfg, r.Target); err != nil {
 		return nil, err
 	}
 	pr, err := newPostRenderer(r.PostRenderer)

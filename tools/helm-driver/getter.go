@@ -48,6 +48,7 @@ type identity struct {
 	discovery discovery.CachedDiscoveryInterface
 	mapper    meta.RESTMapper
 	factory   kube.Factory
+	caps      capabilities
 }
 
 // The getter interface helm and kubectl's factory read clients from.

@@ -16,6 +16,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"runtime/pprof"
 	"sync"
 )
 
@@ -86,6 +87,16 @@ func (s *server) handle(line []byte) {
 }
 
 func main() {
+	// SLUICE_HELM_DRIVER_CPUPROFILE=FILE writes a Go CPU profile of the
+	// driver's whole life there, for benchmarks.
+	if path := os.Getenv("SLUICE_HELM_DRIVER_CPUPROFILE"); path != "" {
+		if f, err := os.Create(path); err == nil && pprof.StartCPUProfile(f) == nil {
+			defer func() {
+				pprof.StopCPUProfile()
+				f.Close()
+			}()
+		}
+	}
 	s := &server{out: json.NewEncoder(os.Stdout), ids: newIdentities()}
 	in := bufio.NewReaderSize(os.Stdin, 1<<20)
 	for {
@@ -97,11 +108,11 @@ func main() {
 			// The controller closed our stdin: it is stopping. Actions under
 			// way finish, so no release is left pending, then we go too.
 			s.running.Wait()
-			return
+			return // deferred: the profile is written
 		}
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "helm-driver: reading requests: %v\n", err)
-			os.Exit(1)
+			return
 		}
 	}
 }
