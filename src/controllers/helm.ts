@@ -35,7 +35,7 @@ export interface HelmControllersOptions {
   /** Directory for helm's own files and scratch space. */
   dataDir: string;
   concurrency?: number;
-  /** HelmReleases reconciled at once (each runs helm processes, and waits for health); default four per core, at most `concurrency`. */
+  /** HelmReleases reconciled at once (each sends its Helm actions to the driver and waits for health); default four per core, at most `concurrency`. */
   releaseConcurrency?: number;
   noCrossNamespaceRefs?: boolean;
   defaultServiceAccount?: string;

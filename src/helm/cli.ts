@@ -27,7 +27,7 @@ export interface HelmRunOptions {
   signal?: AbortSignal;
 }
 
-/** A helm command that failed: `message` is helm's own error text, without the `Error: ` prefix. */
+/** A helm command or Helm action that failed: `message` is Helm's own error text, without the CLI's `Error: ` prefix. */
 export class HelmError extends Error {
   constructor(
     message: string,
@@ -37,11 +37,6 @@ export class HelmError extends Error {
   ) {
     super(message);
     this.name = 'HelmError';
-  }
-
-  /** helm reports a release that does not exist. */
-  get notFound(): boolean {
-    return /release: not found|not found/i.test(this.message) && /release/i.test(this.message);
   }
 }
 
