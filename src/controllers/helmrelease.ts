@@ -74,7 +74,6 @@ export const Reason = {
   NoDriftDetected: 'NoDriftDetected',
   /** Sluice's own: the Helm release of this name belongs to something else. */
   ReleaseOwnershipConflict: 'ReleaseOwnershipConflict',
-  /** Sluice's own: a spec the helm CLI cannot carry out faithfully. */
 } as const;
 
 export interface HelmReleaseControllerOptions {
@@ -194,7 +193,6 @@ export class HelmReleaseController {
     return [hr.spec.chart?.spec.sourceRef.namespace ?? hr.metadata.namespace!, `${hr.metadata.namespace}-${hr.metadata.name}`];
   }
 
-  /** Stops the shared caches of health checks. */
   /** Stops the health watches and lets the helm driver finish what it is doing. */
   async stop(): Promise<void> {
     for (const { target } of this.targets.values()) target.informers.stop();
@@ -372,7 +370,7 @@ class Reconciliation {
       if (requested !== this.prev.lastHandledReconcileAt) this.retryNow = true;
       this.status.lastHandledReconcileAt = requested;
     }
-    // A stall for an unsupported spec is found again below if it still applies; retries exhausted stay until the spec changes.
+    // Any other stall is found again below if it still applies; retries exhausted stay until the spec changes.
     if (this.conds.get('Stalled')?.reason !== Reason.RetriesExceeded) this.conds.delete('Stalled');
     try {
       await this.checkDependencies();
