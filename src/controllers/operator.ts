@@ -106,11 +106,11 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
    * A commit to a monorepo moves every Kustomization of the source to a new
    * revision, but changes the files of a few: those are queued first, so a
    * one-line change is applied in about the time of one reconcile, not after
-   * hundreds of no-op ones. Returns all `keys`, changed ones first.
+   * hundreds of no-op ones. Splits `keys` into the changed ones and the rest.
    */
-  const changedFirst = async (old: KubeObject, now: KubeObject, keys: string[]): Promise<string[]> => {
+  const changedFirst = async (old: KubeObject, now: KubeObject, keys: string[]): Promise<{ first: string[]; rest: string[] }> => {
     const [a, b] = [old.status!.artifact as Artifact, now.status!.artifact as Artifact];
-    if (!(await storage.exists(a)) || !(await storage.exists(b))) return keys;
+    if (!(await storage.exists(a)) || !(await storage.exists(b))) return { first: keys, rest: [] };
     const pathOf = new Map<string, string>();
     for (const k of keys) {
       const [ns, name] = k.split('/') as [string, string];
@@ -119,8 +119,7 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
     const [ia, ib] = await Promise.all([storage.fileIndex(a), storage.fileIndex(b)]);
     const paths = [...pathOf.values()];
     const changed = ia && ib ? changedPathsByIndex(ia, ib, paths) : await changedPaths(storage.treeDir(a), storage.treeDir(b), paths);
-    const first = keys.filter((k) => changed.has(pathOf.get(k)!));
-    return [...first, ...keys.filter((k) => !changed.has(pathOf.get(k)!))];
+    return { first: keys.filter((k) => changed.has(pathOf.get(k)!)), rest: keys.filter((k) => !changed.has(pathOf.get(k)!)) };
   };
 
   const concurrency = o.concurrency ?? 8;
@@ -153,8 +152,21 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
           for (const k of keys) ksController.sourceRevisionChanged(k, rev);
           if (old?.status?.artifact && digestOf(old) !== digestOf(obj) && keys.length > 1) {
             // Queued once the diff tells which go first (a few hundred ms for a thousand paths).
-            const enqueue = (ordered: string[]) => ordered.forEach((k) => manager.queue('Kustomization')?.add(k));
-            changedFirst(old, obj, keys).then(enqueue, (err: Error) => {
+            const queue = manager.queue('Kustomization');
+            const enqueue = (ordered: string[]) => ordered.forEach((k) => queue?.add(k));
+            changedFirst(old, obj, keys).then(({ first, rest }) => {
+              enqueue(first);
+              // The rest only record the new revision: they wait until the changed
+              // ones are through (at most a second, a health check may take long),
+              // so as not to share the process and the API server with their apply.
+              const through = first.length && queue ? queue.whenDone(first) : Promise.resolve();
+              let timer: NodeJS.Timeout | undefined;
+              const cap = new Promise<void>((r) => (timer = setTimeout(r, 1_000)));
+              void Promise.race([through, cap]).then(() => {
+                clearTimeout(timer);
+                enqueue(rest);
+              });
+            }, (err: Error) => {
               o.log.debug('no change-first ordering', { error: err.message });
               enqueue(keys);
             });

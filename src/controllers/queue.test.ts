@@ -105,3 +105,25 @@ test('shutDown lets running work finish within the drain time, then aborts it', 
   assert.ok(aborted);
   assert.ok(Date.now() - t >= 45);
 });
+
+test('whenDone resolves once the keys are through, runs added meanwhile included', async () => {
+  const finished: string[] = [];
+  const q = new WorkQueue(async (k) => {
+    await sleep(k === 'slow' ? 60 : 10);
+    finished.push(k);
+    return {};
+  }, { concurrency: 4 });
+  await q.whenDone(['never-added']); // nothing to wait for
+  q.add('fast');
+  q.add('slow');
+  await sleep(5);
+  q.add('fast'); // runs again after the current run
+  await q.whenDone(['fast']);
+  assert.deepEqual(finished, ['fast', 'fast']);
+  await q.whenDone(['fast', 'slow']);
+  assert.deepEqual(finished, ['fast', 'fast', 'slow']);
+  q.add('slow');
+  const pending = q.whenDone(['slow']);
+  await q.shutDown(0); // a stopped queue lets waiters go
+  await pending;
+});

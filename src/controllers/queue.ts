@@ -33,6 +33,8 @@ export class WorkQueue {
   private active = 0;
   private stopped = false;
   private idleWaiters: Array<() => void> = [];
+  /** Callers waiting for some keys to be through (see whenDone). */
+  private doneWaiters: Array<{ keys: string[]; resolve: () => void }> = [];
 
   constructor(
     private readonly reconcile: Reconciler,
@@ -76,6 +78,16 @@ export class WorkQueue {
     this.failures.delete(key);
   }
 
+  /** Resolves once none of `keys` is waiting, running, or due to run again. */
+  whenDone(keys: string[]): Promise<void> {
+    if (this.allDone(keys)) return Promise.resolve();
+    return new Promise((resolve) => this.doneWaiters.push({ keys, resolve }));
+  }
+
+  private allDone(keys: string[]): boolean {
+    return this.stopped || keys.every((k) => !this.queued.has(k) && !this.running.has(k) && !this.dirty.has(k));
+  }
+
   get depth(): number {
     return this.queue.length;
   }
@@ -90,6 +102,7 @@ export class WorkQueue {
    */
   async shutDown(drainMs = 0): Promise<void> {
     this.stopped = true;
+    for (const w of this.doneWaiters.splice(0)) w.resolve();
     for (const { timer } of this.timers.values()) clearTimeout(timer);
     this.timers.clear();
     this.queue.length = 0;
@@ -147,6 +160,14 @@ export class WorkQueue {
     if (this.dirty.delete(key)) this.add(key);
     if (this.active === 0 && (this.stopped || this.queue.length === 0)) {
       for (const w of this.idleWaiters.splice(0)) w();
+    }
+    if (this.doneWaiters.length) {
+      const waiting = this.doneWaiters;
+      this.doneWaiters = [];
+      for (const w of waiting) {
+        if (this.allDone(w.keys)) w.resolve();
+        else this.doneWaiters.push(w);
+      }
     }
     this.pump();
   }

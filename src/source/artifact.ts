@@ -168,20 +168,45 @@ export interface TarballResult {
 }
 
 /**
+ * The tar blocks of one entry: a PAX header when the path or link target
+ * does not fit the ustar fields, the header, then a file's data padded to
+ * 512 bytes. Every artifact writer goes through here, so the same entry is
+ * always the same bytes.
+ */
+export function entryBlocks(e: TreeEntry, data?: Buffer): Buffer[] {
+  const h = new Header({
+    path: e.type === 'dir' ? `${e.path}/` : e.path,
+    mode: e.type === 'dir' ? DIR_MODE : e.type === 'symlink' ? LINK_MODE : e.executable ? EXEC_MODE : FILE_MODE,
+    uid: 0,
+    gid: 0,
+    size: e.type === 'file' ? e.size : 0,
+    mtime: EPOCH,
+    type: e.type === 'dir' ? 'Directory' : e.type === 'symlink' ? 'SymbolicLink' : 'File',
+    linkpath: e.linkTarget ?? '',
+    uname: '',
+    gname: '',
+  });
+  const out: Buffer[] = [];
+  const block = Buffer.alloc(512);
+  if (h.encode(block, 0)) out.push(new Pax({ path: h.path, linkpath: e.linkTarget }).encode());
+  out.push(block);
+  if (e.type === 'file' && data) {
+    out.push(data);
+    const pad = (512 - (data.length % 512)) % 512;
+    if (pad) out.push(Buffer.alloc(pad));
+  }
+  return out;
+}
+
+/** The end-of-archive marker: two zero blocks. */
+export const END_OF_ARCHIVE = Buffer.alloc(1024);
+
+/**
  * Writes a deterministic .tar.gz of `entries` (from pruneTree) to `dest`: fixed
  * order, zero timestamps and owners, normalised modes. Same content, same bytes.
  */
 export async function writeTarball(root: string, entries: TreeEntry[], dest: string): Promise<TarballResult> {
-  const hash = createHash('sha256');
-  let size = 0;
   const files: Record<string, string> = {};
-  const tap = new Transform({
-    transform(chunk: Buffer, _enc, cb) {
-      hash.update(chunk);
-      size += chunk.length;
-      cb(null, chunk);
-    },
-  });
   // Reads run ahead of the writer: opening many small files one by one is
   // bound by syscall latency, not bandwidth.
   const reads = new Map<number, Promise<Buffer>>();
@@ -200,36 +225,56 @@ export async function writeTarball(root: string, entries: TreeEntry[], dest: str
   async function* blocks(): AsyncGenerator<Buffer> {
     for (const [i, e] of entries.entries()) {
       pump(i + READ_AHEAD);
-      const h = new Header({
-        path: e.type === 'dir' ? `${e.path}/` : e.path,
-        mode: e.type === 'dir' ? DIR_MODE : e.type === 'symlink' ? LINK_MODE : e.executable ? EXEC_MODE : FILE_MODE,
-        uid: 0,
-        gid: 0,
-        size: e.type === 'file' ? e.size : 0,
-        mtime: EPOCH,
-        type: e.type === 'dir' ? 'Directory' : e.type === 'symlink' ? 'SymbolicLink' : 'File',
-        linkpath: e.linkTarget ?? '',
-        uname: '',
-        gname: '',
-      });
-      const block = Buffer.alloc(512);
-      const needPax = h.encode(block, 0);
-      if (needPax) {
-        yield new Pax({ path: h.path, linkpath: e.linkTarget }).encode();
+      if (e.type !== 'file') {
+        yield* entryBlocks(e);
+        continue;
       }
-      yield block;
-      if (e.type === 'file') {
-        const data = await reads.get(i)!;
-        reads.delete(i);
-        if (data.length !== e.size) throw new ArtifactContentError(`file '${e.path}' changed while archiving`);
-        files[e.path] = createHash('sha1').update(data).digest('hex');
-        yield data;
-        const pad = (512 - (data.length % 512)) % 512;
-        if (pad) yield Buffer.alloc(pad);
-      }
+      const data = await reads.get(i)!;
+      reads.delete(i);
+      if (data.length !== e.size) throw new ArtifactContentError(`file '${e.path}' changed while archiving`);
+      files[e.path] = createHash('sha1').update(data).digest('hex');
+      yield* entryBlocks(e, data);
     }
-    yield Buffer.alloc(1024); // end-of-archive marker
+    yield END_OF_ARCHIVE;
   }
-  await pipeline(Readable.from(blocks()), createGzip(), tap, createWriteStream(dest, { mode: 0o644 }));
-  return { digest: `sha256:${hash.digest('hex')}`, size, files };
+  return { ...(await writeGzip(blocks(), dest)), files };
+}
+
+/**
+ * Gzips a tar stream into `dest` (default compression, as every artifact
+ * writer here) and returns the digest and size of what was written.
+ */
+export async function writeGzip(blocks: AsyncIterable<Buffer>, dest: string): Promise<{ digest: string; size: number }> {
+  const hash = createHash('sha256');
+  let size = 0;
+  const tap = new Transform({
+    transform(chunk: Buffer, _enc, cb) {
+      hash.update(chunk);
+      size += chunk.length;
+      cb(null, chunk);
+    },
+  });
+  await pipeline(Readable.from(coalesce(blocks)), createGzip(), tap, createWriteStream(dest, { mode: 0o644 }));
+  return { digest: `sha256:${hash.digest('hex')}`, size };
+}
+
+/**
+ * Joins small buffers into chunks of at least `min` bytes: every chunk
+ * written to a zlib stream is a trip to the thread pool, and a tarball of
+ * small files is mostly 512-byte blocks. (Deflate's output does not depend
+ * on how its input is cut.)
+ */
+async function* coalesce(blocks: AsyncIterable<Buffer>, min = 64 * 1024): AsyncGenerator<Buffer> {
+  let parts: Buffer[] = [];
+  let length = 0;
+  for await (const b of blocks) {
+    parts.push(b);
+    length += b.length;
+    if (length >= min) {
+      yield Buffer.concat(parts, length);
+      parts = [];
+      length = 0;
+    }
+  }
+  if (length) yield Buffer.concat(parts, length);
 }

@@ -36,6 +36,21 @@ export const EXCLUDE_CI = [
 export const EXCLUDE_EXTRA = ['**/.goreleaser.yml', '**/.sops.yaml', '**/.flux.yaml'];
 export const DEFAULT_EXCLUSIONS = [...EXCLUDE_EXT, ...EXCLUDE_CI, ...EXCLUDE_EXTRA];
 
+/** The patterns of one `.sourceignore` file and the directory it sits in. */
+export interface IgnoreFile {
+  /** Directory relative to the root ('' = root). */
+  base: string;
+  lines: string[];
+}
+
+/** What a checkout holds that shapes its artifact beyond the files themselves. */
+export interface CheckoutRules {
+  /** Every `.sourceignore` with patterns, in the order they apply. */
+  ignoreFiles: IgnoreFile[];
+  /** Whether any `.gitattributes` file exists: attributes can make checked-out bytes differ from the blobs. */
+  gitAttributes: boolean;
+}
+
 interface PatternSource {
   /** Directory the patterns are scoped to, relative to the root ('' = root). */
   base: string;
@@ -59,8 +74,19 @@ export class SourceIgnore {
 
   /** Loads `.sourceignore` files under `root` and combines them with `specIgnore`. */
   static async load(root: string, specIgnore?: string): Promise<SourceIgnore> {
-    const found: PatternSource[] = [];
-    await loadDir(root, '', found);
+    return SourceIgnore.fromRules((await SourceIgnore.scan(root)).ignoreFiles, specIgnore);
+  }
+
+  /** Reads the `.sourceignore` files under `root` (and notes `.gitattributes` files). */
+  static async scan(root: string): Promise<CheckoutRules> {
+    const rules: CheckoutRules = { ignoreFiles: [], gitAttributes: false };
+    await loadDir(root, '', rules);
+    return rules;
+  }
+
+  /** The matcher `load` would give for a tree whose `.sourceignore` files are `files`. */
+  static fromRules(files: IgnoreFile[], specIgnore?: string): SourceIgnore {
+    const found = files.map((f) => makeSource(f.base, f.lines));
     if (specIgnore !== undefined) {
       const lines = patternLines(specIgnore);
       if (lines.length) found.push(makeSource('', lines));
@@ -100,7 +126,7 @@ export class SourceIgnore {
   }
 }
 
-async function loadDir(abs: string, rel: string, out: PatternSource[]): Promise<void> {
+async function loadDir(abs: string, rel: string, out: CheckoutRules): Promise<void> {
   let text: string | undefined;
   // Only a regular file of sane size: a .sourceignore symlinked to a device
   // or to a file elsewhere is not read.
@@ -108,9 +134,10 @@ async function loadDir(abs: string, rel: string, out: PatternSource[]): Promise<
   if (st?.isFile() && st.size <= MAX_IGNORE_FILE) text = await readFile(join(abs, IGNORE_FILE), 'utf8');
   if (text !== undefined) {
     const lines = patternLines(text);
-    if (lines.length) out.push(makeSource(rel, lines));
+    if (lines.length) out.ignoreFiles.push({ base: rel, lines });
   }
   const entries = await readdir(abs, { withFileTypes: true });
+  if (entries.some((e) => e.name === '.gitattributes')) out.gitAttributes = true;
   entries.sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
   for (const e of entries) {
     if (e.isDirectory() && e.name !== '.git') {

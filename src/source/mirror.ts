@@ -51,6 +51,16 @@ export interface CheckoutOptions extends GitCallOptions {
   gitDir: string;
 }
 
+/** One line of `git diff-tree -r -t`: a path whose entry differs between two commits. */
+export interface TreeChange {
+  path: string;
+  /** Git modes as octal text: '000000' where the side has no entry, '040000' a tree, '100644' a file... */
+  oldMode: string;
+  newMode: string;
+  /** Object id of the new side (all zeros when it has none). */
+  newOid: string;
+}
+
 export interface CommitInfo {
   hash: string;
   subject: string;
@@ -258,8 +268,10 @@ export class MirrorCache {
         return fetched;
       }
 
-      if ((await hasObject(repo, rev.commit)) && (await hasObject(repo, wantTip))) {
-        await updateRef(repo, localRef, wantTip);
+      // One git process answers for the objects and the local ref together.
+      const before = await lookup(repo, [rev.commit, wantTip, localRef]);
+      if (before.has(rev.commit) && before.has(wantTip)) {
+        if (before.get(localRef) !== wantTip) await updateRef(repo, localRef, wantTip);
         this.stats.upToDate++;
         return false;
       }
@@ -281,15 +293,37 @@ export class MirrorCache {
       }
 
       await runGit([...base, '--depth=1', url.url, `+${rev.ref}:${rev.ref}`], fetchOpts);
-      if (!(await hasObject(repo, wantTip)) || !(await hasObject(repo, rev.commit))) {
+      let after = await lookup(repo, [rev.commit, wantTip, localRef]);
+      if (!after.has(wantTip) || !after.has(rev.commit)) {
         // The ref moved between ls-remote and fetch: ask for the exact object.
         await runGit([...base, '--depth=1', url.url, wantTip], fetchOpts);
+        after = await lookup(repo, [rev.commit, wantTip, localRef]);
       }
-      if (!(await hasObject(repo, rev.commit))) {
+      if (!after.has(rev.commit)) {
         throw new GitError('ref-not-found', `unable to fetch commit '${rev.commit}' of '${rev.ref}'`);
       }
-      await updateRef(repo, localRef, wantTip);
+      if (after.get(localRef) !== wantTip) await updateRef(repo, localRef, wantTip);
       return true;
+    });
+  }
+
+  /**
+   * Fetches a branch without asking the remote for it first (one round of
+   * requests instead of two) and resolves it from what arrived: for a
+   * reconcile that was asked for, when a new commit is the likely news.
+   * Polls keep to resolve() and sync(), which fetch only when the branch moved.
+   */
+  async fetchBranch(url: GitUrl, branch: string, o: GitCallOptions): Promise<ResolvedRevision> {
+    return this.withMirror(url, async (repo) => {
+      const ref = `refs/heads/${branch}`;
+      this.stats.fetches++;
+      await runGit(
+        ['--git-dir', repo, '-c', 'gc.autoDetach=false', 'fetch', '--quiet', '--no-tags', '--no-write-fetch-head', '--no-auto-maintenance', '--depth=1', url.url, `+${ref}:${ref}`],
+        { env: o.auth.env, secrets: o.auth.secrets, timeoutMs: o.timeoutMs, url: url.url, host: url.sshHostPattern, credentials: o.auth.credentials },
+      );
+      const commit = (await lookup(repo, [`${ref}^{commit}`])).get(`${ref}^{commit}`);
+      if (!commit) throw notFound(url, ref);
+      return { kind: 'branch', ref, commit, revision: `${branch}@sha1:${commit}` };
     });
   }
 
@@ -307,6 +341,39 @@ export class MirrorCache {
     const i = text.indexOf('\n\n');
     const message = i >= 0 ? text.slice(i + 2) : '';
     return { hash: commit, subject: message.split('\n')[0] ?? '', message };
+  }
+
+  /**
+   * What changed between two commits of the mirror, every level of the tree
+   * (files, and directories added or removed), without rename detection.
+   * Fails when either commit is not in the mirror.
+   */
+  async diffTree(url: GitUrl, from: string, to: string): Promise<TreeChange[]> {
+    const out = await gitBytes(['--git-dir', this.pathFor(url), 'diff-tree', '-r', '-t', '-z', '--no-renames', '--no-commit-id', '--no-ext-diff', from, to]);
+    return parseDiffTree(out);
+  }
+
+  /**
+   * The contents of several objects through one `git cat-file --batch`:
+   * id -> bytes, for those present (blobs, commits, ...).
+   */
+  async readObjects(url: GitUrl, oids: string[]): Promise<Map<string, Buffer>> {
+    const unique = [...new Set(oids)];
+    const out = new Map<string, Buffer>();
+    if (!unique.length) return out;
+    const raw = await gitBytes(['--git-dir', this.pathFor(url), 'cat-file', '--batch'], { input: `${unique.join('\n')}\n` });
+    let at = 0;
+    for (const oid of unique) {
+      const nl = raw.indexOf(0x0a, at);
+      if (nl < 0) throw new GitError('other', `git cat-file: truncated output at '${oid}'`);
+      const head = raw.toString('latin1', at, nl).split(' ');
+      at = nl + 1;
+      if (head[1] === 'missing' || head.length !== 3) continue;
+      const size = Number(head[2]);
+      out.set(oid, raw.subarray(at, at + size));
+      at += size + 1; // the content is followed by a newline
+    }
+    return out;
   }
 
   /** The raw bytes of an object (for signature checks). */
@@ -388,8 +455,37 @@ async function removeStaleGitLocks(repo: string): Promise<void> {
   await walk(join(repo, 'refs'));
 }
 
+/** Parses `git diff-tree -r -t -z` raw output (':old new oldOid newOid status\0path\0' records). */
+export function parseDiffTree(raw: Buffer): TreeChange[] {
+  const parts = raw.toString('utf8').split('\0');
+  const out: TreeChange[] = [];
+  for (let i = 0; i + 1 < parts.length; i += 2) {
+    const meta = parts[i]!;
+    const m = /^:(\d{6}) (\d{6}) ([0-9a-f]+) ([0-9a-f]+) ([A-Z])\d*$/.exec(meta);
+    if (!m) throw new GitError('other', `unexpected git diff-tree output '${meta.slice(0, 80)}'`);
+    out.push({ path: parts[i + 1]!, oldMode: m[1]!, newMode: m[2]!, newOid: m[4]! });
+  }
+  return out;
+}
+
 function notFound(url: GitUrl, ref: string): GitError {
   return new GitError('ref-not-found', `unable to clone '${url.url}': couldn't find remote ref "${ref}"`);
+}
+
+/**
+ * Resolves object names (ids or refs) in one `git cat-file --batch-check`:
+ * name -> object id, for the names that exist in the repository.
+ */
+async function lookup(repo: string, names: string[]): Promise<Map<string, string>> {
+  const unique = [...new Set(names)];
+  const r = await runGit(['--git-dir', repo, 'cat-file', '--batch-check=%(objectname)'], { input: `${unique.join('\n')}\n` });
+  const lines = r.stdout.split('\n');
+  const out = new Map<string, string>();
+  for (const [i, name] of unique.entries()) {
+    const line = lines[i]?.trim() ?? '';
+    if (/^[0-9a-f]{40,64}$/.test(line)) out.set(name, line);
+  }
+  return out;
 }
 
 async function hasObject(repo: string, oid: string): Promise<boolean> {

@@ -8,6 +8,7 @@ import {
   safeJoin,
   writeTarball,
   type ArtifactLimits,
+  type TarballResult,
 } from './artifact.ts';
 import { Conditions, parseDuration, rfc3339 } from './conditions.ts';
 import { prepareGitAuth, proxyFromSecret, type GitAuth, type SecretData } from './git/auth.ts';
@@ -19,8 +20,9 @@ import {
   trustedKeysFromSecret,
   verifySignature,
 } from './git/verify.ts';
-import { SourceIgnore } from './ignore.ts';
-import type { MirrorCache, ResolvedRevision } from './mirror.ts';
+import { SourceIgnore, type CheckoutRules } from './ignore.ts';
+import { buildIncremental, prepareIncremental, type ArtifactRecipe, type IncrementalBuild } from './incremental.ts';
+import { DEFAULT_BRANCH, type MirrorCache, type ResolvedRevision } from './mirror.ts';
 import type { Storage } from './storage/storage.ts';
 import {
   ConditionType as C,
@@ -62,7 +64,7 @@ export interface ReconcileDeps {
 
 export type ReconcileOutcome =
   | 'suspended'
-  | 'unchanged' // remote revision and content config as before: nothing fetched or built
+  | 'unchanged' // remote revision and content config as before: nothing built (nor fetched, unless the reconcile was requested)
   | 'stored' // an artifact was (re)built and stored
   | 'up-to-date' // fetched and checked (e.g. re-verified) but the artifact did not change
   | 'failed' // transient failure: retry with backoff
@@ -79,6 +81,16 @@ export interface ReconcileResult {
   requeueAfterMs?: number;
   /** Whether objects were fetched from the remote. */
   fetched: boolean;
+  /** Milliseconds spent per stage (resolve, fetch, checkout, archive, store...), for debug logs. */
+  timings: Record<string, number>;
+  /**
+   * How a new artifact was built: from a checkout ('full'), or from the
+   * previous artifact and git's diff ('incremental'; 'incremental-linked'
+   * when its tree had to be copied on the spot).
+   */
+  build?: 'full' | 'incremental' | 'incremental-linked';
+  /** Why an artifact was not built incrementally, when that was tried. */
+  buildNote?: string;
 }
 
 type ErrorKind = 'generic' | 'waiting' | 'stalling';
@@ -143,7 +155,7 @@ export async function reconcileGitRepository(obj: GitRepository, deps: Reconcile
   if (spec.suspend) {
     const st = structuredClone(prev);
     const dir = st.artifact && (await storage.exists(st.artifact)) ? storage.treeDir(st.artifact) : undefined;
-    return { status: st, events: [], artifactDir: dir, outcome: 'suspended', fetched: false };
+    return { status: st, events: [], artifactDir: dir, outcome: 'suspended', fetched: false, timings: {} };
   }
 
   const status: GitRepositoryStatus = structuredClone(prev);
@@ -163,6 +175,15 @@ export async function reconcileGitRepository(obj: GitRepository, deps: Reconcile
   let outcome: ReconcileOutcome = 'up-to-date';
   let secrets: string[] = [];
   let commitSubject: string | undefined;
+  let build: ReconcileResult['build'];
+  let buildNote: string | undefined;
+  const timings: Record<string, number> = {};
+  let lap = performance.now();
+  const mark = (stage: string) => {
+    const t = performance.now();
+    timings[stage] = Math.round((timings[stage] ?? 0) + t - lap);
+    lap = t;
+  };
 
   try {
     // --- storage: is the advertised artifact still there and intact?
@@ -193,6 +214,7 @@ export async function reconcileGitRepository(obj: GitRepository, deps: Reconcile
       .garbageCollect(GITREPOSITORY_KIND, namespace, name, status.artifact ? [status.artifact.path] : [])
       .catch(() => []);
     await storage.pruneTemp().catch(() => {});
+    mark('storage-check');
 
     // A failed verification is recomputed; a successful one stays until then.
     if (conds.isFalse(C.SourceVerified)) conds.delete(C.SourceVerified);
@@ -245,6 +267,7 @@ export async function reconcileGitRepository(obj: GitRepository, deps: Reconcile
       );
     }
     const gitOpts = { auth, timeoutMs };
+    mark('config');
 
     // --- includes: are they all available?
     const includes = await fetchIncludes(deps, namespace, spec.include ?? []);
@@ -256,13 +279,27 @@ export async function reconcileGitRepository(obj: GitRepository, deps: Reconcile
     }
     conds.delete(C.ArtifactOutdated);
 
-    // --- resolve the reference on the remote (ls-remote only)
-    let rev: ResolvedRevision;
+    // --- resolve the reference on the remote (ls-remote only). A reconcile
+    // that was asked for (a webhook, `flux reconcile`) of a branch fetches
+    // straight away instead: a new commit is what it is usually about.
+    let rev: ResolvedRevision | undefined;
+    let prefetched = false;
+    const requested = obj.metadata.annotations?.[RECONCILE_REQUEST_ANNOTATION];
+    const branchOnly = !spec.ref || (!spec.ref.commit && !spec.ref.name && !spec.ref.semver && !spec.ref.tag);
+    if (requested !== undefined && requested !== prev.lastHandledReconcileAt && branchOnly && status.artifact) {
+      try {
+        rev = await deps.mirrors.fetchBranch(url, spec.ref?.branch || DEFAULT_BRANCH, gitOpts);
+        prefetched = fetched = true;
+      } catch {
+        // The usual way below says what is wrong.
+      }
+    }
     try {
-      rev = await deps.mirrors.resolve(url, spec.ref, gitOpts);
+      rev ??= await deps.mirrors.resolve(url, spec.ref, gitOpts);
     } catch (err) {
       throw gitFailure(err);
     }
+    mark('resolve');
 
     const configChanged = contentConfigChanged(spec, status, includeArtifacts);
     if (status.artifact && status.artifact.revision === rev.revision && !configChanged) {
@@ -273,41 +310,66 @@ export async function reconcileGitRepository(obj: GitRepository, deps: Reconcile
     } else {
       // --- fetch what the ref needs, then check out
       try {
-        fetched = await deps.mirrors.sync(url, rev, gitOpts);
+        if (!prefetched) fetched = await deps.mirrors.sync(url, rev, gitOpts);
       } catch (err) {
         throw gitFailure(err);
       }
+      mark('fetch');
       tmp = await storage.tempDir(`gitrepository-${namespace}-${name}`);
       const tree = join(tmp, 'tree');
       const sparse = spec.sparseCheckout?.map((d) => d.replace(/^\.\//, ''));
-      try {
-        for (const d of sparse ?? []) safeJoin(tree, d, 'sparse checkout dir');
-      } catch (err) {
-        throw new ReconcileError(C.FetchFailed, Reason.GitOperationFailed, `failed to sparse checkout directories : ${(err as Error).message}`);
+      const checkout = async () => {
+        try {
+          for (const d of sparse ?? []) safeJoin(tree, d, 'sparse checkout dir');
+        } catch (err) {
+          throw new ReconcileError(C.FetchFailed, Reason.GitOperationFailed, `failed to sparse checkout directories : ${(err as Error).message}`);
+        }
+        await rm(tree, { recursive: true, force: true });
+        try {
+          await deps.mirrors.checkout(url, rev.commit, tree, {
+            ...gitOpts,
+            sparseCheckout: sparse,
+            recurseSubmodules: spec.recurseSubmodules ?? false,
+            gitDir: join(tmp!, 'git'),
+          });
+        } catch (err) {
+          throw gitFailure(err);
+        }
+        for (const d of sparse ?? []) {
+          try {
+            await lstat(safeJoin(tree, d, 'sparse checkout dir'));
+          } catch {
+            throw new ReconcileError(
+              C.FetchFailed,
+              Reason.GitOperationFailed,
+              `failed to sparse checkout directories : sparse checkout dir '${d}' does not exist in repository`,
+            );
+          }
+        }
+        mark('checkout');
+      };
+
+      // A plain source (no include, sparse checkout or submodules) whose
+      // previous artifact says how it was built starts from that artifact:
+      // git tells what changed, and nothing else is checked out or read.
+      const plain = !sparse?.length && !spec.recurseSubmodules && !spec.include?.length;
+      let incremental: IncrementalBuild | undefined;
+      if (plain && !configChanged && status.artifact && status.artifact.revision !== rev.revision) {
+        const recipe = await storage.recipe<ArtifactRecipe>(status.artifact);
+        const prepared = recipe
+          ? await prepareIncremental(deps.mirrors, url, recipe, rev.commit, spec.ignore, limits).catch((err: Error) => ({ fallback: err.message }))
+          : { fallback: 'the previous artifact has no recipe' };
+        if ('fallback' in prepared) buildNote = prepared.fallback;
+        else incremental = prepared;
+        mark('diff');
       }
-      try {
-        await deps.mirrors.checkout(url, rev.commit, tree, {
-          ...gitOpts,
-          sparseCheckout: sparse,
-          recurseSubmodules: spec.recurseSubmodules ?? false,
-          gitDir: join(tmp, 'git'),
-        });
-      } catch (err) {
-        throw gitFailure(err);
+      if (incremental) {
+        commitSubject = incremental.subject;
+      } else {
+        await checkout();
+        commitSubject = (await deps.mirrors.commitInfo(url, rev.commit)).subject;
       }
       conds.delete(C.FetchFailed);
-      for (const d of sparse ?? []) {
-        try {
-          await lstat(safeJoin(tree, d, 'sparse checkout dir'));
-        } catch {
-          throw new ReconcileError(
-            C.FetchFailed,
-            Reason.GitOperationFailed,
-            `failed to sparse checkout directories : sparse checkout dir '${d}' does not exist in repository`,
-          );
-        }
-      }
-      commitSubject = (await deps.mirrors.commitInfo(url, rev.commit)).subject;
 
       // --- signatures
       await verifyRevision(deps, obj, namespace, url, rev, status, conds);
@@ -354,21 +416,53 @@ export async function reconcileGitRepository(obj: GitRepository, deps: Reconcile
       if (status.artifact?.revision === rev.revision && !includesChanged && !configChanged) {
         outcome = 'up-to-date';
       } else {
-        let ignore: SourceIgnore;
-        try {
-          ignore = await SourceIgnore.load(tree, spec.ignore);
-        } catch (err) {
-          throw new ReconcileError(
-            C.StorageOperationFailed,
-            'SourceIgnoreError',
-            `failed to load source ignore patterns from repository: ${conciseFsError(err)}`,
-          );
+        const tarball = join(tmp, 'artifact.tar.gz');
+        let built: (TarballResult & { recipe?: ArtifactRecipe }) | undefined;
+        if (incremental) {
+          try {
+            build = (await storage.cloneTree(status.artifact!, tree)) === 'spare' ? 'incremental' : 'incremental-linked';
+            mark('clone');
+            built = {
+              ...(await buildIncremental(storage.localPath(status.artifact!.path), tree, incremental, tarball, limits)),
+              recipe: incremental.recipe,
+            };
+            mark('archive');
+          } catch (err) {
+            buildNote = `incremental build failed: ${(err as Error).message}`;
+            await checkout();
+          }
+        }
+        if (!built) {
+          build = 'full';
+          let rules: CheckoutRules;
+          let ignore: SourceIgnore;
+          try {
+            rules = await SourceIgnore.scan(tree);
+            ignore = SourceIgnore.fromRules(rules.ignoreFiles, spec.ignore);
+          } catch (err) {
+            throw new ReconcileError(
+              C.StorageOperationFailed,
+              'SourceIgnoreError',
+              `failed to load source ignore patterns from repository: ${conciseFsError(err)}`,
+            );
+          }
+          try {
+            const pruned = await pruneTree(tree, ignore, limits);
+            mark('prune');
+            const result = await writeTarball(tree, pruned.entries, tarball);
+            mark('archive');
+            const recipe: ArtifactRecipe | undefined = plain
+              ? { version: 1, commit: rev.commit, ignoreFiles: rules.ignoreFiles, specIgnore: spec.ignore, gitAttributes: rules.gitAttributes }
+              : undefined;
+            built = { ...result, recipe };
+          } catch (err) {
+            const msg = err instanceof ArtifactContentError ? err.message : conciseFsError(err);
+            throw new ReconcileError(C.StorageOperationFailed, Reason.ArchiveOperationFailed, `unable to archive artifact to storage: ${msg}`);
+          }
         }
         let artifact: Artifact;
         try {
-          const pruned = await pruneTree(tree, ignore, limits);
-          const tarball = join(tmp, 'artifact.tar.gz');
-          const { digest, size, files } = await writeTarball(tree, pruned.entries, tarball);
+          const { digest, size, files, recipe } = built;
           artifact = await storage.store({
             kind: GITREPOSITORY_KIND,
             namespace,
@@ -380,7 +474,11 @@ export async function reconcileGitRepository(obj: GitRepository, deps: Reconcile
             size,
             now,
             files,
+            recipe,
           });
+          mark('store');
+          // The next commit's build starts from a copy of this tree, made in the background.
+          if (recipe) storage.prepareSpare(artifact);
         } catch (err) {
           const msg = err instanceof ArtifactContentError ? err.message : conciseFsError(err);
           throw new ReconcileError(C.StorageOperationFailed, Reason.ArchiveOperationFailed, `unable to archive artifact to storage: ${msg}`);
@@ -438,6 +536,7 @@ export async function reconcileGitRepository(obj: GitRepository, deps: Reconcile
   } finally {
     await auth?.dispose().catch(() => {});
     if (tmp) await rm(tmp, { recursive: true, force: true }).catch(() => {});
+    mark('cleanup');
   }
 
   const requested = obj.metadata.annotations?.[RECONCILE_REQUEST_ANNOTATION];
@@ -451,6 +550,9 @@ export async function reconcileGitRepository(obj: GitRepository, deps: Reconcile
     outcome,
     requeueAfterMs: outcome === 'stalled' ? undefined : requeueAfterMs,
     fetched,
+    timings,
+    build,
+    buildNote,
   };
 }
 

@@ -301,11 +301,18 @@ describe('artifact content', () => {
       paths.push((await reconcile(obj, env.deps)).status.artifact!.path);
     }
     await reconcile(obj, env.deps); // GC runs at the start of each reconcile
+    await env.storage.settle(); // collected trees are deleted, the next build's spare tree made, in the background
     const dir = env.storage.localPath(paths[0]!.split('/').slice(0, -1).join('/'));
     const names = (await readdir(dir)).sort();
-    // Each kept artifact: its tarball, its unpacked tree and the tree's file index.
-    const expected = paths.slice(-2).flatMap((p) => { const n = p.split('/').pop()!; return [n, n.replace('.tar.gz', ''), n.replace('.tar.gz', '.files.json')]; }).sort();
-    assert.deepEqual(names, expected);
+    // Each kept artifact: its tarball, its unpacked tree, the tree's file index
+    // and how it was built; the current one also a spare copy of its tree.
+    const expected = paths.slice(-2).flatMap((p) => {
+      const n = p.split('/').pop()!;
+      return [n, n.replace('.tar.gz', ''), n.replace('.tar.gz', '.files.json'), n.replace('.tar.gz', '.recipe.json')];
+    });
+    expected.push(`.spare-${paths.at(-1)!.split('/').pop()!.replace('.tar.gz', '')}`);
+    assert.deepEqual(names, expected.sort());
+    assert.deepEqual(await readdir(join(env.storage.root, '.tmp')), [], 'no trash left');
   });
 
   test('an artifact that disappeared or was altered in storage is rebuilt', async () => {

@@ -222,6 +222,43 @@ describe('polling', () => {
     assert.equal(srv.totals().fetches, 0);
   });
 
+  test('a requested reconcile of a branch fetches at once: one ls-refs, no ls-remote', async () => {
+    const obj = gitRepository({ url: srv.url('poll'), ref: { branch: 'main' } });
+    await reconcile(obj, env.deps);
+    const sha = await repo.commitFiles({ 'r.txt': 'requested\n' }, 'requested');
+    await repo.push();
+    const statsBefore = { ...env.mirrors.stats };
+    srv.resetStats();
+    obj.metadata.annotations = { 'reconcile.fluxcd.io/requestedAt': new Date().toISOString() };
+    const res = await reconcile(obj, env.deps);
+    assert.equal(res.outcome, 'stored');
+    assert.equal(res.fetched, true);
+    assert.equal(res.status.artifact?.revision, `main@sha1:${sha}`);
+    assert.equal(res.status.lastHandledReconcileAt, obj.metadata.annotations['reconcile.fluxcd.io/requestedAt']);
+    assert.equal(env.mirrors.stats.lsRemote, statsBefore.lsRemote, 'no ls-remote');
+    assert.equal(srv.totals().lsRefs, 1, 'the fetch asks for the refs once');
+    assert.equal(srv.totals().fetches, 1);
+    assert.ok((await listTree(res.artifactDir!)).includes('r.txt'));
+
+    // The same request again (already handled) is a plain poll; a new one with nothing new fetches nothing new.
+    srv.resetStats();
+    assert.equal((await reconcile(obj, env.deps)).outcome, 'unchanged');
+    assert.equal(srv.totals().fetches, 0);
+    obj.metadata.annotations = { 'reconcile.fluxcd.io/requestedAt': new Date(Date.now() + 1000).toISOString() };
+    const again = await reconcile(obj, env.deps);
+    assert.equal(again.outcome, 'unchanged');
+    assert.deepEqual(again.events, []);
+
+    // A branch that is gone fails as a poll would say it.
+    const gone = gitRepository({ url: srv.url('poll'), ref: { branch: 'main' } });
+    await reconcile(gone, env.deps);
+    gone.spec.ref = { branch: 'no-such-branch' };
+    gone.metadata.annotations = { 'reconcile.fluxcd.io/requestedAt': 'now' };
+    const failed = await reconcile(gone, env.deps);
+    assert.equal(failed.outcome, 'failed');
+    assert.match(condition(gone, 'FetchFailed')!.message, /couldn't find remote ref "refs\/heads\/no-such-branch"/);
+  });
+
   test('the mirror is one bare repository per URL, shared by objects', async () => {
     const a = gitRepository({ url: srv.url('poll'), ref: { branch: 'main' } });
     const b = gitRepository({ url: srv.url('poll'), ref: { branch: 'main' } });

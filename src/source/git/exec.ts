@@ -94,13 +94,21 @@ export async function runGit(args: string[], opts: GitRunOptions = {}): Promise<
 }
 
 /** Runs a local (no network) git command and returns its stdout as bytes. */
-export function gitBytes(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {}): Promise<Buffer> {
+export function gitBytes(args: string[], opts: { cwd?: string; env?: NodeJS.ProcessEnv; input?: string } = {}): Promise<Buffer> {
   return new Promise((resolve, reject) => {
-    const child = spawn('git', args, { cwd: opts.cwd, env: { ...baseGitEnv(), ...(opts.env ?? {}) }, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn('git', args, {
+      cwd: opts.cwd,
+      env: { ...baseGitEnv(), ...(opts.env ?? {}) },
+      stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'],
+    });
+    if (opts.input !== undefined) {
+      child.stdin!.on('error', () => {}); // a git that exits early reports through its exit code
+      child.stdin!.end(opts.input);
+    }
     const out: Buffer[] = [];
     const err: Buffer[] = [];
-    child.stdout.on('data', (c: Buffer) => out.push(c));
-    child.stderr.on('data', (c: Buffer) => err.push(c));
+    child.stdout!.on('data', (c: Buffer) => out.push(c));
+    child.stderr!.on('data', (c: Buffer) => err.push(c));
     child.once('error', (e) => reject(new GitError('other', `cannot run git: ${e.message}`)));
     child.once('close', (code) => {
       if (code === 0) resolve(Buffer.concat(out));

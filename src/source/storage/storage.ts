@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { lstat, mkdir, mkdtemp, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
+import { link, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rename, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join, posix, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
+import { run } from '../../util/exec.ts';
 import type { Artifact } from '../types.ts';
 
 export interface StorageOptions {
@@ -12,6 +13,12 @@ export interface StorageOptions {
   baseUrl?: string;
   /** Artifacts kept per source by garbage collection (default 2, the current one included). */
   keep?: number;
+  /**
+   * Background work (deleting collected trees, preparing the next build's
+   * copy of a tree) starts this long after it was last asked for, so that it
+   * does not compete with the reconciles a new artifact sets off (default 2 s).
+   */
+  backgroundDelayMs?: number;
 }
 
 export interface StoreRequest {
@@ -28,6 +35,8 @@ export interface StoreRequest {
   now: Date;
   /** File path → content digest (from writeTarball), kept beside the tree. */
   files?: Record<string, string>;
+  /** How the artifact was built, kept beside it for the next build to start from (see recipe()). */
+  recipe?: object;
 }
 
 /**
@@ -37,16 +46,28 @@ export interface StoreRequest {
  * sha256). Beside each tarball, <hex>/ holds the same tree unpacked, for
  * in-process readers. Scratch space lives in <root>/.tmp (same filesystem, so
  * moves into place are renames).
+ *
+ * Trees are read-only once stored: a tree may share its files (hard links)
+ * with the tree of the artifact before it, so no reader may write into one.
+ * Beside the current artifact, `.spare-<hex>/` may hold a ready-made copy of
+ * its tree (hard links again) for the next build to start from.
  */
 export class Storage {
   readonly root: string;
   baseUrl: string | undefined;
   readonly keep: number;
+  readonly #backgroundDelayMs: number;
+  #background: Array<() => Promise<void>> = [];
+  #backgroundTimer: NodeJS.Timeout | undefined;
+  #backgroundRun: Promise<void> = Promise.resolve();
+  /** Spares being made, by path: a build that wants one waits for it. */
+  readonly #sparesInProgress = new Map<string, Promise<void>>();
 
   constructor(opts: StorageOptions) {
     this.root = resolve(opts.root);
     this.baseUrl = opts.baseUrl?.replace(/\/+$/, '');
     this.keep = Math.max(1, opts.keep ?? 2);
+    this.#backgroundDelayMs = opts.backgroundDelayMs ?? 2000;
   }
 
   /** Relative directory of one source's artifacts. */
@@ -75,6 +96,111 @@ export class Storage {
 
   private indexPath(artifact: Pick<Artifact, 'path'>): string {
     return `${this.treeDir(artifact)}.files.json`;
+  }
+
+  /** How the artifact was built (StoreRequest.recipe), if that was recorded. */
+  async recipe<T>(artifact: Pick<Artifact, 'path'>): Promise<T | undefined> {
+    try {
+      return JSON.parse(await readFile(this.recipePath(artifact), 'utf8')) as T;
+    } catch {
+      return undefined;
+    }
+  }
+
+  private recipePath(artifact: Pick<Artifact, 'path'>): string {
+    return `${this.treeDir(artifact)}.recipe.json`;
+  }
+
+  /** Where a ready-made copy of an artifact's tree waits for the next build. */
+  private sparePath(artifact: Pick<Artifact, 'path'>): string {
+    const tree = this.treeDir(artifact);
+    const i = tree.lastIndexOf(sep);
+    return `${tree.slice(0, i)}${sep}.spare-${tree.slice(i + 1)}`;
+  }
+
+  /**
+   * Makes `dest` a copy of the artifact's tree whose files are hard links to
+   * the stored ones: a build changes it by replacing files (never by writing
+   * into them). Takes the spare copy when one was made in the background.
+   * Returns how: 'spare' or 'linked'.
+   */
+  async cloneTree(artifact: Pick<Artifact, 'path'>, dest: string): Promise<'spare' | 'linked'> {
+    const spare = this.sparePath(artifact);
+    await this.#sparesInProgress.get(spare);
+    try {
+      await rename(spare, dest);
+      return 'spare';
+    } catch {
+      await linkTree(this.treeDir(artifact), dest);
+      return 'linked';
+    }
+  }
+
+  /**
+   * Prepares, in the background, the copy of the artifact's tree that the
+   * next build will start from (see cloneTree), and drops older spares of
+   * the same source.
+   */
+  prepareSpare(artifact: Pick<Artifact, 'path'>): void {
+    const spare = this.sparePath(artifact);
+    this.#later(async () => {
+      const dir = spare.slice(0, spare.lastIndexOf(sep));
+      const names = await readdir(dir).catch(() => [] as string[]);
+      for (const n of names) {
+        if (n.startsWith('.spare-') && join(dir, n) !== spare) await this.#discard(join(dir, n));
+      }
+      if (!(await this.exists(artifact)) || (await lstat(spare).then(() => true, () => false))) return;
+      const tmp = await this.tempDir('spare');
+      const making = linkTree(this.treeDir(artifact), join(tmp, 'tree')).then(() => rename(join(tmp, 'tree'), spare));
+      this.#sparesInProgress.set(spare, making.catch(() => {}));
+      try {
+        await making;
+      } finally {
+        this.#sparesInProgress.delete(spare);
+        await rm(tmp, { recursive: true, force: true });
+      }
+    });
+  }
+
+  /** Runs the background work now and waits for it (tests; shutdown). */
+  async settle(): Promise<void> {
+    do {
+      clearTimeout(this.#backgroundTimer);
+      this.#backgroundTimer = undefined;
+      this.#startBackground();
+      await this.#backgroundRun;
+    } while (this.#background.length);
+  }
+
+  #later(task: () => Promise<void>): void {
+    this.#background.push(task);
+    clearTimeout(this.#backgroundTimer);
+    this.#backgroundTimer = setTimeout(() => {
+      this.#backgroundTimer = undefined;
+      this.#startBackground();
+    }, this.#backgroundDelayMs);
+    this.#backgroundTimer.unref();
+  }
+
+  #startBackground(): void {
+    const tasks = this.#background;
+    this.#background = [];
+    if (!tasks.length) return;
+    this.#backgroundRun = this.#backgroundRun.then(async () => {
+      for (const t of tasks) await t().catch(() => {});
+    });
+  }
+
+  /** Takes a directory out of sight at once (a rename) and deletes it in the background. */
+  async #discard(path: string): Promise<void> {
+    if (!(await lstat(path).then(() => true, () => false))) return;
+    const bin = await this.tempDir('trash');
+    try {
+      await rename(path, join(bin, 'tree'));
+    } catch {
+      await rm(path, { recursive: true, force: true });
+    }
+    this.#later(() => rm(bin, { recursive: true, force: true }));
   }
 
   /** Where the unpacked tree of an artifact lives. */
@@ -129,7 +255,7 @@ export class Storage {
     if (sameContent) {
       // Content-addressed: the identical artifact is already there.
       await rm(req.tarball, { force: true });
-      await rm(req.treeDir, { recursive: true, force: true });
+      await this.#discard(req.treeDir);
     } else {
       await rm(tree, { recursive: true, force: true });
       await rename(req.treeDir, tree);
@@ -137,6 +263,13 @@ export class Storage {
         const index = this.indexPath({ path: rel });
         await writeFile(`${index}.tmp`, JSON.stringify(req.files));
         await rename(`${index}.tmp`, index);
+      }
+      const recipe = this.recipePath({ path: rel });
+      if (req.recipe) {
+        await writeFile(`${recipe}.tmp`, JSON.stringify(req.recipe));
+        await rename(`${recipe}.tmp`, recipe);
+      } else {
+        await rm(recipe, { force: true });
       }
       await rename(req.tarball, file);
     }
@@ -182,17 +315,22 @@ export class Storage {
     const removed: string[] = [];
     for (const t of tarballs) {
       if (keep.has(t.rel)) continue;
-      await rm(this.treeDir({ path: t.rel }), { recursive: true, force: true });
+      // Trees go out of sight at once and are deleted in the background: a
+      // large one takes long to delete, and a reconcile is waiting.
+      await this.#discard(this.treeDir({ path: t.rel }));
+      await this.#discard(this.sparePath({ path: t.rel }));
       await rm(this.indexPath({ path: t.rel }), { force: true });
+      await rm(this.recipePath({ path: t.rel }), { force: true });
       await rm(this.localPath(t.rel), { force: true });
       removed.push(t.rel);
     }
-    // Trees left without a tarball (interrupted store).
+    // Trees left without a tarball (interrupted store), spares of artifacts no longer kept.
     const kept = new Set([...keep].map((p) => posix.basename(p, '.tar.gz')));
     for (const n of names) {
-      const hex = /^([0-9a-f]{64})(\.files\.json)?$/.exec(n)?.[1];
-      if (hex && !kept.has(hex) && !names.includes(`${hex}.tar.gz`)) {
-        await rm(join(abs, n), { recursive: true, force: true });
+      const m = /^(\.spare-)?([0-9a-f]{64})(\.files\.json|\.recipe\.json)?$/.exec(n);
+      const hex = m?.[2];
+      if (hex && !kept.has(hex) && (m[1] || !names.includes(`${hex}.tar.gz`))) {
+        await this.#discard(join(abs, n));
       }
     }
     return removed;
@@ -218,4 +356,30 @@ export class Storage {
   async removeAll(kind: string, namespace: string, name: string): Promise<void> {
     await rm(this.localPath(this.sourceDir(kind, namespace, name)), { recursive: true, force: true });
   }
+}
+
+/**
+ * Copies a tree as hard links (directories made anew, files and symlinks
+ * linked): cheap in data, one directory entry per file. `cp -al` does it
+ * fastest; where cp lacks -l, the same is done here.
+ */
+export async function linkTree(src: string, dest: string): Promise<void> {
+  await rm(dest, { recursive: true, force: true }); // cp copies *into* a directory that exists
+  const res = await run('cp', ['-al', '--', src, dest], { check: false }).catch(() => undefined);
+  if (res?.code === 0) return;
+  await rm(dest, { recursive: true, force: true });
+  const walk = async (from: string, to: string): Promise<void> => {
+    await mkdir(to);
+    const entries = await readdir(from, { withFileTypes: true });
+    await Promise.all(
+      entries.map(async (e) => {
+        const a = join(from, e.name);
+        const b = join(to, e.name);
+        if (e.isDirectory()) await walk(a, b);
+        else if (e.isSymbolicLink()) await symlink(await readlink(a), b);
+        else await link(a, b);
+      }),
+    );
+  };
+  await walk(src, dest);
 }
