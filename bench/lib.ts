@@ -32,6 +32,9 @@ export async function startController(
   // SLUICE_BENCH_CPU_PROF=DIR writes a V8 CPU profile of the controller there.
   const prof = process.env.SLUICE_BENCH_CPU_PROF;
   const args = [
+    // As the installed Deployment runs it (NODE_OPTIONS there): a 4 MiB young
+    // generation kept steady RSS 5-25 MiB lower with no measurable CPU cost.
+    '--max-semi-space-size=4',
     ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []),
     join(projectRoot, 'bin/sluice.js'),
     'controller',

@@ -1,7 +1,7 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { GitOps, configMap, deployment } from './gitops.ts';
-import { testKubeconfig } from './harness.ts';
+import { eventually, testKubeconfig } from './harness.ts';
 import { KubeClient } from '../src/kube/client.ts';
 
 // Issue "Benchmarks at scale": when nothing changed, reconciling costs the
@@ -51,4 +51,66 @@ test('steady reconciles of an unchanged Kustomization send no write, no event an
   assert.equal((await g.ks('steady')).metadata.resourceVersion, rv, 'no status write');
   const mutations = sent.filter((r) => !r.startsWith('GET '));
   assert.deepEqual(mutations, [], 'no writes, events or dry runs');
+});
+
+test('a steady reconcile reuses the last build; drift, a new commit, a spec change and a reconcile request still take effect', async () => {
+  const cmPath = g.path('configmaps', 'cached');
+  const valueOf = async () => (await g.get<{ data?: Record<string, string>; metadata: { labels?: Record<string, string> } }>(cmPath));
+  const rev = await g.pushAndFetch({ 'cached/cm.yaml': configMap('cached', { a: '1' }) });
+  await g.createKustomization('cached', { path: './cached', targetNamespace: g.ns.name, interval: '1s', prune: true });
+  await g.untilReady('cached', rev);
+  const key = `${g.ns.name}/cached`;
+  const builds = g.operator.kustomizations.builds;
+  const first = builds.entry(key)?.set;
+  assert.ok(first, 'the build is kept');
+
+  // Steady: the same inputs, the same build.
+  await eventually('three reconciles reusing the build', async () => ((builds.entry(key)?.reused ?? 0) >= 3 ? true : undefined), 20_000);
+  assert.equal(builds.entry(key)?.set, first, 'not rebuilt while nothing changed');
+
+  // Drift: a hand edit and a deletion are corrected from the reused build.
+  await g.client.request({ method: 'PATCH', path: cmPath, contentType: 'application/merge-patch+json', body: { data: { a: 'edited' } } });
+  await eventually('the hand edit reverted', async () => ((await valueOf())?.data?.a === '1' ? true : undefined), 20_000);
+  await g.client.request({ method: 'DELETE', path: cmPath });
+  await eventually('the deleted ConfigMap recreated', async () => ((await valueOf())?.data?.a === '1' ? true : undefined), 20_000);
+  assert.equal(builds.entry(key)?.set, first, 'drift was corrected without a rebuild');
+
+  // A new commit is built and applied.
+  const rev2 = await g.pushAndFetch({ 'cached/cm.yaml': configMap('cached', { a: '2' }) });
+  await g.untilReady('cached', rev2);
+  assert.equal((await valueOf())?.data?.a, '2');
+  const second = builds.entry(key)?.set;
+  assert.notEqual(second, first, 'the new commit was built');
+
+  // A spec change (same commit, new generation) is built and applied.
+  await g.patchKs('cached', { spec: { commonMetadata: { labels: { tier: 'cached' } } } });
+  await eventually('the new label applied', async () => ((await valueOf())?.metadata.labels?.tier === 'cached' ? true : undefined), 20_000);
+  const third = builds.entry(key)?.set;
+  assert.notEqual(third, second, 'the spec change was built');
+
+  // A reconcile request (flux reconcile) rebuilds once.
+  await eventually('the build reused again', async () => ((builds.entry(key)?.reused ?? 0) >= 1 ? true : undefined), 20_000);
+  await g.requestReconcile(g.ksPath('cached'));
+  await eventually('rebuilt on request', async () => (builds.entry(key)?.set !== third ? true : undefined), 20_000);
+});
+
+test('postBuild.substituteFrom is built every time: a variable changed in its ConfigMap is applied', async () => {
+  const vars = `/api/v1/namespaces/${g.ns.name}/configmaps`;
+  await g.client.request({ method: 'POST', path: vars, body: { metadata: { name: 'vars' }, data: { greeting: 'hello' } } });
+  const rev = await g.pushAndFetch({ 'subst/cm.yaml': configMap('greeting', { text: '${greeting}' }) });
+  await g.createKustomization('subst', {
+    path: './subst',
+    targetNamespace: g.ns.name,
+    interval: '1s',
+    prune: true,
+    postBuild: { substituteFrom: [{ kind: 'ConfigMap', name: 'vars' }] },
+  });
+  await g.untilReady('subst', rev);
+  const text = async () => (await g.get<{ data?: Record<string, string> }>(g.path('configmaps', 'greeting')))?.data?.text;
+  assert.equal(await text(), 'hello');
+  const uncacheable = g.operator.kustomizations.builds.counts.uncacheable;
+  await g.client.request({ method: 'PATCH', path: `${vars}/vars`, contentType: 'application/merge-patch+json', body: { data: { greeting: 'bye' } } });
+  await eventually('the new value applied', async () => ((await text()) === 'bye' ? true : undefined), 20_000);
+  assert.equal(g.operator.kustomizations.builds.entry(`${g.ns.name}/subst`), undefined, 'nothing kept for it');
+  assert.ok(g.operator.kustomizations.builds.counts.uncacheable > uncacheable, 'counted as uncacheable');
 });

@@ -71,6 +71,8 @@ export interface Planned {
   namespaceInSet: boolean;
   /** `live` was read by a LIST already. */
   liveFetched?: boolean;
+  /** `obj` serialized, as validation measured it (`obj` does not change after). */
+  json?: string;
 }
 
 const APPLY_PATCH = 'application/apply-patch+yaml';
@@ -208,7 +210,7 @@ export class ResourceManager {
       p.reason = 'ssa: IfNotPresent, object exists';
       return;
     }
-    if (opts.memo?.unchanged(p.obj, p.live)) {
+    if (opts.memo?.unchanged(p.obj, p.live, p.json)) {
       p.decision = 'unchanged';
       return;
     }
@@ -244,7 +246,7 @@ export class ResourceManager {
     if (!p.live) p.decision = 'create';
     else if (!p.takeover && sameContent(p.merged, p.live) && appliedBy(p.live, opts.fieldManager ?? 'sluice')) {
       p.decision = 'unchanged';
-      opts.memo?.record(p.obj, p.live.metadata.resourceVersion);
+      opts.memo?.record(p.obj, p.live.metadata.resourceVersion, p.json);
     } else p.decision = 'apply';
   }
 
@@ -309,7 +311,7 @@ export class ResourceManager {
   /** The real apply; the memo keeps the resourceVersion it produced. */
   private async applyAndRemember(p: Planned, opts: ApplyOptions): Promise<void> {
     const result = await this.serverApply(p, opts, false);
-    opts.memo?.record(p.obj, result.metadata.resourceVersion);
+    opts.memo?.record(p.obj, result.metadata.resourceVersion, p.json);
   }
 
   private serverApply(p: Planned, opts: ApplyOptions, dryRun: boolean): Promise<KubeObject> {

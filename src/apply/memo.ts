@@ -27,24 +27,27 @@ export class AppliedMemo {
     private readonly now: () => number = Date.now,
   ) {}
 
-  /** True when `obj` is what was last applied and `live` has not been written since. */
-  unchanged(obj: KubeObject, live: KubeObject | undefined): boolean {
+  /**
+   * True when `obj` is what was last applied and `live` has not been written
+   * since. `json` is `obj` serialized, when the caller has it already.
+   */
+  unchanged(obj: KubeObject, live: KubeObject | undefined, json?: string): boolean {
     const rv = live?.metadata.resourceVersion;
     if (!rv) return false;
     const e = this.entries.get(objectId(obj));
     if (!e || e.resourceVersion !== rv || this.now() - e.at > this.maxAgeMs) return false;
-    return e.digest === digestOf(obj);
+    return e.digest === digestOf(json ?? JSON.stringify(obj));
   }
 
-  /** Remembers that `obj` was applied and the live object is now at `resourceVersion`. */
-  record(obj: KubeObject, resourceVersion: string | undefined): void {
+  /** Remembers that `obj` (serialized: `json`) was applied and the live object is now at `resourceVersion`. */
+  record(obj: KubeObject, resourceVersion: string | undefined, json?: string): void {
     const id = objectId(obj);
     if (!resourceVersion) {
       this.entries.delete(id);
       return;
     }
     // Every record follows a full check (a dry run or a write), so the age restarts.
-    this.entries.set(id, { digest: digestOf(obj), resourceVersion, at: this.now() });
+    this.entries.set(id, { digest: digestOf(json ?? JSON.stringify(obj)), resourceVersion, at: this.now() });
   }
 
   /** Drops entries of objects no longer in the set (pruned or moved away). */
@@ -58,6 +61,6 @@ export class AppliedMemo {
   }
 }
 
-function digestOf(obj: KubeObject): string {
-  return createHash('sha256').update(JSON.stringify(obj)).digest('base64');
+function digestOf(json: string): string {
+  return createHash('sha256').update(json).digest('base64');
 }

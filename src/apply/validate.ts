@@ -74,7 +74,8 @@ export async function validateSet(
       continue;
     }
     seen.set(id, index);
-    const size = Buffer.byteLength(JSON.stringify(obj));
+    const json = JSON.stringify(obj);
+    const size = Buffer.byteLength(json);
     if (size > MAX_OBJECT_BYTES) {
       problems.push({ subject: subject(obj), message: `is ${(size / 1024 / 1024).toFixed(2)} MiB, over the API's limit of 1.5 MiB per object` });
       continue;
@@ -87,6 +88,7 @@ export async function validateSet(
       decision: mapping ? 'create' : 'deferred',
       takeover: false,
       namespaceInSet: !!obj.metadata.namespace && namespacesInSet.has(obj.metadata.namespace),
+      json,
     });
   }
   return { planned, problems };

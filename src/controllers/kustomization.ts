@@ -1,4 +1,3 @@
-import { createHash } from 'node:crypto';
 import type { KustomizationSpec, KustomizationStatus } from '../api/kustomization.ts';
 import { ApplyError, ResourceManager } from '../apply/manager.ts';
 import { AppliedMemo } from '../apply/memo.ts';
@@ -16,6 +15,7 @@ import { Conditions, rfc3339 } from '../source/conditions.ts';
 import { formatDuration, parseDuration } from '../util/duration.ts';
 import type { Logger } from '../util/log.ts';
 import type { ArtifactResolver } from './artifacts.ts';
+import { BuildCache, BuiltSet, buildInputs } from './buildcache.ts';
 import type { EventRecorder } from './events.ts';
 import type { Metrics } from './metrics.ts';
 import type { ReconcileOutcome } from './queue.ts';
@@ -108,6 +108,8 @@ export class KustomizationController {
   private readonly waits = new Map<string, { revision: string; abort: AbortController }>();
   /** Per Kustomization: what it applied last, so steady reconciles skip the dry runs. */
   private readonly memos = new Map<string, { target: string; memo: AppliedMemo }>();
+  /** Per Kustomization: its last build, reused while the artifact and the spec stay the same. */
+  readonly builds = new BuildCache();
 
   constructor(private readonly o: KustomizationControllerOptions) {}
 
@@ -158,6 +160,7 @@ export class KustomizationController {
     if (!obj) {
       this.o.metrics.forget(this.kind, namespace, name);
       this.memos.delete(key);
+      this.builds.delete(key);
       return {};
     }
     const log = this.o.log.with({ controller: 'kustomization', namespace, name });
@@ -284,26 +287,36 @@ export class KustomizationController {
       return finish({ reason: Reason.Failed, message: (err as Error).message });
     }
 
-    // Build (from a decrypted view of the source when SOPS decryption is set).
-    let objects: KubeObject[];
-    let decrypted: DecryptedTree | undefined;
-    try {
-      const dir = await this.o.artifacts.resolve(artifact);
-      const keys = await this.decryptionKeys(obj);
-      if (keys) decrypted = await decryptTree(dir, keys, obj.spec.path);
-      const built = await buildKustomization({
-        dir: decrypted?.dir ?? dir,
-        decrypted: !!decrypted,
-        spec: obj.spec as never,
-        vars: { lookup: (kind, n) => lookupVars(target.client, namespace, kind, n) },
-      });
-      objects = built.objects.map((m) => m.object as KubeObject);
-    } catch (err) {
-      const known = err instanceof BuildError || err instanceof ManifestError || err instanceof SubstitutionError || err instanceof DecryptionError;
-      return finish({ reason: Reason.BuildFailed, message: known ? (err as Error).message : `build failed: ${(err as Error).message}` });
-    } finally {
-      await decrypted?.cleanup();
+    // Build (from a decrypted view of the source when SOPS decryption is set),
+    // unless the last build had exactly the same inputs.
+    const inputs = buildInputs(obj, artifact, REQUESTED_AT);
+    let built = this.builds.take(key, inputs);
+    if (built) {
+      this.countBuild('hit');
+    } else {
+      let decrypted: DecryptedTree | undefined;
+      try {
+        const dir = await this.o.artifacts.resolve(artifact);
+        const keys = await this.decryptionKeys(obj);
+        if (keys) decrypted = await decryptTree(dir, keys, obj.spec.path);
+        const result = await buildKustomization({
+          dir: decrypted?.dir ?? dir,
+          decrypted: !!decrypted,
+          spec: obj.spec as never,
+          vars: { lookup: (kind, n) => lookupVars(target.client, namespace, kind, n) },
+        });
+        built = BuiltSet.of(result.objects.map((m) => m.object as KubeObject));
+      } catch (err) {
+        const known = err instanceof BuildError || err instanceof ManifestError || err instanceof SubstitutionError || err instanceof DecryptionError;
+        return finish({ reason: Reason.BuildFailed, message: known ? (err as Error).message : `build failed: ${(err as Error).message}` });
+      } finally {
+        await decrypted?.cleanup();
+      }
+      this.builds.set(key, inputs, built);
+      this.countBuild(inputs === undefined ? 'uncacheable' : 'miss');
     }
+    // A fresh copy each time, the same whether built now or reused.
+    const objects = built.objects();
 
     // Apply, then prune.
     const ownerLabels = { [NAME_LABEL]: name, [NAMESPACE_LABEL]: namespace };
@@ -387,11 +400,16 @@ export class KustomizationController {
     return finish(undefined, () => {
       conds.set('Ready', 'True', Reason.Succeeded, message);
       status.lastAppliedRevision = revision;
-      status.history = updateHistory(prev.history, objects, revision, changes, now, Date.now() - started) as never;
+      status.history = updateHistory(prev.history, built.digest, revision, changes, now, Date.now() - started) as never;
       if (wasReady?.status !== 'True' || wasReady.message !== message) {
         void this.o.events.record(obj, 'Normal', Reason.Succeeded, `Reconciliation finished in ${formatDuration(Date.now() - started)}, next run in ${formatDuration(interval)}`, revisionAnnotation(revision));
       }
     });
+  }
+
+  private countBuild(result: 'hit' | 'miss' | 'uncacheable'): void {
+    this.builds.count(result);
+    this.o.metrics.buildCache.inc({ kind: this.kind, result });
   }
 
   private memoFor(key: string, target: string): AppliedMemo {
@@ -510,6 +528,7 @@ export class KustomizationController {
     });
     this.o.metrics.forget(this.kind, obj.metadata.namespace!, obj.metadata.name!);
     this.memos.delete(keyOf(obj));
+    this.builds.delete(keyOf(obj));
     return {};
   }
 }
@@ -567,13 +586,13 @@ type History = NonNullable<KustomizationStatus['history']>;
  */
 function updateHistory(
   history: History | undefined,
-  objects: KubeObject[],
+  /** Digest of the applied set (BuiltSet.digest). */
+  digest: string,
   revision: string,
   changes: ChangeSetEntry[],
   now: Date,
   durationMs: number,
 ): History {
-  const digest = `sha256:${createHash('sha256').update(JSON.stringify(objects)).digest('hex')}`;
   const list = [...(history ?? [])];
   const head = list[0];
   const ts = rfc3339(now);

@@ -8,6 +8,9 @@ export class Metrics {
   readonly queueDepth: Gauge<'kind'>;
   readonly condition: Gauge<'kind' | 'name' | 'namespace' | 'type' | 'status'>;
   readonly suspended: Gauge<'kind' | 'name' | 'namespace'>;
+  readonly buildCache: Counter<'kind' | 'result'>;
+  /** The condition status last recorded per object and type: an unchanged one is not set again. */
+  private readonly recorded = new Map<string, string>();
 
   constructor() {
     collectDefaultMetrics({ register: this.registry, prefix: 'sluice_' });
@@ -42,18 +45,29 @@ export class Metrics {
       labelNames: ['kind', 'name', 'namespace'],
       registers: [this.registry],
     });
+    this.buildCache = new Counter({
+      name: 'sluice_build_cache_total',
+      help: 'Builds per kind: hit (the last build of the same inputs reused), miss (built), uncacheable (built; reads Secrets or ConfigMaps).',
+      labelNames: ['kind', 'result'],
+      registers: [this.registry],
+    });
   }
 
   /** Records an object's Ready condition as Flux's gotk_reconcile_condition does. */
   recordCondition(kind: string, namespace: string, name: string, type: string, status: string | undefined): void {
+    const key = `${kind}/${namespace}/${name}/${type}`;
+    const current = status ?? 'Unknown';
+    if (this.recorded.get(key) === current) return;
+    this.recorded.set(key, current);
     for (const s of ['True', 'False', 'Unknown', 'Deleted']) {
-      this.condition.set({ kind, name, namespace, type, status: s }, s === (status ?? 'Unknown') ? 1 : 0);
+      this.condition.set({ kind, name, namespace, type, status: s }, s === current ? 1 : 0);
     }
   }
 
   forget(kind: string, namespace: string, name: string): void {
     for (const s of ['True', 'False', 'Unknown']) this.condition.remove({ kind, name, namespace, type: 'Ready', status: s });
     this.condition.set({ kind, name, namespace, type: 'Ready', status: 'Deleted' }, 1);
+    this.recorded.delete(`${kind}/${namespace}/${name}/Ready`);
     this.suspended.remove({ kind, name, namespace });
   }
 }

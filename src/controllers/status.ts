@@ -1,4 +1,3 @@
-import { isDeepStrictEqual } from 'node:util';
 import type { KubeClient } from '../kube/client.ts';
 import type { KubeObject } from '../kube/object.ts';
 
@@ -19,7 +18,7 @@ export async function patchStatus(
   next: Record<string, unknown>,
 ): Promise<boolean> {
   const prev = (obj.status ?? {}) as Record<string, unknown>;
-  if (isDeepStrictEqual(stripUndefined(prev), stripUndefined(next))) return false;
+  if (sameJson(prev, next)) return false;
   const body: Record<string, unknown> = {};
   for (const k of Object.keys(prev)) if (!(k in next) || next[k] === undefined) body[k] = null;
   for (const [k, v] of Object.entries(next)) if (v !== undefined) body[k] = v;
@@ -32,8 +31,54 @@ export async function patchStatus(
   return true;
 }
 
-function stripUndefined(o: Record<string, unknown>): Record<string, unknown> {
-  return JSON.parse(JSON.stringify(o)) as Record<string, unknown>;
+/**
+ * Whether two values serialize to the same JSON, key order aside: what a
+ * JSON round trip and a deep comparison would say (keys whose values JSON
+ * omits do not count, `undefined` in arrays is null, toJSON is honoured),
+ * without serializing anything. Every reconcile of every object compares its
+ * status this way.
+ */
+export function sameJson(a: unknown, b: unknown): boolean {
+  const x = asJson(a);
+  const y = asJson(b);
+  if (x === y) return true;
+  if (typeof x === 'number' || typeof y === 'number') return nonFiniteAsNull(x) === nonFiniteAsNull(y);
+  if (typeof x !== 'object' || typeof y !== 'object' || x === null || y === null) return false;
+  if (Array.isArray(x) || Array.isArray(y)) {
+    if (!Array.isArray(x) || !Array.isArray(y) || x.length !== y.length) return false;
+    for (let i = 0; i < x.length; i++) if (!sameJson(inArray(x[i]), inArray(y[i]))) return false;
+    return true;
+  }
+  const xo = x as Record<string, unknown>;
+  const yo = y as Record<string, unknown>;
+  let kept = 0;
+  for (const k of Object.keys(xo)) {
+    const v = asJson(xo[k]);
+    if (omitted(v)) continue;
+    kept++;
+    if (!Object.hasOwn(yo, k) || !sameJson(v, yo[k])) return false;
+  }
+  for (const k of Object.keys(yo)) if (!omitted(asJson(yo[k]))) kept--;
+  return kept === 0;
+}
+
+/** What JSON.stringify serializes in place of a value (toJSON applied). */
+function asJson(v: unknown): unknown {
+  return v !== null && typeof v === 'object' && typeof (v as { toJSON?: unknown }).toJSON === 'function' ? (v as { toJSON(): unknown }).toJSON() : v;
+}
+
+/** Values JSON.stringify leaves out of objects (and writes as null in arrays). */
+function omitted(v: unknown): boolean {
+  return v === undefined || typeof v === 'function' || typeof v === 'symbol';
+}
+
+function inArray(v: unknown): unknown {
+  const j = asJson(v);
+  return omitted(j) ? null : j;
+}
+
+function nonFiniteAsNull(v: unknown): unknown {
+  return typeof v === 'number' && !Number.isFinite(v) ? null : v;
 }
 
 /** Adds a finalizer (guarded by resourceVersion). Returns false when it was there already. */

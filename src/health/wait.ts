@@ -68,7 +68,8 @@ export async function waitForSet(
   }
 
   let settle!: () => void;
-  const settled = new Promise<void>((r) => (settle = r));
+  let done = false;
+  const settled = new Promise<void>((r) => (settle = () => ((done = true), r())));
   const snapshot = () => [...health.values()];
   const evaluate = () => {
     const all = snapshot();
@@ -131,10 +132,13 @@ export async function waitForSet(
   try {
     await Promise.all(starters.map((st) => st()));
     evaluate();
-    timer = setTimeout(() => {
-      timedOut = true;
-      settle();
-    }, opts.timeoutMs);
+    // Most waits of a steady reconcile end here, from the caches: no timer for them.
+    if (!done) {
+      timer = setTimeout(() => {
+        timedOut = true;
+        settle();
+      }, opts.timeoutMs);
+    }
     await settled;
   } finally {
     clearTimeout(timer);

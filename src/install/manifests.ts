@@ -112,6 +112,9 @@ export function installManifests(o: InstallOptions): KubeObject[] {
                   '--data-dir=/data',
                   ...(o.multiTenant ? ['--no-cross-namespace-refs', '--default-service-account=default'] : []),
                 ],
+                // A small young generation: steady RSS 5-25 MiB lower at 1,000
+                // Kustomizations, with no measurable CPU cost (bench/lib.ts runs the same).
+                env: [{ name: 'NODE_OPTIONS', value: '--max-semi-space-size=4' }],
                 ports: [
                   { name: 'http', containerPort: 8080 },
                   { name: 'artifacts', containerPort: 9090 },
