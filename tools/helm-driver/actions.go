@@ -103,17 +103,17 @@ func logf(format string, v ...interface{}) {
 // config makes the action configuration of one request: the identity's
 // cached clients, a kube client for the release namespace, and the Secrets
 // storage in the storage namespace.
-func (s *server) config(c common) (*action.Configuration, *kube.Client, error) {
+func (s *server) config(c common) (*action.Configuration, *kube.Client, *identity, error) {
 	if c.Name == "" || c.Namespace == "" {
-		return nil, nil, fmt.Errorf("helm-driver: a request needs a release name and namespace")
+		return nil, nil, nil, fmt.Errorf("helm-driver: a request needs a release name and namespace")
 	}
 	id, err := s.ids.get(c.Target)
 	if err != nil {
-		return nil, nil, fmt.Errorf("kubeconfig: %w", err)
+		return nil, nil, nil, fmt.Errorf("kubeconfig: %w", err)
 	}
 	cs, err := id.factory.KubernetesClientSet()
 	if err != nil {
-		return nil, nil, err
+		return nil, nil, nil, err
 	}
 	storageNs := c.StorageNamespace
 	if storageNs == "" {
@@ -129,22 +129,7 @@ func (s *server) config(c common) (*action.Configuration, *kube.Client, error) {
 		Log:              logf,
 		HookOutputFunc:   func(_, _, _ string) io.Writer { return io.Discard },
 	}
-	return cfg, kc, nil
-}
-
-// shareCapabilities gives the action the capabilities its identity read
-// for it and the actions beside it (see capabilities.go).
-func (s *server) shareCapabilities(cfg *action.Configuration, t target) error {
-	id, err := s.ids.get(t)
-	if err != nil {
-		return err
-	}
-	caps, err := id.caps.get(id)
-	if err != nil {
-		return err
-	}
-	cfg.Capabilities = caps
-	return nil
+	return cfg, kc, id, nil
 }
 
 // useStoredNamespace points the kube client at the namespace the stored
@@ -243,19 +228,28 @@ func (s *server) run(ctx context.Context, op string, line []byte) (interface{}, 
 	return nil, fmt.Errorf("helm-driver: unknown operation %q", op)
 }
 
-func (s *server) install(ctx context.Context, r installRequest) (interface{}, error) {
-	cfg, _, err := s.config(r.common)
+// chartAction is what install and upgrade share: the configuration, the
+// loaded chart (checked as the CLI checks it), the shared capability read
+// and the post-renderer.
+type chartAction struct {
+	cfg   *action.Configuration
+	chart *chart.Chart
+	post  postrender.PostRenderer
+}
+
+func (s *server) prepareChart(r chartInputs, install, skipCrds bool) (*chartAction, error) {
+	cfg, _, id, err := s.config(r.common)
 	if err != nil {
 		return nil, err
 	}
-	ch, err := loadChart(r.Chart, true)
+	ch, err := loadChart(r.Chart, install)
 	if err != nil {
 		return nil, err
 	}
 	// Helm installs a chart's crds/ first and reads the capabilities after
 	// them; only without such CRDs may the shared read stand in for its own.
-	if r.SkipCrds || len(ch.CRDObjects()) == 0 {
-		if err := s.shareCapabilities(cfg, r.Target); err != nil {
+	if !install || skipCrds || len(ch.CRDObjects()) == 0 {
+		if cfg.Capabilities, err = id.caps.get(id); err != nil {
 			return nil, err
 		}
 	}
@@ -263,40 +257,32 @@ func (s *server) install(ctx context.Context, r installRequest) (interface{}, er
 	if err != nil {
 		return nil, err
 	}
-	a := action.NewInstall(cfg)
+	return &chartAction{cfg: cfg, chart: ch, post: pr}, nil
+}
+
+func (s *server) install(ctx context.Context, r installRequest) (interface{}, error) {
+	p, err := s.prepareChart(r.chartInputs, true, r.SkipCrds)
+	if err != nil {
+		return nil, err
+	}
+	a := action.NewInstall(p.cfg)
 	a.ReleaseName = r.Name
 	a.Namespace = r.Namespace
 	a.Timeout = timeout(r.TimeoutMs)
 	a.CreateNamespace = r.CreateNamespace
 	a.SkipCRDs = r.SkipCrds
-	a.DisableHooks = r.NoHooks
 	a.Replace = r.Replace
-	a.DisableOpenAPIValidation = r.DisableOpenAPIValidation
-	a.SkipSchemaValidation = r.SkipSchemaValidation
-	a.TakeOwnership = r.TakeOwnership
-	a.PostRenderer = pr
-	a.Labels = r.Labels
-	a.Description = r.Description
-	return a.RunWithContext(ctx, ch, values(r.Values))
+	a.DisableHooks, a.DisableOpenAPIValidation, a.SkipSchemaValidation, a.TakeOwnership = r.NoHooks, r.DisableOpenAPIValidation, r.SkipSchemaValidation, r.TakeOwnership
+	a.PostRenderer, a.Labels, a.Description = p.post, r.Labels, r.Description
+	return a.RunWithContext(ctx, p.chart, values(r.Values))
 }
 
 func (s *server) upgrade(ctx context.Context, r upgradeRequest) (interface{}, error) {
-	cfg, _, err := s.config(r.common)
+	p, err := s.prepareChart(r.chartInputs, false, false)
 	if err != nil {
 		return nil, err
 	}
-	ch, err := loadChart(r.Chart, false)
-	if err != nil {
-		return nil, err
-	}
-	if err := s.shareCapabilities(cfg, r.Target); err != nil {
-		return nil, err
-	}
-	pr, err := newPostRenderer(r.PostRenderer)
-	if err != nil {
-		return nil, err
-	}
-	a := action.NewUpgrade(cfg)
+	a := action.NewUpgrade(p.cfg)
 	a.Namespace = r.Namespace
 	a.Timeout = timeout(r.TimeoutMs)
 	a.MaxHistory = r.HistoryMax
@@ -304,18 +290,13 @@ func (s *server) upgrade(ctx context.Context, r upgradeRequest) (interface{}, er
 	a.ResetValues = !r.ReuseValues
 	a.Force = r.Force
 	a.CleanupOnFail = r.CleanupOnFail
-	a.DisableHooks = r.NoHooks
-	a.DisableOpenAPIValidation = r.DisableOpenAPIValidation
-	a.SkipSchemaValidation = r.SkipSchemaValidation
-	a.TakeOwnership = r.TakeOwnership
-	a.PostRenderer = pr
-	a.Labels = r.Labels
-	a.Description = r.Description
-	return a.RunWithContext(ctx, r.Name, ch, values(r.Values))
+	a.DisableHooks, a.DisableOpenAPIValidation, a.SkipSchemaValidation, a.TakeOwnership = r.NoHooks, r.DisableOpenAPIValidation, r.SkipSchemaValidation, r.TakeOwnership
+	a.PostRenderer, a.Labels, a.Description = p.post, r.Labels, r.Description
+	return a.RunWithContext(ctx, r.Name, p.chart, values(r.Values))
 }
 
 func (s *server) rollback(r rollbackRequest) error {
-	cfg, kc, err := s.config(r.common)
+	cfg, kc, _, err := s.config(r.common)
 	if err != nil {
 		return err
 	}
@@ -332,7 +313,7 @@ func (s *server) rollback(r rollbackRequest) error {
 }
 
 func (s *server) uninstall(r uninstallRequest) error {
-	cfg, kc, err := s.config(r.common)
+	cfg, kc, _, err := s.config(r.common)
 	if err != nil {
 		return err
 	}
@@ -356,7 +337,7 @@ func (s *server) uninstall(r uninstallRequest) error {
 }
 
 func (s *server) test(r testRequest) (interface{}, error) {
-	cfg, kc, err := s.config(r.common)
+	cfg, kc, _, err := s.config(r.common)
 	if err != nil {
 		return nil, err
 	}

@@ -3,7 +3,7 @@ package main
 import (
 	"crypto/sha256"
 	"encoding/hex"
-		"sync"
+	"sync"
 
 	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/cli-runtime/pkg/genericclioptions"
@@ -56,7 +56,7 @@ func (i *identity) ToRESTConfig() (*rest.Config, error) { return rest.CopyConfig
 func (i *identity) ToDiscoveryClient() (discovery.CachedDiscoveryInterface, error) {
 	return i.discovery, nil
 }
-func (i *identity) ToRESTMapper() (meta.RESTMapper, error)          { return i.mapper, nil }
+func (i *identity) ToRESTMapper() (meta.RESTMapper, error)        { return i.mapper, nil }
 func (i *identity) ToRawKubeConfigLoader() clientcmd.ClientConfig { return i.loader }
 
 var _ genericclioptions.RESTClientGetter = (*identity)(nil)
