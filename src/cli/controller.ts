@@ -18,7 +18,7 @@ the current kubeconfig (or in-cluster credentials).
   --data-dir DIR                     artifacts and Git mirrors (default $SLUICE_HOME/controller)
   --concurrent N                     reconciles in flight per kind (default 8)
   --apply-concurrency N              API requests in flight per apply (default 16)
-  --concurrent-releases N            HelmReleases reconciled at once, each running helm (default: 4 per core, at most --concurrent)
+  --concurrent-releases N            HelmReleases reconciled at once, each running helm (default: 8 per core, at most --concurrent)
   --requeue-dependency DURATION      look again at unready dependencies after (default 30s)
   --no-cross-namespace-refs          refuse sources and dependencies in other namespaces
   --default-service-account NAME     impersonate this service account when a Kustomization names none

@@ -53,7 +53,9 @@ export function componentArgs(name: ComponentName, c: FlagContext): string[] {
         // The endpoint reconciler would publish 127.0.0.1 as the kubernetes
         // Service's endpoint, which endpoint validation rejects.
         '--endpoint-reconciler-type=none',
-        '--profiling=false',
+        // Benchmarks profile the API server (/debug/pprof, cluster-admin
+        // only) to see what the controller costs it.
+        `--profiling=${c.profile === 'bench'}`,
         `--max-requests-inflight=${lim.maxInflight}`,
         `--max-mutating-requests-inflight=${lim.maxMutatingInflight}`,
         ...(c.profile === 'bench' ? auditFlags(c.dir) : []),
