@@ -2,7 +2,7 @@
 // process (so its CPU and memory are its own), process sampling, API server
 // request counters, and a loopback git repository.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { readFileSync } from 'node:fs';
+import { closeSync, openSync, readFileSync, readSync, statSync } from 'node:fs';
 import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -184,27 +184,72 @@ interface AuditEvent {
   objectRef?: { resource?: string; subresource?: string };
 }
 
-/** What the audited controller sent between two instants, from the bench cluster's audit log. */
-export function auditCounts(logPath: string, fromMs: number, toMs: number): AuditCounts {
+/**
+ * Where the audit log ends now: counting from here later reads only what was
+ * logged since. The log grows by about a kilobyte per request and outlives a
+ * run (gigabytes after a few suites), so it is never read whole.
+ */
+export function auditOffset(logPath: string): number {
+  try {
+    return statSync(logPath).size;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    throw err;
+  }
+}
+
+/** Calls `onLine` for each complete line of a file from byte `from`, reading 8 MiB at a time. */
+function forEachLine(path: string, from: number, onLine: (line: string) => void): void {
+  const fd = openSync(path, 'r');
+  try {
+    const chunk = Buffer.alloc(8 << 20);
+    let pos = from;
+    let rest = Buffer.alloc(0);
+    // Starting inside a line (the writer was mid-line when the offset was
+    // taken): that line's tail is not a whole record, so it is skipped.
+    let skipFirst = false;
+    if (from > 0) {
+      const prev = Buffer.alloc(1);
+      skipFirst = readSync(fd, prev, 0, 1, from - 1) === 1 && prev[0] !== 10;
+    }
+    for (;;) {
+      const n = readSync(fd, chunk, 0, chunk.length, pos);
+      if (n === 0) break;
+      pos += n;
+      const buf = rest.length ? Buffer.concat([rest, chunk.subarray(0, n)]) : chunk.subarray(0, n);
+      let start = 0;
+      for (let nl = buf.indexOf(10, start); nl !== -1; nl = buf.indexOf(10, start)) {
+        if (skipFirst) skipFirst = false;
+        else if (nl > start) onLine(buf.toString('utf8', start, nl));
+        start = nl + 1;
+      }
+      rest = Buffer.from(buf.subarray(start));
+    }
+  } finally {
+    closeSync(fd);
+  }
+}
+
+/**
+ * What the audited controller sent between two instants, from the bench
+ * cluster's audit log, read from `fromOffset` (see auditOffset). A log
+ * rotated since (smaller than the offset) is read from its start.
+ */
+export function auditCounts(logPath: string, fromMs: number, toMs: number, fromOffset = 0): AuditCounts {
   const out: AuditCounts = { reads: 0, dryRuns: 0, writes: 0, watches: 0, writesBy: [] };
   const by = new Map<string, number>();
-  let text = '';
-  try {
-    text = readFileSync(logPath, 'utf8');
-  } catch {
-    return out;
-  }
-  for (const line of text.split('\n')) {
-    if (!line) continue;
+  const size = auditOffset(logPath);
+  if (size === 0) throw new Error(`the audit log ${logPath} is missing or empty: is the cluster running with the bench profile?`);
+  forEachLine(logPath, fromOffset <= size ? fromOffset : 0, (line) => {
     const e = JSON.parse(line) as AuditEvent;
-    if (e.user?.username !== BENCH_AUDITED_USER) continue;
+    if (e.user?.username !== BENCH_AUDITED_USER) return;
     const t = Date.parse(e.stageTimestamp);
-    if (t < fromMs || t > toMs) continue;
+    if (t < fromMs || t > toMs) return;
     if (e.verb === 'watch') {
       if (e.stage === 'ResponseStarted') out.watches++;
-      continue;
+      return;
     }
-    if (e.stage !== 'ResponseComplete') continue;
+    if (e.stage !== 'ResponseComplete') return;
     if (e.verb === 'get' || e.verb === 'list') out.reads++;
     else if (/[?&]dryRun=/.test(e.requestURI)) out.dryRuns++;
     else {
@@ -212,7 +257,7 @@ export function auditCounts(logPath: string, fromMs: number, toMs: number): Audi
       const what = `${e.verb} ${e.objectRef?.resource ?? '?'}${e.objectRef?.subresource ? `/${e.objectRef.subresource}` : ''}`;
       by.set(what, (by.get(what) ?? 0) + 1);
     }
-  }
+  });
   out.writesBy = [...by.entries()].sort((a, b) => b[1] - a[1]);
   return out;
 }

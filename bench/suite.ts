@@ -32,7 +32,7 @@ import { projectRoot } from '../src/util/paths.ts';
 import { parseManifests } from '../src/build/manifests.ts';
 import type { KubeObject } from '../src/kube/object.ts';
 import { runHelmBench } from './helm.ts';
-import { apiRequestCounts, auditCounts, auditedControllerKubeconfig, median, processStats, sampleRss, startController, waitFor, type ControllerProcess } from './lib.ts';
+import { apiRequestCounts, auditCounts, auditOffset, auditedControllerKubeconfig, median, processStats, sampleRss, startController, waitFor, type ControllerProcess } from './lib.ts';
 
 const { values } = parseArgs({
   options: {
@@ -215,6 +215,7 @@ async function timeToProduction(env: Env, ctl: ControllerProcess, repo: Repo, ns
   const rss = sampleRss(ctl.pid);
   const cpu0 = processStats(ctl.pid).cpuSeconds;
   const wall0 = Date.now();
+  const audit0 = auditOffset(env.auditLog);
   const t0 = performance.now();
   const rev = await repo.commit(files, `${n} apps`);
   await requestFetch(env.client, ns);
@@ -227,7 +228,7 @@ async function timeToProduction(env: Env, ctl: ControllerProcess, repo: Repo, ns
   });
   const seconds = (performance.now() - t0) / 1000;
   const cpuSeconds = processStats(ctl.pid).cpuSeconds - cpu0;
-  const requests = auditCounts(env.auditLog, wall0, Date.now());
+  const requests = auditCounts(env.auditLog, wall0, Date.now(), audit0);
   return { seconds, cpuSeconds, revision: rev, requests, ...rss.stop() };
 }
 
@@ -407,10 +408,11 @@ async function steadyAndOneChange(env: Env, ns: string, n: number, repo: Repo, p
     const cpu0 = processStats(ctl.pid).cpuSeconds;
     const rss = sampleRss(ctl.pid, 1000);
     const t0 = Date.now();
+    const audit0 = auditOffset(env.auditLog);
     await new Promise((r) => setTimeout(r, STEADY_MINUTES * 60_000));
     const secs = (Date.now() - t0) / 1000;
     const after = await apiRequestCounts(env.client);
-    const own = auditCounts(env.auditLog, t0, Date.now());
+    const own = auditCounts(env.auditLog, t0, Date.now(), audit0);
     log(`steady state: controller ${JSON.stringify(own)}`);
     const cpu = (processStats(ctl.pid).cpuSeconds - cpu0) / secs;
     const mem = rss.stop();
