@@ -31,12 +31,17 @@ export async function startController(
   const dataDir = opts.reuse?.dataDir ?? (await mkdtemp(join(tmpdir(), 'sluice-bench-ctl-')));
   // SLUICE_BENCH_CPU_PROF=DIR writes a V8 CPU profile of the controller there.
   const prof = process.env.SLUICE_BENCH_CPU_PROF;
-  const args = [
+  // For A/B runs: SLUICE_BENCH_CLI=FILE runs another build of the CLI (a
+  // script taking the CLI's arguments), SLUICE_BENCH_NODE_ARGS other V8 flags.
+  const nodeArgs = process.env.SLUICE_BENCH_NODE_ARGS?.split(' ').filter(Boolean) ?? [
     // As the installed Deployment runs it (NODE_OPTIONS there): a 4 MiB young
     // generation kept steady RSS 5-25 MiB lower with no measurable CPU cost.
     '--max-semi-space-size=4',
+  ];
+  const args = [
+    ...nodeArgs,
     ...(prof ? ['--cpu-prof', `--cpu-prof-dir=${prof}`] : []),
-    join(projectRoot, 'bin/sluice.js'),
+    process.env.SLUICE_BENCH_CLI ?? join(projectRoot, 'bin/sluice.js'),
     'controller',
     '--kubeconfig',
     kubeconfig,

@@ -5,7 +5,7 @@
 //                                                # 10,000 small apps, 5-minute steady state
 //
 // Pick parts with --sizes, --runs, --baseline-runs, --replicas, --helm-sizes,
-// --small and --steady-minutes.
+// --small and --steady-minutes; --skip-one-change leaves out sections 4 and 5.
 //
 // It brings up a local control plane of its own (SLUICE_HOME=~/.sluice/bench)
 // with the bench profile, runs the controller as a separate process (so its
@@ -44,6 +44,7 @@ const { values } = parseArgs({
     'baseline-runs': { type: 'string' },
     'steady-minutes': { type: 'string' },
     replicas: { type: 'string', default: '0,1' },
+    'skip-one-change': { type: 'boolean', default: false },
     concurrent: { type: 'string', default: '32' },
     out: { type: 'string', default: join(projectRoot, 'bench', 'RESULTS.md') },
   },
@@ -341,7 +342,7 @@ async function main() {
           await deleteNamespace(client, kns);
           log(`  baselines: loop ${loop.at(-1)!.toFixed(1)} s, kubectl ${kubectl.at(-1)!.toFixed(1)} s`);
         }
-        if (n === SIZES.at(-1) && replicas === 0 && r === RUNS - 1) await steadyAndOneChange(env, ns, n, repo, ctl, section);
+        if (n === SIZES.at(-1) && replicas === 0 && r === RUNS - 1 && !values['skip-one-change']) await steadyAndOneChange(env, ns, n, repo, ctl, section);
         await repo.close();
         await deleteNamespace(client, ns);
       }
