@@ -5,6 +5,7 @@ import { KubeApiError } from '../kube/errors.ts';
 import { jsonLogger } from '../util/log.ts';
 import { sluiceHome } from '../util/paths.ts';
 import { parseDuration } from '../util/duration.ts';
+import { limitHeapGrowth } from '../util/heap.ts';
 import { clientFromFlags, clusterFlags } from './kubeconfig.ts';
 
 const usage = `usage: sluice controller [flags]
@@ -53,6 +54,7 @@ export async function controllerCommand(args: string[]): Promise<number> {
     process.stdout.write(usage);
     return 0;
   }
+  limitHeapGrowth();
   const log = jsonLogger({ logger: 'sluice' });
   const client = await clientFromFlags(values, { qps: Number(values.qps), burst: Number(values.burst) });
   let operator;
