@@ -13,6 +13,7 @@ const unitTests: string[] = [
   'src/cluster/flags.test.ts',
   'src/health/health.test.ts',
   'src/util/duration.test.ts',
+  'src/util/heap.test.ts',
   'src/apply/diff.test.ts',
   'src/apply/memo.test.ts',
   'src/controllers/queue.test.ts',

@@ -15,8 +15,13 @@ import { setFlagsFromString } from 'node:v8';
  */
 export const CONTROLLER_HEAP_GROWING_PERCENT = 50;
 
-export function limitHeapGrowth(percent = CONTROLLER_HEAP_GROWING_PERCENT, execArgv = process.execArgv): boolean {
-  if (execArgv.some((a) => a.startsWith('--heap-growing-percent') || a.startsWith('--heap_growing_percent'))) return false;
-  setFlagsFromString(`--heap-growing-percent=${percent}`);
+/** Sets the growth limit unless node was started with one; says whether it did. */
+export function limitHeapGrowth(
+  percent = CONTROLLER_HEAP_GROWING_PERCENT,
+  execArgv: readonly string[] = process.execArgv,
+  setFlags: (flags: string) => void = setFlagsFromString,
+): boolean {
+  if (execArgv.some((a) => /^--heap[-_]growing[-_]percent\b/.test(a))) return false;
+  setFlags(`--heap-growing-percent=${percent}`);
   return true;
 }
