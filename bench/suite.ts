@@ -236,10 +236,16 @@ async function timeToProduction(env: Env, ctl: ControllerProcess, repo: Repo, ns
 // Baselines: the same objects, by a tight loop of server-side applies and by kubectl.
 async function baselineLoop(env: Env, ns: string, files: Record<string, string>): Promise<number> {
   const objs = Object.values(files).flatMap((t) => parseManifests(t, 'x').map((m) => m.object as KubeObject));
+  // Resolved before the clock starts: the loop times the applies alone.
   const discovery = new Discovery(env.client);
+  const mappings = await Promise.all(objs.map(async (o) => {
+    const m = await discovery.mapping(o.apiVersion, o.kind);
+    if (!m) throw new Error(`the API server does not serve ${o.apiVersion} ${o.kind}`);
+    return m;
+  }));
   const t0 = performance.now();
-  await mapSettled(objs, CONCURRENT, async (o) => {
-    const m = (await discovery.mapping(o.apiVersion, o.kind))!;
+  const results = await mapSettled(objs, CONCURRENT, async (o, i) => {
+    const m = mappings[i]!;
     await env.client.request({
       method: 'PATCH',
       path: resourcePath(m, ns, o.metadata.name),
@@ -248,7 +254,27 @@ async function baselineLoop(env: Env, ns: string, files: Record<string, string>)
       contentType: 'application/apply-patch+yaml',
     });
   });
-  return (performance.now() - t0) / 1000;
+  const seconds = (performance.now() - t0) / 1000;
+  // A failed request takes no time: a loop with failures would report a limit the API server never reached.
+  const failed = results.filter((r) => r.error !== undefined);
+  if (failed.length) throw new Error(`ssa loop: ${failed.length} of ${objs.length} applies failed, first: ${(failed[0]!.error as Error).message}`);
+  return seconds;
+}
+
+/** The ssa loop in a namespace of its own; a failed loop (all its requests must succeed) is run once more in a new one. */
+async function measureLoop(env: Env, ns: string, files: Record<string, string>): Promise<number> {
+  for (let attempt = 1; ; attempt++) {
+    const bns = attempt === 1 ? ns : `${ns}${attempt}`;
+    await createNamespace(env.client, bns);
+    try {
+      return await baselineLoop(env, bns, files);
+    } catch (err) {
+      if (attempt >= 2) throw err;
+      log(`  ${(err as Error).message}; once more`);
+    } finally {
+      await deleteNamespace(env.client, bns);
+    }
+  }
 }
 
 async function baselineKubectl(env: Env, ns: string, files: Record<string, string>): Promise<number> {
@@ -332,10 +358,7 @@ async function main() {
         await ctl.stop();
         log(`time to production n=${n} replicas=${replicas} run ${r + 1}: ${res.seconds.toFixed(1)} s, controller CPU ${res.cpuSeconds.toFixed(1)} s, peak RSS ${res.peakMiB.toFixed(0)} MiB, requests/app ${perApp}; writes ${JSON.stringify(q.writesBy)}`);
         if (r < BASELINE_RUNS) {
-          const bns = `${ns}-base`;
-          await createNamespace(client, bns);
-          loop.push(await baselineLoop(env, bns, files));
-          await deleteNamespace(client, bns);
+          loop.push(await measureLoop(env, `${ns}-base`, files));
           const kns = `${ns}-kubectl`;
           await createNamespace(client, kns);
           kubectl.push(await baselineKubectl(env, kns, files));

@@ -9,6 +9,8 @@ import { stopCluster } from '../src/cluster/down.ts';
 // itself, so every test file is listed here.
 const unitTests: string[] = [
   'src/kube/ratelimit.test.ts',
+  'src/kube/client.test.ts',
+  'src/kube/discovery.test.ts',
   'src/kube/kubeconfig.test.ts',
   'src/cluster/flags.test.ts',
   'src/health/health.test.ts',

@@ -203,13 +203,15 @@ export class KubeClient {
     });
   }
 
-  private async send(opts: RequestOptions): Promise<{ status: number; body: Buffer; contentType: string }> {
+  private async send(opts: RequestOptions, retried = false): Promise<{ status: number; body: Buffer; contentType: string }> {
     await this.limiter.take();
     const payload = encodeBody(opts.body);
     const timeout = opts.timeoutMs ?? this.options.timeoutMs;
     const req = await this.buildRequest(opts, timeout, payload, opts.contentType);
     return new Promise((resolve, reject) => {
+      let answered = false;
       req.once('response', (res) => {
+        answered = true;
         const chunks: Buffer[] = [];
         res.on('data', (c: Buffer) => chunks.push(c));
         res.on('end', () =>
@@ -224,7 +226,17 @@ export class KubeClient {
       req.once('timeout', () =>
         req.destroy(new Error(`${opts.method ?? 'GET'} ${opts.path}: no answer from ${this.server} within ${timeout} ms`)),
       );
-      req.once('error', (err) => reject(describeNetworkError(err, this.server)));
+      req.once('error', (err: Error & { code?: string }) => {
+        // A kept-alive connection the server closed as this request went out
+        // (the API server drops connections idle for 90 s): nothing was
+        // answered, so send it once more on a new connection, as Go's
+        // transport does. Not a POST, which a server may have acted on.
+        if (!retried && !answered && req.reusedSocket && STALE_CONNECTION.has(err.code ?? '') && (opts.method ?? 'GET') !== 'POST') {
+          resolve(this.send(opts, true));
+          return;
+        }
+        reject(describeNetworkError(err, this.server));
+      });
       req.end(payload);
     });
   }
@@ -284,6 +296,9 @@ function pickTLS(o: https.RequestOptions): https.AgentOptions {
   if (o.servername) out.servername = o.servername;
   return out;
 }
+
+/** How a request fails when its kept-alive connection was closed under it. */
+const STALE_CONNECTION = new Set(['ECONNRESET', 'EPIPE']);
 
 function encodeBody(body: unknown): Buffer | undefined {
   if (body === undefined) return undefined;

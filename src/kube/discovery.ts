@@ -59,7 +59,16 @@ export class Discovery {
     this.lastLoad = 0;
   }
 
-  private async load(): Promise<void> {
+  /** A failed load is forgotten, so that the next lookup asks again instead of failing for good. */
+  private load(): Promise<void> {
+    const loading: Promise<void> = this.fetch().catch((err: unknown) => {
+      if (this.loaded === loading) this.loaded = undefined;
+      throw err;
+    });
+    return loading;
+  }
+
+  private async fetch(): Promise<void> {
     const [core, groups] = await Promise.all([
       this.client.request<DiscoveryList>({ path: '/api', accept: AGGREGATED }),
       this.client.request<DiscoveryList>({ path: '/apis', accept: AGGREGATED }),
