@@ -338,6 +338,13 @@ class Reconciliation {
    */
   private retryNow = false;
   private eventAnnotations: Record<string, string> = {};
+  /**
+   * Helm's storage as the last step read it, kept only when that step found
+   * the release in sync and so wrote nothing to storage: the history in the
+   * status can be made from it without reading storage a second time, which
+   * halves the LISTs of a steady reconcile.
+   */
+  private storedInSync: HelmReleaseRecord[] | undefined;
 
   constructor(
     private readonly ctl: HelmReleaseController,
@@ -600,6 +607,7 @@ class Reconciliation {
 
   private async step(): Promise<Outcome> {
     const d = this.desired;
+    this.storedInSync = undefined;
     let stored: HelmReleaseRecord[];
     try {
       stored = await readReleases(this.target.client, d.storageNamespace, d.releaseName);
@@ -658,6 +666,7 @@ class Reconciliation {
       return this.upgrade(cur);
     }
     if (this.spec.test?.enable && !this.hooksByVersion.has(cur.version)) return this.test(cur);
+    this.storedInSync = stored;
     return this.inSync(cur);
   }
 
@@ -1169,7 +1178,7 @@ class Reconciliation {
   /** History snapshots of the releases this HelmRelease made, newest first, truncated as Flux does. */
   private async history(): Promise<Snapshot[] | undefined> {
     if (!this.desired) return this.status.history;
-    const stored = await readReleases(this.target.client, this.desired.storageNamespace, this.desired.releaseName).catch(() => undefined);
+    const stored = this.storedInSync ?? (await readReleases(this.target.client, this.desired.storageNamespace, this.desired.releaseName).catch(() => undefined));
     if (!stored) return this.status.history;
     const byVersion = new Map((this.status.history ?? []).map((s) => [s.version, s]));
     const out: Snapshot[] = [];

@@ -12,6 +12,7 @@ import { ArtifactResolver } from './artifacts.ts';
 import { EventRecorder } from './events.ts';
 import { GitRepositoryController } from './gitrepository.ts';
 import { registerHelmControllers } from './helm.ts';
+import type { HelmReleaseController } from './helmrelease.ts';
 import { KustomizationController, type Kustomization } from './kustomization.ts';
 import { ControllerManager } from './manager.ts';
 import { Metrics } from './metrics.ts';
@@ -42,6 +43,7 @@ export interface Operator {
   manager: ControllerManager;
   storageServer: StorageServer;
   kustomizations: KustomizationController;
+  helmReleases: HelmReleaseController;
   stop(): Promise<void>;
 }
 
@@ -197,6 +199,7 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
     manager,
     storageServer,
     kustomizations: ksController,
+    helmReleases: helm.releases,
     async stop() {
       await manager.stop();
       ksController.stop();

@@ -184,12 +184,13 @@ export async function startChartRepo(opts: { username?: string; password?: strin
  * `watchNamespace` keeps it to the test's own namespace, so test files that
  * run at the same time do not reconcile each other's objects.
  */
-export async function startTestOperator(opts: { watchNamespace?: string } = {}): Promise<Operator> {
+/** `client`: the operator's own client (a test may watch the requests it sends); an admin client by default. */
+export async function startTestOperator(opts: { watchNamespace?: string; client?: KubeClient } = {}): Promise<Operator> {
   const client = await adminClient();
   await new ResourceManager(client).apply(allCrds() as KubeObject[]);
   client.close();
   return startOperator({
-    client: await adminClient(),
+    client: opts.client ?? (await adminClient()),
     log: process.env.SLUICE_TEST_LOG ? jsonLogger({}, 'debug') : silentLogger,
     dataDir: await mkdtemp(join(tmpdir(), 'sluice-helm-data-')),
     requeueDependencyMs: 1_000,

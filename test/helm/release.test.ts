@@ -38,6 +38,8 @@ let client: KubeClient;
 let operator: Operator;
 let repo: ChartRepoServer;
 let work: string;
+/** Requests the operator sent, as `METHOD path[?labelSelector=…]`. */
+const sent: string[] = [];
 
 const srcPath = (plural: string, name = '') => `/apis/source.toolkit.fluxcd.io/v1/namespaces/${ns.name}/${plural}${name ? `/${name}` : ''}`;
 
@@ -47,7 +49,15 @@ before(async () => {
   work = await mkdtemp(join(tmpdir(), 'sluice-helm-charts-'));
   repo = await startChartRepo({ username: 'reader', password: 'not-a-secret' });
   await repo.publish(await writeChart(join(work, 'web-0.1.0'), webChart({ version: '0.1.0', hook: true, testHook: true })));
-  operator = await startTestOperator();
+  // The operator's own client, so that a test can see what it sends.
+  const operatorClient = await adminClient();
+  const send = operatorClient.request.bind(operatorClient);
+  operatorClient.request = (async (o: Parameters<KubeClient['request']>[0]) => {
+    const selector = o.query?.labelSelector ? `?labelSelector=${o.query.labelSelector}` : '';
+    sent.push(`${o.method ?? 'GET'} ${o.path}${selector}${o.query?.dryRun ? ' dry-run' : ''}`);
+    return send(o);
+  }) as KubeClient['request'];
+  operator = await startTestOperator({ client: operatorClient });
   await createObject(client, `/api/v1/namespaces/${ns.name}/secrets`, {
     apiVersion: 'v1',
     kind: 'Secret',
@@ -163,6 +173,33 @@ describe('HelmRelease from a HelmRepository', () => {
       [2, 'deployed'],
     ]);
     assert.equal((await configMapData(client, ns.name, 'web-settings'))!.message, 'second');
+  });
+
+  test('a reconcile of an unchanged release reads Helm storage once and writes nothing', async () => {
+    await patchSpec(client, hrPath(ns.name, 'web'), { interval: '1s' });
+    await untilHR(client, ns.name, 'web', 'the new interval observed', readyAt(2));
+    await new Promise((r) => setTimeout(r, 1_500));
+
+    let reconciles = 0;
+    const hr = operator.helmReleases;
+    const reconcile = hr.reconcile.bind(hr);
+    hr.reconcile = async (key, signal) => {
+      if (key === `${ns.name}/web`) reconciles++;
+      return reconcile(key, signal);
+    };
+    const rv = (await client.request<KubeObject>({ path: hrPath(ns.name, 'web') })).metadata.resourceVersion;
+    sent.length = 0;
+    await new Promise((r) => setTimeout(r, 7_000));
+    hr.reconcile = reconcile;
+    const window = sent.splice(0);
+    await patchSpec(client, hrPath(ns.name, 'web'), { interval: '1h' });
+
+    assert.ok(reconciles >= 3, `the HelmRelease was reconciled again (${reconciles} times)`);
+    assert.equal((await client.request<KubeObject>({ path: hrPath(ns.name, 'web') })).metadata.resourceVersion, rv, 'no status write');
+    const storageReads = window.filter((r) => r === `GET /api/v1/namespaces/${ns.name}/secrets?labelSelector=owner=helm,name=web`);
+    // The window may cut one reconcile at either end; two reads each would be at least 2 × reconciles - 1.
+    assert.ok(storageReads.length >= reconciles - 1 && storageReads.length <= reconciles + 1, `one storage read per reconcile: ${storageReads.length} for ${reconciles}`);
+    assert.deepEqual(window.filter((r) => !r.startsWith('GET ')), [], 'no writes, events or dry runs');
   });
 
   test('valuesFrom: ConfigMaps and Secrets in Flux\'s order, and a watched ConfigMap triggers an upgrade', async () => {
