@@ -144,6 +144,9 @@ async function deleteNamespace(c: KubeClient, name: string): Promise<void> {
   for (const path of [
     `/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/${name}/kustomizations`,
     `/apis/source.toolkit.fluxcd.io/v1/namespaces/${name}/gitrepositories`,
+    `/apis/helm.toolkit.fluxcd.io/v2/namespaces/${name}/helmreleases`,
+    `/apis/source.toolkit.fluxcd.io/v1/namespaces/${name}/helmcharts`,
+    `/apis/source.toolkit.fluxcd.io/v1/namespaces/${name}/helmrepositories`,
   ]) {
     const list = await c.request<{ items: KubeObject[] }>({ path }).catch(() => ({ items: [] as KubeObject[] }));
     await mapSettled(list.items.filter((o) => o.metadata.finalizers?.length), 32, (o) =>
@@ -154,6 +157,24 @@ async function deleteNamespace(c: KubeClient, name: string): Promise<void> {
   await waitFor(`namespace ${name} deleted`, 15 * 60_000, async () => ((await c.getOrUndefined(`/api/v1/namespaces/${name}`)) ? undefined : true), 1_000).catch((err: Error) =>
     log(err.message),
   );
+}
+
+/** Namespaces the benchmarks make (bench/suite.ts, bench/helm.ts, and scratch runs of one change). */
+const BENCH_NAMESPACE = /^(ttp|small|bench-helm|one)-/;
+
+/**
+ * Deletes what an interrupted earlier run left in the bench cluster. Left
+ * alone, its objects keep their finalizers with no controller to remove
+ * them, and the namespace controller retries their namespaces for ever: a
+ * cluster with eight such namespaces (8,500 Kustomizations) kept the API
+ * server at over one core while idle, and every figure measured on it slow.
+ */
+async function deleteLeftovers(c: KubeClient): Promise<void> {
+  const list = await c.request<{ items: KubeObject[] }>({ path: '/api/v1/namespaces' });
+  const left = list.items.map((n) => n.metadata.name!).filter((n) => BENCH_NAMESPACE.test(n));
+  if (!left.length) return;
+  log(`deleting ${left.length} namespaces left by earlier runs: ${left.join(', ')}`);
+  await mapSettled(left, 4, (n) => deleteNamespace(c, n));
 }
 
 async function createGitOps(c: KubeClient, ns: string, url: string, names: string[], path: (n: string) => string, wait: boolean): Promise<void> {
@@ -302,6 +323,7 @@ async function main() {
   const cluster = await upCluster({ home, profile: 'bench', nodes: 2, log });
   const client = await KubeClient.fromFile(cluster.kubeconfig, undefined, { maxSockets: CONCURRENT, qps: 0 });
   await new ResourceManager(client).apply(allCrds() as KubeObject[]);
+  await deleteLeftovers(client);
   const env: Env = {
     client,
     kubeconfig: cluster.kubeconfig,
