@@ -227,10 +227,10 @@ export class KubeClient {
         req.destroy(new Error(`${opts.method ?? 'GET'} ${opts.path}: no answer from ${this.server} within ${timeout} ms`)),
       );
       req.once('error', (err: Error & { code?: string }) => {
-        // A kept-alive connection the server closed as this request went out
-        // (the API server drops connections idle for 90 s): nothing was
-        // answered, so send it once more on a new connection, as Go's
-        // transport does. Not a POST, which a server may have acted on.
+        // A kept-alive connection the server closed (it had sat idle) just as
+        // this request went out on it: nothing was answered, so send it once
+        // more on a new connection, as Go's transport does. Not a POST, which
+        // the server may have acted on.
         if (!retried && !answered && req.reusedSocket && STALE_CONNECTION.has(err.code ?? '') && (opts.method ?? 'GET') !== 'POST') {
           resolve(this.send(opts, true));
           return;

@@ -182,9 +182,9 @@ export async function startChartRepo(opts: { username?: string; password?: strin
 /**
  * CRDs installed and the operator (all controllers) running in this process.
  * `watchNamespace` keeps it to the test's own namespace, so test files that
- * run at the same time do not reconcile each other's objects.
+ * run at the same time do not reconcile each other's objects. `client` is
+ * the operator's own (a test may watch what it sends); an admin client by default.
  */
-/** `client`: the operator's own client (a test may watch the requests it sends); an admin client by default. */
 export async function startTestOperator(opts: { watchNamespace?: string; client?: KubeClient } = {}): Promise<Operator> {
   const client = await adminClient();
   await new ResourceManager(client).apply(allCrds() as KubeObject[]);
