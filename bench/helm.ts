@@ -19,7 +19,7 @@ import { mapSettled } from '../src/apply/pool.ts';
 import { allCrds } from '../src/api/crds.ts';
 import type { KubeObject } from '../src/kube/object.ts';
 import { startChartRepo, writeChart } from '../test/helm/helpers.ts';
-import { apiRequestCounts, processStats, sampleRss, startController, waitFor } from './lib.ts';
+import { apiRequestCounts, deleteNamespace, processStats, sampleRss, startController, waitFor } from './lib.ts';
 
 
 
@@ -193,20 +193,8 @@ export async function runHelmBench(
 
   await controller.stop();
   if (!keep) {
-    // Not through the controller (a thousand helm uninstalls would take longer
-    // than the benchmark): its finalizers go, then the namespace with everything.
     process.stderr.write(`# deleting ${ns}\n`);
-    for (const plural of ['helm.toolkit.fluxcd.io/v2/helmreleases', 'source.toolkit.fluxcd.io/v1/helmcharts', 'source.toolkit.fluxcd.io/v1/helmrepositories']) {
-      const path = `/apis/${plural.split('/').slice(0, 2).join('/')}/namespaces/${ns}/${plural.split('/')[2]}`;
-      const list = await client.request<{ items: KubeObject[] }>({ path }).catch(() => ({ items: [] as KubeObject[] }));
-      await mapSettled(list.items.filter((o) => o.metadata.finalizers?.length), 32, (o) =>
-        client.request({ method: 'PATCH', path: `${path}/${o.metadata.name}`, contentType: 'application/merge-patch+json', body: { metadata: { finalizers: null } } }),
-      );
-    }
-    await client.request({ method: 'DELETE', path: `/api/v1/namespaces/${ns}` });
-    await waitFor(`namespace ${ns} deleted`, 15 * 60_000, async () => ((await client.getOrUndefined(`/api/v1/namespaces/${ns}`)) ? undefined : true), 1_000).catch((err: Error) =>
-      process.stderr.write(`# ${err.message}\n`),
-    );
+    await deleteNamespace(client, ns);
   }
   await repo.close();
   await rm(work, { recursive: true, force: true });

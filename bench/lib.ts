@@ -7,6 +7,8 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeClient } from '../src/kube/client.ts';
+import { mapSettled } from '../src/apply/pool.ts';
+import type { KubeObject } from '../src/kube/object.ts';
 import { projectRoot } from '../src/util/paths.ts';
 import { freePort } from '../src/cluster/ports.ts';
 import { BENCH_AUDIT_NAMESPACE, BENCH_AUDIT_SERVICE_ACCOUNT, BENCH_AUDITED_USER } from '../src/cluster/audit.ts';
@@ -277,4 +279,30 @@ export async function waitFor<T>(what: string, timeoutMs: number, check: () => P
     if (Date.now() > deadline) throw new Error(`timed out after ${timeoutMs / 1000} s waiting for ${what}`);
     await new Promise((r) => setTimeout(r, everyMs));
   }
+}
+
+/**
+ * Deletes a namespace and waits until it is gone: the namespace controller
+ * deleting thousands of objects in the background would otherwise compete
+ * with the next measurement.
+ */
+export async function deleteNamespace(c: KubeClient, name: string, log: (m: string) => void = (m) => process.stderr.write(`# ${m}\n`)): Promise<void> {
+  // The controller is stopped by now (and a thousand uninstalls through it would
+  // take longer than the benchmark): its finalizers would hold the namespace forever.
+  for (const path of [
+    `/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/${name}/kustomizations`,
+    `/apis/source.toolkit.fluxcd.io/v1/namespaces/${name}/gitrepositories`,
+    `/apis/helm.toolkit.fluxcd.io/v2/namespaces/${name}/helmreleases`,
+    `/apis/source.toolkit.fluxcd.io/v1/namespaces/${name}/helmcharts`,
+    `/apis/source.toolkit.fluxcd.io/v1/namespaces/${name}/helmrepositories`,
+  ]) {
+    const list = await c.request<{ items: KubeObject[] }>({ path }).catch(() => ({ items: [] as KubeObject[] }));
+    await mapSettled(list.items.filter((o) => o.metadata.finalizers?.length), 32, (o) =>
+      c.request({ method: 'PATCH', path: `${path}/${o.metadata.name}`, contentType: 'application/merge-patch+json', body: { metadata: { finalizers: null } } }),
+    );
+  }
+  await c.request({ method: 'DELETE', path: `/api/v1/namespaces/${name}` }).catch(() => undefined);
+  await waitFor(`namespace ${name} deleted`, 15 * 60_000, async () => ((await c.getOrUndefined(`/api/v1/namespaces/${name}`)) ? undefined : true), 1_000).catch((err: Error) =>
+    log(err.message),
+  );
 }

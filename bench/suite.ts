@@ -32,7 +32,7 @@ import { projectRoot } from '../src/util/paths.ts';
 import { parseManifests } from '../src/build/manifests.ts';
 import type { KubeObject } from '../src/kube/object.ts';
 import { runHelmBench } from './helm.ts';
-import { apiRequestCounts, auditCounts, auditOffset, auditedControllerKubeconfig, median, processStats, sampleRss, startController, waitFor, type ControllerProcess } from './lib.ts';
+import { apiRequestCounts, auditCounts, deleteNamespace, auditOffset, auditedControllerKubeconfig, median, processStats, sampleRss, startController, waitFor, type ControllerProcess } from './lib.ts';
 
 const { values } = parseArgs({
   options: {
@@ -132,31 +132,6 @@ interface Env {
 
 async function createNamespace(c: KubeClient, name: string): Promise<void> {
   await c.request({ method: 'POST', path: '/api/v1/namespaces', body: { metadata: { name } } });
-}
-
-/**
- * Deletes a namespace and waits until it is gone: the namespace controller
- * deleting thousands of objects in the background would otherwise compete
- * with the next measurement.
- */
-async function deleteNamespace(c: KubeClient, name: string): Promise<void> {
-  // The controller is stopped by now: its finalizers would hold the namespace forever.
-  for (const path of [
-    `/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/${name}/kustomizations`,
-    `/apis/source.toolkit.fluxcd.io/v1/namespaces/${name}/gitrepositories`,
-    `/apis/helm.toolkit.fluxcd.io/v2/namespaces/${name}/helmreleases`,
-    `/apis/source.toolkit.fluxcd.io/v1/namespaces/${name}/helmcharts`,
-    `/apis/source.toolkit.fluxcd.io/v1/namespaces/${name}/helmrepositories`,
-  ]) {
-    const list = await c.request<{ items: KubeObject[] }>({ path }).catch(() => ({ items: [] as KubeObject[] }));
-    await mapSettled(list.items.filter((o) => o.metadata.finalizers?.length), 32, (o) =>
-      c.request({ method: 'PATCH', path: `${path}/${o.metadata.name}`, contentType: 'application/merge-patch+json', body: { metadata: { finalizers: null } } }),
-    );
-  }
-  await c.request({ method: 'DELETE', path: `/api/v1/namespaces/${name}` }).catch(() => undefined);
-  await waitFor(`namespace ${name} deleted`, 15 * 60_000, async () => ((await c.getOrUndefined(`/api/v1/namespaces/${name}`)) ? undefined : true), 1_000).catch((err: Error) =>
-    log(err.message),
-  );
 }
 
 /** Namespaces the benchmarks make (bench/suite.ts, bench/helm.ts, and scratch runs of one change). */
