@@ -11,10 +11,10 @@ import { tmpdir, cpus } from 'node:os';
 import { join } from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { stringify, parseAllDocuments } from 'yaml';
-import { upCluster } from '../src/cluster/up.ts';
+import { upCluster } from '../src/dev/cluster/up.ts';
 import { KubeClient } from '../src/kube/client.ts';
 import { ResourceManager } from '../src/apply/manager.ts';
-import { mapSettled } from '../src/apply/pool.ts';
+import { mapSettled } from '../src/util/pool.ts';
 import { Discovery, resourcePath } from '../src/kube/discovery.ts';
 import type { KubeObject } from '../src/kube/object.ts';
 

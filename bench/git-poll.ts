@@ -8,10 +8,10 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MirrorCache } from '../src/source/mirror.ts';
-import { reconcileGitRepository } from '../src/source/reconcile.ts';
+import { MirrorCache } from '../src/source/git/mirror.ts';
+import { reconcileGitRepository } from '../src/source/git/reconcile.ts';
 import { Storage } from '../src/source/storage/storage.ts';
-import type { GitRepository } from '../src/source/types.ts';
+import type { GitRepository } from '../src/source/git/types.ts';
 import { run } from '../src/util/exec.ts';
 import { git, startGitHttpServer, type GitHttpServer } from '../test/gitserver/index.ts';
 

@@ -7,11 +7,11 @@ import { mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { KubeClient } from '../src/kube/client.ts';
-import { mapSettled } from '../src/apply/pool.ts';
+import { mapSettled } from '../src/util/pool.ts';
 import type { KubeObject } from '../src/kube/object.ts';
 import { projectRoot } from '../src/util/paths.ts';
-import { freePort } from '../src/cluster/ports.ts';
-import { BENCH_AUDIT_NAMESPACE, BENCH_AUDIT_SERVICE_ACCOUNT, BENCH_AUDITED_USER } from '../src/cluster/audit.ts';
+import { freePort } from '../src/dev/cluster/ports.ts';
+import { BENCH_AUDIT_NAMESPACE, BENCH_AUDIT_SERVICE_ACCOUNT, BENCH_AUDITED_USER } from '../src/dev/cluster/audit.ts';
 
 export interface ControllerProcess {
   child: ChildProcess;

@@ -2,8 +2,8 @@
 // (or reuses a running one), runs every test file with node:test, and stops
 // the cluster again if it started it.
 import { spawn } from 'node:child_process';
-import { upCluster } from '../src/cluster/up.ts';
-import { stopCluster } from '../src/cluster/down.ts';
+import { upCluster } from '../src/dev/cluster/up.ts';
+import { stopCluster } from '../src/dev/cluster/down.ts';
 
 // node --test on Node 20 does not expand globs or pick up .ts files by
 // itself, so every test file is listed here.
@@ -12,28 +12,28 @@ const unitTests: string[] = [
   'src/kube/client.test.ts',
   'src/kube/discovery.test.ts',
   'src/kube/kubeconfig.test.ts',
-  'src/cluster/flags.test.ts',
+  'src/dev/cluster/flags.test.ts',
   'src/health/health.test.ts',
   'src/util/duration.test.ts',
   'src/util/heap.test.ts',
   'src/apply/diff.test.ts',
   'src/apply/memo.test.ts',
-  'src/controllers/queue.test.ts',
-  'src/controllers/buildcache.test.ts',
-  'src/controllers/status.test.ts',
-  'src/controllers/metrics.test.ts',
+  'src/runtime/queue.test.ts',
+  'src/controllers/kustomization/buildcache.test.ts',
+  'src/runtime/status.test.ts',
+  'src/runtime/metrics.test.ts',
   'src/source/treediff.test.ts',
-  'src/source/incremental.test.ts',
-  'src/build/yaml.test.ts',
-  'src/build/manifests.test.ts',
-  'src/build/envsubst.test.ts',
-  'src/build/substitute.test.ts',
-  'src/build/transform.test.ts',
-  'src/build/index.test.ts',
+  'src/source/git/incremental.test.ts',
+  'src/render/yaml.test.ts',
+  'src/render/manifests.test.ts',
+  'src/render/envsubst.test.ts',
+  'src/render/substitute.test.ts',
+  'src/render/transform.test.ts',
+  'src/render/index.test.ts',
   'src/tools/gotool.test.ts',
   'src/helm/helm.test.ts',
-  'src/helm/ociref.test.ts',
-  'src/helm/pull.test.ts',
+  'src/source/helm/ociref.test.ts',
+  'src/source/helm/pull.test.ts',
   'src/source/oci/oci.test.ts',
 ];
 
@@ -45,7 +45,7 @@ const processTests: string[] = [
   'test/source/verify.test.ts',
   'test/source/artifact.test.ts',
   'test/source/incremental.test.ts',
-  'test/build/kustomize.test.ts',
+  'test/render/kustomize.test.ts',
   'test/runtime/queue-load.test.ts',
   'test/helm/driver.test.ts',
 ];
@@ -56,13 +56,13 @@ const integrationTests: string[] = [
   'test/prune-wait.test.ts',
   'test/cli-apply.test.ts',
   'test/operator.e2e.test.ts',
-  'test/kustomization.test.ts',
-  'test/steady.test.ts',
-  'test/kustomization-oci.test.ts',
-  'test/changed-first.test.ts',
-  'test/incremental-artifact.test.ts',
-  'test/sops.test.ts',
-  'test/remote.test.ts',
+  'test/kustomization/kustomization.test.ts',
+  'test/kustomization/steady.test.ts',
+  'test/kustomization/oci.test.ts',
+  'test/kustomization/changed-first.test.ts',
+  'test/kustomization/incremental-artifact.test.ts',
+  'test/kustomization/sops.test.ts',
+  'test/kustomization/remote.test.ts',
   'test/runtime/watch.test.ts',
   'test/runtime/leader.test.ts',
   'test/runtime/controller.test.ts',

@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { KubeClient } from '../src/kube/client.ts';
-import { upCluster } from '../src/cluster/up.ts';
+import { upCluster } from '../src/dev/cluster/up.ts';
 import { isNotFound } from '../src/kube/errors.ts';
 
 /**

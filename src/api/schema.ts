@@ -1,4 +1,4 @@
-import { Type, type TSchema, type SchemaOptions } from '@sinclair/typebox';
+import { Type, type Static, type TSchema, type SchemaOptions } from '@sinclair/typebox';
 
 /**
  * Helpers over TypeBox: one definition gives both the TypeScript type
@@ -58,6 +58,7 @@ export const Condition = Type.Object(
   },
   { description: 'Condition in the kstatus-compatible format Flux uses.' },
 );
+export type Condition = Static<typeof Condition>;
 
 export const ReconcileRequestStatus = {
   lastHandledReconcileAt: Type.Optional(

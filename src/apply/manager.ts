@@ -1,46 +1,17 @@
 import type { KubeClient } from '../kube/client.ts';
-import { Discovery, resourcePath, type ResourceMapping } from '../kube/discovery.ts';
+import { Discovery, resourcePath } from '../kube/discovery.ts';
 import { KubeApiError, isNotFound } from '../kube/errors.ts';
 import { findCondition, objectId, parseApiVersion, subject, type KubeObject } from '../kube/object.ts';
 import { forceEnabled, reconcileDisabled, ssaPolicy } from './annotations.ts';
 import type { ChangeSetEntry } from './changeset.ts';
 import { appliedBy, immutableFields, isImmutableError, sameContent } from './compare.ts';
-import { mapSettled } from './pool.ts';
-import { byStage, type Stage } from './stages.ts';
+import { mapSettled } from '../util/pool.ts';
+import { byStage } from './stages.ts';
 import { DEFAULT_TAKEOVER_MANAGERS, needsTakeover, takeOver } from './takeover.ts';
 import { validateSet, type Problem } from './validate.ts';
-import type { SharedInformers } from '../kube/informer.ts';
-import type { AppliedMemo } from './memo.ts';
+import type { ApplyOptions, Planned } from './types.ts';
 
-export interface ApplyOptions {
-  /** Field manager for every write (default `sluice`). */
-  fieldManager?: string;
-  /** Delete and recreate objects whose immutable fields changed. */
-  force?: boolean;
-  /** Requests in flight at once (the client's QPS limit still applies). */
-  concurrency?: number;
-  /** Namespace for namespaced objects that name none. */
-  defaultNamespace?: string;
-  /** Labels stamped on every object, e.g. the owner's name and namespace. */
-  ownerLabels?: Record<string, string>;
-  /** Managers whose fields are taken over (defaults: Flux's controllers and kubectl's). */
-  takeoverManagers?: string[];
-  /** How long to wait for CRDs to become Established before applying their objects. */
-  crdTimeoutMs?: number;
-  /** Called as each object is done, for progress output. */
-  onEntry?: (e: ChangeSetEntry) => void;
-  /**
-   * Shared caches to read live objects from instead of GETs (controllers).
-   * A stale entry costs nothing but a GET: the dry run's resourceVersion
-   * tells when the cache lags, and the object is read again.
-   */
-  liveCache?: SharedInformers;
-  /**
-   * What this owner applied last time: objects sent unchanged to live objects
-   * nobody wrote since are not dry-run again (steady state costs no requests).
-   */
-  memo?: AppliedMemo;
-}
+export type { ApplyOptions, Planned } from './types.ts';
 
 /** Apply refused or failed; `problems` names every object at fault. */
 export class ApplyError extends Error {
@@ -52,27 +23,6 @@ export class ApplyError extends Error {
     super(`${message}:\n${problems.map((p) => `  ${p.subject}: ${p.message}`).join('\n')}`);
     this.name = 'ApplyError';
   }
-}
-
-type Decision = 'create' | 'apply' | 'unchanged' | 'skip' | 'recreate' | 'deferred';
-
-export interface Planned {
-  obj: KubeObject;
-  index: number;
-  stage: Stage;
-  mapping?: ResourceMapping;
-  live?: KubeObject;
-  /** What the server would make of the object (dry-run apply). */
-  merged?: KubeObject;
-  decision: Decision;
-  reason?: string;
-  takeover: boolean;
-  /** The object's namespace is created by a Namespace in the same set. */
-  namespaceInSet: boolean;
-  /** `live` was read by a LIST already. */
-  liveFetched?: boolean;
-  /** `obj` serialized, as validation measured it (`obj` does not change after). */
-  json?: string;
 }
 
 const APPLY_PATCH = 'application/apply-patch+yaml';

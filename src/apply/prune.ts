@@ -5,7 +5,7 @@ import { pruneDisabled } from './annotations.ts';
 import type { ChangeSetEntry } from './changeset.ts';
 import type { StaleObject } from './inventory.ts';
 import { errorText, type ResourceManager } from './manager.ts';
-import { mapSettled } from './pool.ts';
+import { mapSettled } from '../util/pool.ts';
 import { stageOf } from './stages.ts';
 
 export type Propagation = 'Background' | 'Foreground' | 'Orphan';

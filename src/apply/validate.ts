@@ -1,7 +1,7 @@
 import type { Discovery } from '../kube/discovery.ts';
 import { objectId, parseApiVersion, subject, type KubeObject } from '../kube/object.ts';
 import { stageOf } from './stages.ts';
-import type { ApplyOptions, Planned } from './manager.ts';
+import type { ApplyOptions, Planned } from './types.ts';
 
 export interface Problem {
   subject: string;

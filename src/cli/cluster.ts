@@ -1,9 +1,9 @@
 import { parseArgs } from 'node:util';
 import { rm } from 'node:fs/promises';
-import { upCluster } from '../cluster/up.ts';
-import { stopCluster } from '../cluster/down.ts';
-import { clusterStatus } from '../cluster/status.ts';
-import { clusterDir } from '../cluster/state.ts';
+import { upCluster } from '../dev/cluster/up.ts';
+import { stopCluster } from '../dev/cluster/down.ts';
+import { clusterStatus } from '../dev/cluster/status.ts';
+import { clusterDir } from '../dev/cluster/state.ts';
 
 const usage = `usage:
   sluice cluster up [--profile default|bench] [--nodes N]   build if needed, start, print the kubeconfig path

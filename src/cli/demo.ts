@@ -4,9 +4,9 @@ import { join, resolve } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import { KubeClient } from '../kube/client.ts';
-import { upCluster } from '../cluster/up.ts';
-import { kubeconfigPath } from '../cluster/state.ts';
-import { runDemo } from '../demo/run.ts';
+import { upCluster } from '../dev/cluster/up.ts';
+import { kubeconfigPath } from '../dev/cluster/state.ts';
+import { runDemo } from '../dev/demo/run.ts';
 
 const usage = `usage: sluice demo [--watch] [--yes] [--local]
 With no cluster configured, brings up the local control plane and runs the

@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { join } from 'node:path';
 import { KubeClient, type KubeClientOptions } from '../kube/client.ts';
-import { kubeconfigPath } from '../cluster/state.ts';
+import { kubeconfigPath } from '../dev/cluster/state.ts';
 
 /**
  * The kubeconfig a command uses, as kubectl picks it (--kubeconfig, then

@@ -1,5 +1,5 @@
 import { stat } from 'node:fs/promises';
-import { parseManifests, readManifestDir, readManifestFile } from '../build/manifests.ts';
+import { parseManifests, readManifestDir, readManifestFile } from '../render/manifests.ts';
 import type { KubeObject } from '../kube/object.ts';
 
 /** Reads manifests from a directory, a file, or `-` (standard input). */

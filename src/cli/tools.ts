@@ -1,4 +1,4 @@
-import { ensureClusterBinary } from '../cluster/build.ts';
+import { ensureClusterBinary } from '../dev/cluster/build.ts';
 import { ensureHelm, ensureKustomize, ensureSops } from '../tools/gotool.ts';
 import { ensureHelmDriver, ensureOciRegistry } from '../tools/localgo.ts';
 

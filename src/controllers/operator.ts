@@ -4,18 +4,18 @@ import { KUSTOMIZE_GROUP } from '../api/kustomization.ts';
 import { SOURCE_GROUP } from '../api/gitrepository.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { KubeObject } from '../kube/object.ts';
-import { MirrorCache, Storage, startStorageServer, type StorageServer } from '../source/index.ts';
+import { MirrorCache, Storage, startStorageServer, type StorageServer } from '../source/git/index.ts';
 import { changedPaths, changedPathsByIndex } from '../source/treediff.ts';
-import type { Artifact } from '../source/types.ts';
+import type { Artifact } from '../source/git/types.ts';
 import type { Logger } from '../util/log.ts';
-import { ArtifactResolver } from './artifacts.ts';
-import { EventRecorder } from './events.ts';
-import { GitRepositoryController } from './gitrepository.ts';
-import { registerHelmControllers } from './helm.ts';
-import type { HelmReleaseController } from './helmrelease.ts';
-import { KustomizationController, type Kustomization } from './kustomization.ts';
-import { ControllerManager } from './manager.ts';
-import { Metrics } from './metrics.ts';
+import { ArtifactResolver } from '../runtime/artifacts.ts';
+import { EventRecorder } from '../runtime/events.ts';
+import { GitRepositoryController } from '../source/git/controller.ts';
+import { registerHelmControllers } from './register-helm.ts';
+import type { HelmReleaseController } from './helmrelease/controller.ts';
+import { KustomizationController, type Kustomization } from './kustomization/controller.ts';
+import { ControllerManager } from '../runtime/manager.ts';
+import { Metrics } from '../runtime/metrics.ts';
 
 export interface OperatorOptions {
   client: KubeClient;

@@ -1,4 +1,4 @@
-import type { HelmTarget } from './cli.ts';
+import type { HelmTarget } from '../tools/helmcli.ts';
 import type { HelmDriver } from './driver.ts';
 import type { HelmReleaseRecord } from './release.ts';
 

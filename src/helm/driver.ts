@@ -1,7 +1,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createInterface } from 'node:readline';
 import type { Socket } from 'node:net';
-import { HelmError } from './cli.ts';
+import { HelmError } from '../tools/helmcli.ts';
 
 export interface HelmDriverOptions {
   /** Path of the helm-driver binary, or how to get it (built on first use). */

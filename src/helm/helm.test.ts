@@ -1,11 +1,11 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { composeValues, configDigest, mergeValues, parsePath, setPathValue, typedValue, valuesChecksum, ValuesReferenceError } from './values.ts';
-import { chartUrl, indexRevision, parseIndex, resolveChartVersion, RepositoryError } from './repository.ts';
+import { chartUrl, indexRevision, parseIndex, resolveChartVersion, RepositoryError } from '../source/helm/repository.ts';
 import { decodeRelease, encodeRelease, manifestObjects, type HelmReleaseRecord } from './release.ts';
 import { diffPaths, matchSelector, removePointer, ruleTargets } from './drift.ts';
-import { errorText } from './cli.ts';
-import { releaseNameOf, type HelmReleaseObject } from '../controllers/helmrelease.ts';
+import { errorText } from '../tools/helmcli.ts';
+import { releaseNameOf, type HelmReleaseObject } from '../controllers/helmrelease/controller.ts';
 
 describe('values', () => {
   test('merge is deep for maps, replacing for everything else', () => {

@@ -1,34 +1,7 @@
 import { createHash } from 'node:crypto';
-import { parse } from 'yaml';
+import { canonicalJson, mergeValues, parseValues, type Values } from '../util/values.ts';
 
-export type Values = Record<string, unknown>;
-
-function isMap(v: unknown): v is Values {
-  return typeof v === 'object' && v !== null && !Array.isArray(v);
-}
-
-/** Deep merge: maps merge key by key, anything else in `b` replaces what `a` has. Neither input changes. */
-export function mergeValues(a: Values, b: Values): Values {
-  const out: Values = { ...a };
-  for (const [k, v] of Object.entries(b)) {
-    const cur = out[k];
-    out[k] = isMap(cur) && isMap(v) ? mergeValues(cur, v) : v;
-  }
-  return out;
-}
-
-/** Parses a values document; an empty document is {}, anything but a map is an error. */
-export function parseValues(text: string, what: string): Values {
-  let v: unknown;
-  try {
-    v = parse(text, { uniqueKeys: false });
-  } catch (err) {
-    throw new Error(`${what} is not valid YAML: ${(err as Error).message.split('\n')[0]}`);
-  }
-  if (v === null || v === undefined) return {};
-  if (!isMap(v)) throw new Error(`${what} is not a YAML map of values`);
-  return v;
-}
+export { canonicalJson, mergeValues, parseValues, type Values } from '../util/values.ts';
 
 /** One segment of a --set path: a map key, or a list index. */
 type Segment = { key: string } | { index: number };
@@ -173,19 +146,6 @@ export async function composeValues(namespace: string, inline: Values | undefine
     result = mergeValues(result, v);
   }
   return mergeValues(result, inline ?? {});
-}
-
-/** JSON with map keys sorted at every level (Go's encoding/json order). */
-export function canonicalJson(v: unknown): string {
-  if (Array.isArray(v)) return `[${v.map(canonicalJson).join(',')}]`;
-  if (isMap(v)) {
-    return `{${Object.keys(v)
-      .sort()
-      .filter((k) => v[k] !== undefined)
-      .map((k) => `${JSON.stringify(k)}:${canonicalJson(v[k])}`)
-      .join(',')}}`;
-  }
-  return JSON.stringify(v ?? null);
 }
 
 /** Flux's config digest: sha256 over the canonical JSON of the values. */

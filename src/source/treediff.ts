@@ -1,6 +1,6 @@
 import { readdir, readFile, lstat } from 'node:fs/promises';
 import { join, normalize } from 'node:path';
-import { mapSettled } from '../apply/pool.ts';
+import { mapSettled } from '../util/pool.ts';
 
 /**
  * Which of `paths` (relative to both roots) hold different content in two

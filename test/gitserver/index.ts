@@ -2,7 +2,7 @@
 // build repositories. See http.ts (smart HTTP via git http-backend, basic or
 // bearer auth, HTTPS), ssh.ts (sshd, key auth), tls.ts (a CA per run) and
 // repo.ts (commits, tags, pushes, force-pushes, signed objects).
-export { startGitHttpServer, type GitHttpServer, type GitHttpServerOptions, type RequestRecord } from '../../src/gitserver/http.ts';
+export { startGitHttpServer, type GitHttpServer, type GitHttpServerOptions, type RequestRecord } from '../../src/dev/gitserver/http.ts';
 export { startGitSshServer, type GitSshServer, type SshKeyPair } from './ssh.ts';
 export { generateTls, type TlsMaterial } from './tls.ts';
 export {

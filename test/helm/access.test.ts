@@ -3,8 +3,8 @@ import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { eventually, type TestNamespace } from '../harness.ts';
 import type { KubeClient } from '../../src/kube/client.ts';
-import { releaseHistory } from '../../src/helm/history.ts';
-import { listReleases } from '../../src/helm/status.ts';
+import { releaseHistory } from './helmcli/history.ts';
+import { listReleases } from './helmcli/status.ts';
 import {
   clusterTarget,
   cond,

@@ -8,8 +8,8 @@ import { startGitHttpServer, TestRepo, type GitHttpServer } from '../gitserver/i
 import type { Operator } from '../../src/controllers/operator.ts';
 import type { KubeClient } from '../../src/kube/client.ts';
 import type { KubeObject } from '../../src/kube/object.ts';
-import { releaseHistory } from '../../src/helm/history.ts';
-import { getValues } from '../../src/helm/getvalues.ts';
+import { releaseHistory } from './helmcli/history.ts';
+import { getValues } from './helmcli/getvalues.ts';
 import { encodeRelease, readReleases } from '../../src/helm/release.ts';
 import {
   cleanupWithOperator,

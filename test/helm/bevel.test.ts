@@ -10,9 +10,9 @@ import { startGitHttpServer, TestRepo, type GitHttpServer } from '../gitserver/i
 import type { Operator } from '../../src/controllers/operator.ts';
 import type { KubeClient } from '../../src/kube/client.ts';
 import type { KubeObject } from '../../src/kube/object.ts';
-import { releaseHistory } from '../../src/helm/history.ts';
-import { getValues } from '../../src/helm/getvalues.ts';
-import { listReleases } from '../../src/helm/status.ts';
+import { releaseHistory } from './helmcli/history.ts';
+import { getValues } from './helmcli/getvalues.ts';
+import { listReleases } from './helmcli/status.ts';
 import { projectRoot } from '../../src/util/paths.ts';
 import { clusterTarget, cond, configMapData, hrStatus, startTestOperator, testHelm, untilHR, type HRStatus } from './helpers.ts';
 

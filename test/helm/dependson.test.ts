@@ -2,8 +2,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { type TestNamespace } from '../harness.ts';
 import type { KubeClient } from '../../src/kube/client.ts';
-import { releaseHistory } from '../../src/helm/history.ts';
-import { listReleases } from '../../src/helm/status.ts';
+import { releaseHistory } from './helmcli/history.ts';
+import { listReleases } from './helmcli/status.ts';
 import {
   clusterTarget,
   cond,

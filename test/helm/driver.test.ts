@@ -5,7 +5,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { installRelease } from '../../src/helm/actions.ts';
-import { HelmError } from '../../src/helm/cli.ts';
+import { HelmError } from '../../src/tools/helmcli.ts';
 import { HelmDriver } from '../../src/helm/driver.ts';
 import { ensureHelmDriver } from '../../src/tools/localgo.ts';
 

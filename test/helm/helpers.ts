@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os';
 import { dirname, join, normalize, sep } from 'node:path';
 import { ResourceManager } from '../../src/apply/manager.ts';
 import { allCrds } from '../../src/api/crds.ts';
-import { HelmCli, type HelmTarget } from '../../src/helm/cli.ts';
+import { HelmCli, type HelmTarget } from '../../src/tools/helmcli.ts';
 import { startOperator, type Operator } from '../../src/controllers/operator.ts';
 import type { KubeClient } from '../../src/kube/client.ts';
 import type { KubeObject } from '../../src/kube/object.ts';

@@ -10,7 +10,7 @@ import { adminClient, eventually, testNamespace, type TestNamespace } from '../h
 import type { Operator } from '../../src/controllers/operator.ts';
 import type { KubeClient } from '../../src/kube/client.ts';
 import type { KubeObject } from '../../src/kube/object.ts';
-import { listReleases } from '../../src/helm/status.ts';
+import { listReleases } from './helmcli/status.ts';
 import {
   cleanupWithOperator,
   clusterTarget,

@@ -4,8 +4,8 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
-import { registryConfigJson } from '../../src/helm/ociref.ts';
-import { packageChart } from '../../src/helm/package.ts';
+import { registryConfigJson } from '../../src/source/helm/ociref.ts';
+import { packageChart } from '../../src/source/helm/package.ts';
 import { ensureOciRegistry } from '../../src/tools/localgo.ts';
 import { testHelm } from './helpers.ts';
 

@@ -7,9 +7,9 @@ import { adminClient, eventually, testNamespace, type TestNamespace } from '../h
 import type { Operator } from '../../src/controllers/operator.ts';
 import type { KubeClient } from '../../src/kube/client.ts';
 import type { KubeObject } from '../../src/kube/object.ts';
-import { releaseHistory } from '../../src/helm/history.ts';
-import { getValues } from '../../src/helm/getvalues.ts';
-import { listReleases } from '../../src/helm/status.ts';
+import { releaseHistory } from './helmcli/history.ts';
+import { getValues } from './helmcli/getvalues.ts';
+import { listReleases } from './helmcli/status.ts';
 import {
   cleanupWithOperator,
   clusterTarget,

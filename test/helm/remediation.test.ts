@@ -3,9 +3,9 @@ import assert from 'node:assert/strict';
 import { eventually, type TestNamespace } from '../harness.ts';
 import type { KubeClient } from '../../src/kube/client.ts';
 import type { KubeObject } from '../../src/kube/object.ts';
-import { releaseHistory } from '../../src/helm/history.ts';
-import { getValues } from '../../src/helm/getvalues.ts';
-import { listReleases } from '../../src/helm/status.ts';
+import { releaseHistory } from './helmcli/history.ts';
+import { getValues } from './helmcli/getvalues.ts';
+import { listReleases } from './helmcli/status.ts';
 import {
   clusterTarget,
   cond,

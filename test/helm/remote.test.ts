@@ -5,12 +5,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { adminClient, eventually, testNamespace, type TestNamespace } from '../harness.ts';
 import type { Operator } from '../../src/controllers/operator.ts';
-import { upCluster } from '../../src/cluster/up.ts';
-import { stopCluster } from '../../src/cluster/down.ts';
+import { upCluster } from '../../src/dev/cluster/up.ts';
+import { stopCluster } from '../../src/dev/cluster/down.ts';
 import { KubeClient } from '../../src/kube/client.ts';
-import type { HelmTarget } from '../../src/helm/cli.ts';
-import { releaseHistory } from '../../src/helm/history.ts';
-import { listReleases } from '../../src/helm/status.ts';
+import type { HelmTarget } from '../../src/tools/helmcli.ts';
+import { releaseHistory } from './helmcli/history.ts';
+import { listReleases } from './helmcli/status.ts';
 import {
   cleanupWithOperator,
   clusterTarget,

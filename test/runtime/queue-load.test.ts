@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { WorkQueue, type ReconcileOutcome } from '../../src/controllers/queue.ts';
+import { WorkQueue, type ReconcileOutcome } from '../../src/runtime/queue.ts';
 import { sleep } from './helpers.ts';
 
 // The work queue under load, as the controllers drive it: 500 keys, 8

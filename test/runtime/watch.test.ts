@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { readState } from '../../src/cluster/state.ts';
+import { readState } from '../../src/dev/cluster/state.ts';
 import { adminClient, eventually, testKubeconfig, testNamespace, type TestNamespace } from '../harness.ts';
 import { ListWatch, type WatchEventType } from '../../src/kube/watch.ts';
 import { Informer } from '../../src/kube/informer.ts';

@@ -12,7 +12,7 @@ import {
   type TlsMaterial,
 } from '../gitserver/index.ts';
 import { condition, gitRepository, readText, reconcile, sourceEnv, watchCommandLines, type SourceEnv } from './helpers.ts';
-import type { ReconcileResult } from '../../src/source/reconcile.ts';
+import type { ReconcileResult } from '../../src/source/git/reconcile.ts';
 
 // Credentials from Secrets over HTTP basic, bearer, HTTPS with a private CA,
 // mutual TLS and SSH; and that no credential shows up in a message or on a

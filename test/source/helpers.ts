@@ -2,11 +2,11 @@ import { spawn } from 'node:child_process';
 import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { MirrorCache } from '../../src/source/mirror.ts';
-import { reconcileGitRepository, type IncludedArtifactRef, type ReconcileDeps, type ReconcileResult } from '../../src/source/reconcile.ts';
+import { MirrorCache } from '../../src/source/git/mirror.ts';
+import { reconcileGitRepository, type IncludedArtifactRef, type ReconcileDeps, type ReconcileResult } from '../../src/source/git/reconcile.ts';
 import { Storage } from '../../src/source/storage/storage.ts';
 import type { SecretData } from '../../src/source/git/auth.ts';
-import type { Condition, GitRepository, GitRepositorySpec } from '../../src/source/types.ts';
+import type { Condition, GitRepository, GitRepositorySpec } from '../../src/source/git/types.ts';
 
 /** One test's world: a server root for repositories, storage, a mirror cache, Secrets. */
 export interface SourceEnv {

@@ -2,8 +2,8 @@ import assert from 'node:assert/strict';
 import { chmod, lstat, readdir, readFile, readlink } from 'node:fs/promises';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { ReconcileResult } from '../../src/source/reconcile.ts';
-import type { GitRepository } from '../../src/source/types.ts';
+import type { ReconcileResult } from '../../src/source/git/reconcile.ts';
+import type { GitRepository } from '../../src/source/git/types.ts';
 import { startGitHttpServer, TestRepo, type FileContent, type GitHttpServer } from '../gitserver/index.ts';
 import { condition, gitRepository, reconcile, sourceEnv, type SourceEnv } from './helpers.ts';
 

@@ -1,13 +1,13 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { checkLink, safeJoin } from '../../src/source/artifact.ts';
-import { Conditions, parseDuration } from '../../src/source/conditions.ts';
+import { Conditions, parseDuration } from '../../src/runtime/conditions.ts';
 import { classifyGitFailure, redactUrl, scrubSecrets } from '../../src/source/git/errors.ts';
-import { parseConstraint, parseTagVersion, pickSemverTag } from '../../src/source/git/semver.ts';
+import { parseConstraint, parseTagVersion, pickSemverTag } from '../../src/source/semver.ts';
 import { parseGitUrl } from '../../src/source/git/url.ts';
 import { splitCommitSignature, splitTagSignature, trustedKeysFromSecret } from '../../src/source/git/verify.ts';
 import { SourceIgnore } from '../../src/source/ignore.ts';
-import { shortMessage } from '../../src/source/reconcile.ts';
+import { shortMessage } from '../../src/source/git/reconcile.ts';
 import { condition, gitRepository, reconcile, sourceEnv } from './helpers.ts';
 
 describe('semver (Masterminds-compatible)', () => {
@@ -243,7 +243,7 @@ describe('reconcile without a server', () => {
 // Compile-time: the API kinds (src/api) and the reconcile types stay
 // interchangeable, so a controller passes objects through without casts.
 import type { GitRepositorySpec as ApiSpec, GitRepositoryStatus as ApiStatus } from '../../src/api/gitrepository.ts';
-import type { GitRepositorySpec, GitRepositoryStatus } from '../../src/source/types.ts';
+import type { GitRepositorySpec, GitRepositoryStatus } from '../../src/source/git/types.ts';
 export const specFromApi = (s: ApiSpec): GitRepositorySpec => s;
 export const statusFromApi = (s: ApiStatus): GitRepositoryStatus => s;
 export const statusToApi = (s: GitRepositoryStatus): ApiStatus => s;

@@ -1,4 +1,4 @@
-import { RepositoryError } from '../../helm/repository.ts';
+import { RepositoryError } from '../helm/repository.ts';
 
 /** An OCI repository address split into its registry host and repository path. */
 export interface OciRepositoryRef {

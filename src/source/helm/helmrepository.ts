@@ -1,0 +1,190 @@
+import { sourceLifecycle } from '../shell.ts';
+import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import type { HelmRepositorySpec, HelmRepositoryStatus } from '../../api/helmrepository.ts';
+import { httpGet, indexRevision, indexUrl, parseIndex, RepositoryError, type RepositoryAuth, type RepositoryIndex } from './repository.ts';
+import type { KubeClient } from '../../kube/client.ts';
+import type { Informer } from '../../kube/informer.ts';
+import { findCondition, type KubeObject } from '../../kube/object.ts';
+import { writeTarball } from '../artifact.ts';
+import { Conditions, rfc3339 } from '../../runtime/conditions.ts';
+import type { Storage } from '../git/index.ts';
+import { formatDuration, parseDuration } from '../../util/duration.ts';
+import type { Logger } from '../../util/log.ts';
+import type { EventRecorder } from '../../runtime/events.ts';
+import type { Metrics } from '../../runtime/metrics.ts';
+import type { ReconcileOutcome } from '../../runtime/queue.ts';
+import { patchStatus } from '../../runtime/status.ts';
+
+export const HELMREPO_PLURAL = 'helmrepositories';
+const REQUESTED_AT = 'reconcile.fluxcd.io/requestedAt';
+const MAX_INDEX_BYTES = 50 * 1024 * 1024;
+
+export interface HelmRepository extends KubeObject {
+  spec: HelmRepositorySpec;
+  status?: HelmRepositoryStatus;
+}
+
+export type SecretReader = (namespace: string, name: string) => Promise<Record<string, Buffer> | undefined>;
+
+/** Reads a Secret's data, decoded. */
+export function secretReader(client: KubeClient): SecretReader {
+  return async (ns, name) => {
+    const s = await client.getOrUndefined<{ data?: Record<string, string> }>(`/api/v1/namespaces/${ns}/secrets/${name}`);
+    if (!s) return undefined;
+    return Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')]));
+  };
+}
+
+/** Credentials of a HelmRepository (secretRef: username, password and TLS; certSecretRef: TLS). */
+export async function repositoryAuth(repo: HelmRepository, secrets: SecretReader): Promise<RepositoryAuth> {
+  const ns = repo.metadata.namespace!;
+  const auth: RepositoryAuth = { passCredentials: repo.spec.passCredentials };
+  for (const ref of [repo.spec.secretRef, repo.spec.certSecretRef]) {
+    if (!ref) continue;
+    const data = await secrets(ns, ref.name);
+    if (!data) throw new RepositoryError(`failed to get secret '${ns}/${ref.name}': secrets "${ref.name}" not found`, 'AuthenticationFailed');
+    if (ref === repo.spec.secretRef) {
+      if (data.username) auth.username = data.username.toString('utf8');
+      if (data.password) auth.password = data.password.toString('utf8');
+    }
+    if (data['ca.crt']) auth.ca = data['ca.crt'];
+    if (data['tls.crt']) auth.cert = data['tls.crt'];
+    if (data['tls.key']) auth.key = data['tls.key'];
+  }
+  return auth;
+}
+
+export interface HelmRepositoryControllerOptions {
+  client: KubeClient;
+  repositories: Informer;
+  storage: Storage;
+  events: EventRecorder;
+  metrics: Metrics;
+  log: Logger;
+}
+
+/**
+ * Reconciles HelmRepositories as source-controller does: the index of an
+ * HTTP(S) repository is fetched, checked and stored as an artifact (a
+ * tarball holding index.yaml) whose revision is the index's digest; an OCI
+ * repository has no index and is Ready as it is.
+ */
+export class HelmRepositoryController {
+  readonly kind = 'HelmRepository';
+  private readonly indexes = new Map<string, RepositoryIndex>();
+  readonly secrets: SecretReader;
+
+  constructor(private readonly o: HelmRepositoryControllerOptions) {
+    this.secrets = secretReader(o.client);
+  }
+
+  /** The parsed index of a repository's current artifact (cached by digest). */
+  async index(repo: HelmRepository): Promise<RepositoryIndex | undefined> {
+    const a = repo.status?.artifact;
+    if (!a) return undefined;
+    const key = a.digest ?? a.path;
+    const hit = this.indexes.get(key);
+    if (hit) return hit;
+    const idx = parseIndex(await readFile(join(this.o.storage.treeDir(a), 'index.yaml'), 'utf8'));
+    if (this.indexes.size > 256) this.indexes.clear();
+    this.indexes.set(key, idx);
+    return idx;
+  }
+
+  async reconcile(key: string): Promise<ReconcileOutcome> {
+    const [namespace, name] = key.split('/') as [string, string];
+    const obj = this.o.repositories.get(namespace, name) as HelmRepository | undefined;
+    const lifecycle = { ...this.o, kind: this.kind, plural: HELMREPO_PLURAL, storageKind: 'helmrepository' };
+    if (!(await sourceLifecycle(lifecycle, obj, namespace, name)) || !obj || obj.spec.suspend) return {};
+
+    const now = new Date();
+    const generation = obj.metadata.generation ?? 0;
+    const prev = obj.status ?? {};
+    const conds = new Conditions(prev.conditions as never, generation, rfc3339(now));
+    const status: HelmRepositoryStatus = { ...prev };
+    const requested = obj.metadata.annotations?.[REQUESTED_AT];
+    if (requested) status.lastHandledReconcileAt = requested;
+    const interval = obj.spec.interval ? parseDuration(obj.spec.interval) : 60_000;
+    const timeout = obj.spec.timeout ? parseDuration(obj.spec.timeout) : 60_000;
+
+    const write = async () => {
+      status.conditions = conds.toArray() as never;
+      await patchStatus(this.o.client, obj, HELMREPO_PLURAL, status as Record<string, unknown>);
+      this.o.metrics.recordCondition(this.kind, namespace, name, 'Ready', conds.get('Ready')?.status);
+    };
+
+    if (obj.spec.type === 'oci' || obj.spec.url.startsWith('oci://')) {
+      // A data container for HelmCharts: no index, no artifact.
+      for (const t of ['Reconciling', 'Stalled', 'FetchFailed', 'ArtifactInStorage', 'ArtifactOutdated']) conds.delete(t);
+      conds.set('Ready', 'True', 'Succeeded', 'Helm repository is ready');
+      delete status.artifact;
+      delete status.url;
+      status.observedGeneration = generation;
+      await write();
+      return {};
+    }
+
+    try {
+      const auth = await repositoryAuth(obj, this.secrets);
+      if (!prev.artifact || prev.observedGeneration !== generation) {
+        conds.set('Reconciling', 'True', 'Progressing', `building artifact: new index revision`);
+      }
+      const url = indexUrl(obj.spec.url);
+      const res = await httpGet(url, auth, { timeoutMs: timeout, authHost: new URL(obj.spec.url).host, maxBytes: MAX_INDEX_BYTES });
+      const idx = parseIndex(res.body!.toString('utf8'));
+      const revision = indexRevision(idx);
+      let artifact = prev.artifact;
+      if (!artifact || artifact.revision !== revision || !(await this.o.storage.exists(artifact))) {
+        artifact = await this.store(obj, res.body!, revision, now);
+        await this.o.events.record(obj, 'Normal', 'NewArtifact', `stored fetched index of size ${formatSize(res.size)} from '${obj.spec.url}'`);
+      }
+      const msg = `stored artifact: revision '${revision}'`;
+      for (const t of ['Reconciling', 'Stalled', 'FetchFailed', 'StorageOperationFailed', 'ArtifactOutdated']) conds.delete(t);
+      conds.set('ArtifactInStorage', 'True', 'Succeeded', msg);
+      conds.set('Ready', 'True', 'Succeeded', msg);
+      status.artifact = artifact as never;
+      status.url = artifact.url;
+      status.observedGeneration = generation;
+      await write();
+      return { requeueAfterMs: Math.round(interval * (1 + Math.random() * 0.05)) };
+    } catch (err) {
+      const reason = err instanceof RepositoryError ? err.reason : 'Failed';
+      const message = (err as Error).message;
+      conds.set('FetchFailed', 'True', reason, message);
+      conds.set('Ready', 'False', reason, message);
+      if (reason === 'URLInvalid') {
+        conds.set('Stalled', 'True', reason, message);
+        conds.delete('Reconciling');
+        status.observedGeneration = generation;
+      } else conds.set('Reconciling', 'True', 'ProgressingWithRetry', message);
+      const before = findCondition(obj, 'Ready');
+      await write();
+      if (before?.message !== message) await this.o.events.record(obj, 'Warning', reason, message);
+      this.o.log.error('helm repository reconcile failed', { namespace, name, error: message });
+      return reason === 'URLInvalid' ? {} : { error: new Error(message) };
+    }
+  }
+
+  private async store(obj: HelmRepository, body: Buffer, revision: string, now: Date) {
+    const ns = obj.metadata.namespace!;
+    const name = obj.metadata.name!;
+    const tmp = await this.o.storage.tempDir(`helmrepository-${ns}-${name}`);
+    try {
+      const tree = join(tmp, 'tree');
+      await mkdir(tree);
+      await writeFile(join(tree, 'index.yaml'), body);
+      const tarball = join(tmp, 'artifact.tar.gz');
+      const { digest, size } = await writeTarball(tree, [{ path: 'index.yaml', type: 'file', size: body.length, executable: false }], tarball);
+      const artifact = await this.o.storage.store({ kind: 'helmrepository', namespace: ns, name, revision, treeDir: tree, tarball, digest, size, now });
+      await this.o.storage.garbageCollect('helmrepository', ns, name, [artifact.path]);
+      return artifact;
+    } finally {
+      await rm(tmp, { recursive: true, force: true });
+    }
+  }
+}
+
+function formatSize(n: number): string {
+  return n < 1024 ? `${n} B` : n < 1024 * 1024 ? `${(n / 1024).toFixed(2)} kB` : `${(n / 1024 / 1024).toFixed(2)} MB`;
+}
