@@ -12,7 +12,8 @@ import { run } from '../util/exec.ts';
 import { ensureKustomize } from '../tools/gotool.ts';
 import { ManifestError, parseManifests, readManifestFile } from './manifests.ts';
 import type { Manifest } from './manifests.ts';
-import { emitV2, parseYamlStream, YamlSyntaxError, YamlValueError } from './yaml.ts';
+import { parseYamlStream, YamlSyntaxError, YamlValueError } from './yaml.ts';
+import { emitV2 } from './yamlwrite.ts';
 
 export const KUSTOMIZATION_FILE_NAMES = ['kustomization.yaml', 'kustomization.yml', 'Kustomization'];
 

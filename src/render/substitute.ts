@@ -6,7 +6,8 @@
 import { envsubst, EnvsubstError } from './envsubst.ts';
 import type { KubeObject, Manifest } from './manifests.ts';
 import { formatOrigin, objectRef } from './manifests.ts';
-import { emitV2, parseYamlStream, YamlSyntaxError, YamlValueError } from './yaml.ts';
+import { parseYamlStream, YamlSyntaxError, YamlValueError } from './yaml.ts';
+import { emitV2 } from './yamlwrite.ts';
 
 export const SUBSTITUTE_KEY = 'kustomize.toolkit.fluxcd.io/substitute';
 /** The pattern Flux checks every variable name against. */

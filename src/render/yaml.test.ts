@@ -1,6 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { emitV2, goyamlKeyLess, parseYamlStream, resolvePlain, YamlSyntaxError, YamlValueError } from './yaml.ts';
+import { parseYamlStream, resolvePlain, YamlSyntaxError, YamlValueError } from './yaml.ts';
+import { emitV2, goyamlKeyLess } from './yamlwrite.ts';
 
 test('v3 resolution (how kustomize reads sources)', () => {
   const r = (s: string) => resolvePlain(s, 'v3');

@@ -11,7 +11,7 @@ import { ensureKustomize } from '../../src/tools/gotool.ts';
 import { buildKustomization, BuildError, ManifestError } from '../../src/render/index.ts';
 import type { KustomizationSpec } from '../../src/render/index.ts';
 import { parseManifests } from '../../src/render/manifests.ts';
-import { emitV2Stream } from '../../src/render/yaml.ts';
+import { emitV2Stream } from '../../src/render/yamlwrite.ts';
 
 let root: string;
 let kustomize: string;
