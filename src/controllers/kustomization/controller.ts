@@ -4,7 +4,7 @@ import { AppliedMemo } from '../../apply/memo.ts';
 import { formatChangeSet, hasChanges, type ChangeSetEntry } from '../../apply/changeset.ts';
 import { inventoryFromChangeSet, staleEntries, type Inventory } from '../../apply/inventory.ts';
 import { PruneRefusedError, pruneStale } from '../../apply/prune.ts';
-import { buildKustomization, BuildError, ManifestError, SubstitutionError } from '../../render/index.ts';
+import { buildKustomization, BuildError, ManifestError, SubstitutionError, type ConfigMapData, type SecretData } from '../../render/index.ts';
 import { decryptTree, DecryptionError, keysFromSecret, type DecryptedTree, type DecryptionKeys } from '../../render/sops.ts';
 import { waitForSet, type WaitRef } from '../../health/wait.ts';
 import { KubeClient } from '../../kube/client.ts';
@@ -176,7 +176,7 @@ export class KustomizationController {
     const now = new Date();
     const generation = obj.metadata.generation ?? 0;
     const prev = obj.status ?? {};
-    const conds = new Conditions(prev.conditions as never, generation, rfc3339(now));
+    const conds = new Conditions(prev.conditions, generation, rfc3339(now));
     const status: KustomizationStatus = { ...prev };
     const requested = obj.metadata.annotations?.[REQUESTED_AT];
     if (requested) status.lastHandledReconcileAt = requested;
@@ -206,7 +206,7 @@ export class KustomizationController {
       }
       extra?.();
       status.observedGeneration = generation;
-      status.conditions = conds.toArray() as never;
+      status.conditions = conds.toArray();
       const wrote = await patchStatus(this.o.client, obj, KS_PLURAL, status as Record<string, unknown>);
       this.o.metrics.recordCondition(this.kind, namespace, name, 'Ready', conds.get('Ready')?.status);
       if (failure) {
@@ -302,7 +302,7 @@ export class KustomizationController {
         const result = await buildKustomization({
           dir: decrypted?.dir ?? dir,
           decrypted: !!decrypted,
-          spec: obj.spec as never,
+          spec: obj.spec,
           vars: { lookup: (kind, n) => lookupVars(target.client, namespace, kind, n) },
         });
         built = BuiltSet.of(result.objects.map((m) => m.object as KubeObject));
@@ -350,12 +350,12 @@ export class KustomizationController {
         });
       } catch (err) {
         // What could not be pruned stays in the inventory, so it is not forgotten.
-        status.inventory = mergeInventory(inventory, stale.map((s) => ({ id: s.id, v: s.apiVersion.split('/').pop()! }))) as never;
+        status.inventory = mergeInventory(inventory, stale.map((s) => ({ id: s.id, v: s.apiVersion.split('/').pop()! })));
         const reason = err instanceof PruneRefusedError ? Reason.PruneFailed : Reason.PruneFailed;
         return finish({ reason, message: (err as Error).message });
       }
     }
-    status.inventory = inventory as never;
+    status.inventory = inventory;
     const changes = [...applied, ...pruned];
     if (hasChanges(changes)) {
       log.info('server-side apply completed', { revision, changes: summarizeLines(changes) });
@@ -373,7 +373,7 @@ export class KustomizationController {
         const res = await waitForSet(target.client, target.rm.discovery, refs, { timeoutMs: timeout, signal: abort.signal, informers: target.informers });
         if (abort.signal.aborted && !signal.aborted) {
           conds.set('Reconciling', 'True', Reason.Progressing, `New revision detected, health checks of ${revision} canceled`);
-          status.conditions = conds.toArray() as never;
+          status.conditions = conds.toArray();
           await settleProgress();
           await patchStatus(this.o.client, obj, KS_PLURAL, status as Record<string, unknown>);
           return { requeueAfterMs: 0 };
@@ -400,7 +400,7 @@ export class KustomizationController {
     return finish(undefined, () => {
       conds.set('Ready', 'True', Reason.Succeeded, message);
       status.lastAppliedRevision = revision;
-      status.history = updateHistory(prev.history, built.digest, revision, changes, now, Date.now() - started) as never;
+      status.history = updateHistory(prev.history, built.digest, revision, changes, now, Date.now() - started);
       if (wasReady?.status !== 'True' || wasReady.message !== message) {
         void this.o.events.record(obj, 'Normal', Reason.Succeeded, `Reconciliation finished in ${formatDuration(Date.now() - started)}, next run in ${formatDuration(interval)}`, revisionAnnotation(revision));
       }
@@ -547,11 +547,12 @@ async function waitGone(client: KubeClient, rm: ResourceManager, refs: WaitRef[]
   }
 }
 
-async function lookupVars(client: KubeClient, namespace: string, kind: 'ConfigMap' | 'Secret', name: string) {
+async function lookupVars(client: KubeClient, namespace: string, kind: 'ConfigMap' | 'Secret', name: string): Promise<ConfigMapData | SecretData | undefined> {
   const plural = kind === 'ConfigMap' ? 'configmaps' : 'secrets';
   const obj = await client.getOrUndefined<{ data?: Record<string, string> }>(`/api/v1/namespaces/${namespace}/${plural}/${name}`);
   if (!obj) return undefined;
-  return (kind === 'Secret' ? { kind: 'Secret', data: obj.data ?? {} } : { kind: 'ConfigMap', data: obj.data ?? {} }) as never;
+  // As the API returns them: a Secret's values stay base64-encoded (the substitution decodes them).
+  return { data: obj.data ?? {} };
 }
 
 function keyOf(o: KubeObject): string {
