@@ -1,3 +1,5 @@
+// The build cache: a Kustomization's last built set, kept with everything the
+// build read, so a reconcile with the same inputs skips the build.
 import { createHash } from 'node:crypto';
 import type { KubeObject } from '../../kube/object.ts';
 import type { ArtifactRef } from '../../runtime/artifacts.ts';
