@@ -101,15 +101,20 @@ export function startAttempt(obj: Kustomization, key: string, log: Logger, progr
 
 /** Why a stage stopped the attempt. */
 export class Failure {
+  /** A spec problem that a retry cannot fix. */
+  readonly stalled: boolean;
+  /** When to retry; the retry interval by default. */
+  readonly retryAfterMs?: number;
+  /** Sets more conditions with the failure's. */
+  readonly extra?: () => void;
+
   constructor(
     readonly reason: string,
     readonly message: string,
-    readonly o: {
-      /** A spec problem that a retry cannot fix. */
-      stalled?: boolean;
-      retryAfterMs?: number;
-      /** More conditions to set with the failure's. */
-      extra?: () => void;
-    } = {},
-  ) {}
+    o: { stalled?: boolean; retryAfterMs?: number; extra?: () => void } = {},
+  ) {
+    this.stalled = !!o.stalled;
+    this.retryAfterMs = o.retryAfterMs;
+    this.extra = o.extra;
+  }
 }

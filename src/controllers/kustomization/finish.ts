@@ -51,7 +51,7 @@ export async function finish(env: Env, a: Attempt, failure?: Failure, extra?: ()
   await settleProgress(a);
   if (failure) {
     conds.set('Ready', 'False', failure.reason, failure.message);
-    if (failure.o.stalled) {
+    if (failure.stalled) {
       conds.set('Stalled', 'True', failure.reason, failure.message);
       conds.delete('Reconciling');
     } else {
@@ -62,7 +62,7 @@ export async function finish(env: Env, a: Attempt, failure?: Failure, extra?: ()
     conds.delete('Reconciling');
     conds.delete('Stalled');
   }
-  failure?.o.extra?.();
+  failure?.extra?.();
   extra?.();
   status.observedGeneration = a.generation;
   status.conditions = conds.toArray();
@@ -74,8 +74,8 @@ export async function finish(env: Env, a: Attempt, failure?: Failure, extra?: ()
       await env.o.events.record(obj, 'Warning', failure.reason, failure.message, revisionAnnotation(status.lastAttemptedRevision));
     }
     a.log.error('reconciliation failed', { reason: failure.reason, error: failure.message });
-    if (failure.o.stalled) return {};
-    return { requeueAfterMs: failure.o.retryAfterMs ?? a.retryInterval };
+    if (failure.stalled) return {};
+    return { requeueAfterMs: failure.retryAfterMs ?? a.retryInterval };
   }
   a.log.debug('reconciled', { durationMs: Date.now() - a.started });
   return { requeueAfterMs: jitter(a.interval) };
