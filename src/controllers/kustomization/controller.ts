@@ -113,6 +113,7 @@ export class KustomizationController {
     }
   }
 
+  /** The stages in order; each returns its result or the Failure that ends the attempt (finish writes it). */
   private async attempt(key: string, signal: AbortSignal, progress: PendingProgress): Promise<ReconcileOutcome> {
     const env = this.env;
     const begun = await beginReconcile<Kustomization>(env.lifecycle, this.o.kustomizations, key);
