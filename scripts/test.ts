@@ -18,6 +18,7 @@ const unitTests: string[] = [
   'src/util/heap.test.ts',
   'src/apply/diff.test.ts',
   'src/apply/memo.test.ts',
+  'src/apply/pipeline.test.ts',
   'src/runtime/queue.test.ts',
   'src/controllers/kustomization/buildcache.test.ts',
   'src/runtime/status.test.ts',

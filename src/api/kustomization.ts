@@ -29,6 +29,19 @@ export const InventoryEntry = Type.Object({
   v: Type.String({ description: 'API version of the object (the version part only).' }),
 });
 
+export const ResourceInventory = Type.Object({ entries: Type.Array(InventoryEntry) }, { description: 'What was applied.' });
+
+/** One entry of status.history: a distinct set of applied objects and how its reconciles went. */
+export const HistorySnapshot = Type.Object({
+  digest: Type.String(),
+  firstReconciled: Type.String({ format: 'date-time' }),
+  lastReconciled: Type.String({ format: 'date-time' }),
+  lastReconciledDuration: Type.String(),
+  lastReconciledStatus: Type.String(),
+  totalReconciliations: Type.Integer({ format: 'int64' }),
+  metadata: Type.Optional(StringMap('Revision and other facts of the snapshot.')),
+});
+
 export const KustomizationSpec = Type.Object({
   sourceRef: NamespacedObjectKindReference('The source to build from.', ['GitRepository', 'OCIRepository', 'Bucket', 'ExternalArtifact']),
   path: Type.Optional(Type.String({ description: 'Path to the directory with the kustomization.yaml or plain manifests, relative to the source root.' })),
@@ -128,24 +141,14 @@ export const KustomizationStatus = Type.Object({
   lastAppliedRevision: Type.Optional(Type.String({ description: 'The source revision last applied successfully.' })),
   lastAppliedOriginRevision: Type.Optional(Type.String()),
   lastAttemptedRevision: Type.Optional(Type.String({ description: 'The source revision last attempted.' })),
-  inventory: Type.Optional(Type.Object({ entries: Type.Array(InventoryEntry) }, { description: 'What was applied.' })),
-  history: Type.Optional(
-    Type.Array(
-      Type.Object({
-        digest: Type.String(),
-        firstReconciled: Type.String({ format: 'date-time' }),
-        lastReconciled: Type.String({ format: 'date-time' }),
-        lastReconciledDuration: Type.String(),
-        lastReconciledStatus: Type.String(),
-        totalReconciliations: Type.Integer({ format: 'int64' }),
-        metadata: Type.Optional(StringMap('Revision and other facts of the snapshot.')),
-      }),
-      { description: 'Snapshots of recent reconciliations.' },
-    ),
-  ),
+  inventory: Type.Optional(ResourceInventory),
+  history: Type.Optional(Type.Array(HistorySnapshot, { description: 'Snapshots of recent reconciliations.' })),
   ...ReconcileRequestStatus,
 });
 
+export type InventoryEntry = Static<typeof InventoryEntry>;
+export type ResourceInventory = Static<typeof ResourceInventory>;
+export type HistorySnapshot = Static<typeof HistorySnapshot>;
 export type KustomizationSpec = Static<typeof KustomizationSpec>;
 export type KustomizationStatus = Static<typeof KustomizationStatus>;
 

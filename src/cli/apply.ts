@@ -1,12 +1,11 @@
 import { parseArgs } from 'node:util';
 import { ResourceManager } from '../apply/manager.ts';
 import { formatEntry, summarize, type ChangeSetEntry } from '../apply/changeset.ts';
-import { inventoryFromChangeSet, staleEntries, type Inventory } from '../apply/inventory.ts';
-import { pruneStale, type Propagation } from '../apply/prune.ts';
-import { waitForSet } from '../health/wait.ts';
+import type { Inventory } from '../apply/inventory.ts';
+import { appliedRefs, applySet, unionInventories, waitForApplied } from '../apply/pipeline.ts';
+import type { Propagation } from '../apply/prune.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { isNotFound } from '../kube/errors.ts';
-import { parseObjectId } from '../kube/object.ts';
 import { parseDuration } from '../util/duration.ts';
 import { clientFromFlags, clusterFlags } from './kubeconfig.ts';
 import { readInput } from './manifests.ts';
@@ -69,48 +68,33 @@ export async function applyCommand(args: string[]): Promise<number> {
     const rm = new ResourceManager(client);
     const ownerLabels = cliOwnerLabels(values.name, values['inventory-namespace']);
     const print = (e: ChangeSetEntry) => process.stdout.write(`${formatEntry(e)}\n`);
-    const applied = await rm.apply(objects, {
-      concurrency,
-      force: values.force,
-      defaultNamespace: values.namespace,
-      ownerLabels,
-      onEntry: print,
+    const store = values.name ? new InventoryStore(client, values['inventory-namespace'], values.name) : undefined;
+    const run = await applySet(rm, objects, {
+      apply: { concurrency, force: values.force, defaultNamespace: values.namespace, ownerLabels, onEntry: print },
+      previous: store && (() => store.read()),
+      prune: values.prune
+        ? {
+            propagation: values.propagation as Propagation,
+            ownerLabels,
+            allowMassPrune: values['allow-mass-prune'],
+            allowHint: 'pass --allow-mass-prune',
+            concurrency,
+            onEntry: print,
+          }
+        : undefined,
     });
-    const inventory = inventoryFromChangeSet(applied);
-    let pruned: ChangeSetEntry[] = [];
-    if (values.name) {
-      const store = new InventoryStore(client, values['inventory-namespace'], values.name);
-      const previous = await store.read();
-      if (values.prune) {
-        const stale = staleEntries(previous, inventory);
-        pruned = await pruneStale(rm, stale, {
-          propagation: values.propagation as Propagation,
-          ownerLabels,
-          allowMassPrune: values['allow-mass-prune'],
-          allowHint: 'pass --allow-mass-prune',
-          inventorySize: previous?.entries.length ?? 0,
-          newSetSize: inventory.entries.length,
-          concurrency,
-          onEntry: print,
-        });
-        await store.write(inventory);
-      } else {
-        // Without prune, objects of earlier applies stay ours: keep them in the inventory.
-        await store.write(mergeInventories(previous, inventory));
-      }
+    if (!run.ok) throw run.pruneError;
+    if (store) {
+      // Without prune, objects of earlier applies stay ours: keep them in the inventory.
+      await store.write(values.prune ? run.inventory : unionInventories(run.previous, run.inventory));
     }
-    const counts = summarize([...applied, ...pruned]);
+    const counts = summarize([...run.applied, ...run.pruned]);
     process.stderr.write(`${Object.entries(counts).map(([k, v]) => `${v} ${k}`).join(', ') || 'nothing to apply'}\n`);
     if (values.wait) {
-      const refs = applied
-        .filter((e) => e.action !== 'skipped')
-        .map((e) => {
-          const ref = parseObjectId(e.id);
-          return { apiVersion: ref.group ? `${ref.group}/${e.version}` : e.version, kind: ref.kind, namespace: ref.namespace || undefined, name: ref.name };
-        });
+      const refs = appliedRefs(run.applied);
       process.stderr.write(`waiting for ${refs.length} objects (timeout ${values.timeout})\n`);
       const reported = new Map<string, string>();
-      const res = await waitForSet(client, rm.discovery, refs, {
+      const res = await waitForApplied(rm, refs, {
         timeoutMs,
         onProgress: (objs) => {
           for (const o of objs) {
@@ -131,12 +115,6 @@ export async function applyCommand(args: string[]): Promise<number> {
   } finally {
     client.close();
   }
-}
-
-function mergeInventories(a: Inventory | undefined, b: Inventory): Inventory {
-  const byId = new Map((a?.entries ?? []).map((e) => [e.id, e]));
-  for (const e of b.entries) byId.set(e.id, e);
-  return { entries: [...byId.values()].sort((x, y) => x.id.localeCompare(y.id)) };
 }
 
 /** The CLI's inventory: a ConfigMap `sluice-inventory-NAME` holding Flux's inventory format as JSON. */

@@ -10,13 +10,13 @@
 //   3. commonMetadata labels and annotations.
 import { stat } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
-import type { FluxImage, FluxPatch } from './kustomize.ts';
+import type { KustomizationSpec } from '../api/kustomization.ts';
+import type { KustomizeSpec } from './kustomize.ts';
 import { BuildError, findKustomizationFile, kustomizeBuild, listPlainDirectory } from './kustomize.ts';
 import type { Manifest } from './manifests.ts';
 import { readManifestFile } from './manifests.ts';
-import type { PostBuild, VarSources } from './substitute.ts';
+import type { VarSources } from './substitute.ts';
 import { loadVariables, substituteManifests } from './substitute.ts';
-import type { CommonMetadata } from './transform.ts';
 import { applyCommonMetadata, applyNativeTransforms, nativeBlocker } from './transform.ts';
 import { assertDecrypted } from './sops.ts';
 
@@ -24,27 +24,20 @@ export type { Manifest, KubeObject, Origin } from './manifests.ts';
 export { ManifestError } from './manifests.ts';
 export { BuildError } from './kustomize.ts';
 export { SubstitutionError } from './substitute.ts';
-export type { VarSources, PostBuild, SubstituteReference } from './substitute.ts';
+export type { VarSources, PostBuild, SubstituteReference, ConfigMapData, SecretData } from './substitute.ts';
 
 /** The fields of a Flux Kustomization's spec (kustomize.toolkit.fluxcd.io/v1) that the build uses. */
-export interface KustomizationSpec {
-  /** Directory in the source artifact; defaults to its root. */
-  path?: string;
-  targetNamespace?: string;
-  namePrefix?: string;
-  nameSuffix?: string;
-  commonMetadata?: CommonMetadata;
-  patches?: FluxPatch[];
-  images?: FluxImage[];
-  components?: string[];
-  ignoreMissingComponents?: boolean;
-  postBuild?: PostBuild;
-}
+export type KustomizationBuildSpec = Pick<
+  KustomizationSpec,
+  'path' | 'targetNamespace' | 'namePrefix' | 'nameSuffix' | 'commonMetadata' | 'patches' | 'images' | 'components' | 'postBuild'
+> &
+  // Not (yet) a field of the API's schema: only callers of the build set it.
+  Pick<KustomizeSpec, 'ignoreMissingComponents'>;
 
 export interface BuildOptions {
   /** Root of the source artifact. Nothing outside it is read. */
   dir: string;
-  spec?: KustomizationSpec;
+  spec?: KustomizationBuildSpec;
   /** ConfigMaps and Secrets for spec.postBuild.substituteFrom. */
   vars?: VarSources;
   /** Fail on unset variables without defaults (Flux's StrictPostBuildSubstitutions feature gate). */
@@ -64,7 +57,7 @@ export interface BuildResult {
   kustomizeReason?: string;
 }
 
-function validateSpec(spec: KustomizationSpec): void {
+function validateSpec(spec: KustomizationBuildSpec): void {
   for (const f of ['targetNamespace', 'namePrefix', 'nameSuffix', 'path'] as const) {
     const v = spec[f];
     if (v !== undefined && typeof v !== 'string') throw new BuildError(`spec.${f} must be a string`);

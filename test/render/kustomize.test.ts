@@ -9,7 +9,7 @@ import { dirname, join } from 'node:path';
 import { run } from '../../src/util/exec.ts';
 import { ensureKustomize } from '../../src/tools/gotool.ts';
 import { buildKustomization, BuildError, ManifestError } from '../../src/render/index.ts';
-import type { KustomizationSpec } from '../../src/render/index.ts';
+import type { KustomizationBuildSpec as KustomizationSpec } from '../../src/render/index.ts';
 import { parseManifests } from '../../src/render/manifests.ts';
 import { emitV2Stream } from '../../src/render/yamlwrite.ts';
 

@@ -1,14 +1,15 @@
+// The build cache: a Kustomization's last built set, kept with everything the
+// build read, so a reconcile with the same inputs skips the build.
 import { createHash } from 'node:crypto';
+import type { KustomizationSpec } from '../../api/kustomization.ts';
 import type { KubeObject } from '../../kube/object.ts';
 import type { ArtifactRef } from '../../runtime/artifacts.ts';
 
 /** The parts of a Kustomization a build depends on. */
 export interface BuildSubject {
   metadata: { annotations?: Record<string, string> };
-  spec: {
-    decryption?: unknown;
-    postBuild?: { substituteFrom?: unknown[] };
-  };
+  /** Typed by the fields read here; the whole spec goes into the inputs. */
+  spec: Pick<KustomizationSpec, 'decryption' | 'postBuild'>;
 }
 
 /** Why a build cannot be reused: its output depends on more than the artifact and the spec. */

@@ -1,0 +1,38 @@
+// The names the Kustomization controller shares with Flux and with its own
+// stages: the kind's plural, labels and annotations it reads or writes, the
+// condition reasons, and the object's type (the API's spec and status).
+import type { KustomizationSpec, KustomizationStatus } from '../../api/kustomization.ts';
+import type { KubeObject } from '../../kube/object.ts';
+
+export { FINALIZER } from '../../runtime/lifecycle.ts';
+
+export const KS_PLURAL = 'kustomizations';
+export const NAME_LABEL = 'kustomize.toolkit.fluxcd.io/name';
+export const NAMESPACE_LABEL = 'kustomize.toolkit.fluxcd.io/namespace';
+export const REQUESTED_AT = 'reconcile.fluxcd.io/requestedAt';
+/** Sluice's own opt-in for a prune of more than half of the inventory. */
+export const ALLOW_MASS_PRUNE = 'sluice.dev/allow-mass-prune';
+
+export interface Kustomization extends KubeObject {
+  spec: KustomizationSpec;
+  status?: KustomizationStatus;
+}
+
+/** Flux's reasons for Kustomization conditions. */
+export const Reason = {
+  Succeeded: 'ReconciliationSucceeded',
+  Failed: 'ReconciliationFailed',
+  Progressing: 'Progressing',
+  ArtifactFailed: 'ArtifactFailed',
+  BuildFailed: 'BuildFailed',
+  HealthCheckFailed: 'HealthCheckFailed',
+  DependencyNotReady: 'DependencyNotReady',
+  PruneFailed: 'PruneFailed',
+  AccessDenied: 'AccessDenied',
+  HealthCheckCanceled: 'HealthCheckCanceled',
+} as const;
+
+/** The annotation Flux puts on a Kustomization's events to name the source revision. */
+export function revisionAnnotation(revision: string | undefined): Record<string, string> | undefined {
+  return revision ? { 'kustomize.toolkit.fluxcd.io/revision': revision } : undefined;
+}
