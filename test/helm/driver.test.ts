@@ -9,6 +9,8 @@ import { HelmError } from '../../src/tools/helmcli.ts';
 import { HelmDriver } from '../../src/helm/driver.ts';
 import { ensureHelmDriver } from '../../src/tools/localgo.ts';
 
+// test: no cluster
+
 // The helm-driver process on its own, no cluster: its protocol, its errors,
 // cancellation, and what happens when it dies. A loopback server that
 // accepts connections and never answers stands in for an API server that

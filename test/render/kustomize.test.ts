@@ -13,6 +13,8 @@ import type { KustomizationSpec } from '../../src/render/index.ts';
 import { parseManifests } from '../../src/render/manifests.ts';
 import { emitV2Stream } from '../../src/render/yaml.ts';
 
+// test: no cluster
+
 let root: string;
 let kustomize: string;
 

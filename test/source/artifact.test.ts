@@ -8,6 +8,8 @@ import { startStorageServer } from '../../src/source/storage/server.ts';
 import { git, startGitHttpServer, TestRepo, type GitHttpServer } from '../gitserver/index.ts';
 import { condition, gitRepository, listTree, readText, reconcile, sourceEnv, type SourceEnv } from './helpers.ts';
 
+// test: no cluster
+
 // What goes into an artifact and how it is stored: ignore rules, includes,
 // sparse checkout, submodules, refusals (symlinks out of the root, oversized
 // files, escaping paths), the tarball format, garbage collection, and the

@@ -14,6 +14,8 @@ import {
 import { condition, gitRepository, readText, reconcile, sourceEnv, watchCommandLines, type SourceEnv } from './helpers.ts';
 import type { ReconcileResult } from '../../src/source/git/reconcile.ts';
 
+// test: no cluster
+
 // Credentials from Secrets over HTTP basic, bearer, HTTPS with a private CA,
 // mutual TLS and SSH; and that no credential shows up in a message or on a
 // command line.

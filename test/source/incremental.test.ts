@@ -7,6 +7,8 @@ import type { GitRepository } from '../../src/source/git/types.ts';
 import { startGitHttpServer, TestRepo, type FileContent, type GitHttpServer } from '../gitserver/index.ts';
 import { condition, gitRepository, reconcile, sourceEnv, type SourceEnv } from './helpers.ts';
 
+// test: no cluster
+
 // A GitRepository whose previous artifact records how it was built gets its
 // next artifact from that one and git's diff (src/source/incremental.ts).
 // Each step below commits a kind of change and holds the incremental

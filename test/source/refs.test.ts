@@ -3,6 +3,8 @@ import { after, before, describe, test } from 'node:test';
 import { startGitHttpServer, TestRepo, type GitHttpServer } from '../gitserver/index.ts';
 import { condition, gitRepository, listTree, readText, reconcile, sourceEnv, type SourceEnv } from './helpers.ts';
 
+// test: no cluster
+
 // Reference kinds and polling behaviour of the Git source, against a real
 // smart-HTTP server (git http-backend).
 

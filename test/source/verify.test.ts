@@ -12,6 +12,8 @@ import {
 } from '../gitserver/index.ts';
 import { condition, gitRepository, reconcile, sourceEnv, type SourceEnv } from './helpers.ts';
 
+// test: no cluster
+
 // spec.verify: OpenPGP and SSH signatures on commits (HEAD) and tags (Tag,
 // TagAndHEAD), against public keys from a Secret.
 
