@@ -189,8 +189,8 @@ function summarize(results: Result[], ms: number): boolean {
   for (const r of results) {
     for (const k of COUNTS) total[k] += r.counts?.[k] ?? 0;
     // A file that failed without a failing test of its own (killed, crashed,
-    // a failed hook it did not report) still counts as one failure.
-    if (failed(r) && !(r.counts?.fail || r.counts?.cancelled)) total.fail++;
+    // a failed `before` that cancelled its tests) still counts as one failure.
+    if (failed(r) && !r.counts?.fail) total.fail++;
   }
   const bad = results.filter(failed);
   log(`files ${results.length}, failed ${bad.length}`);

@@ -102,7 +102,9 @@ export function programsFor(file: string, opts: { cluster: boolean; testRoot: st
     } catch {
       continue;
     }
-    for (const [re, progs] of RULES) if (re.test(text)) for (const p of progs) needs.add(p);
+    // What a module re-exports (`export { x } from './y.ts'`) is not what it uses.
+    const used = text.replace(/^export\s[^;]*?\sfrom\s+'[^']+';/gms, '');
+    for (const [re, progs] of RULES) if (re.test(used)) for (const p of progs) needs.add(p);
     stack.push(...localImports(f, text, opts.testRoot));
   }
   return [...needs].sort();
