@@ -5,6 +5,7 @@ import { mkdtemp, writeFile, rm as rmrf, unlink } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { testKubeconfig, testNamespace, type TestNamespace } from './harness.ts';
+import { closeAll } from './cleanup.ts';
 
 let ns: TestNamespace;
 let dir: string;
@@ -16,8 +17,7 @@ before(async () => {
   kubeconfig = await testKubeconfig();
 });
 after(async () => {
-  await ns?.cleanup();
-  await rmrf(dir, { recursive: true, force: true });
+  await closeAll(ns && (() => ns.cleanup()), dir && (() => rmrf(dir, { recursive: true, force: true })));
 });
 
 function sluice(args: string[], input?: string): Promise<{ code: number; stdout: string; stderr: string }> {

@@ -9,6 +9,7 @@ import { allCrds } from '../src/api/crds.ts';
 import { silentLogger } from '../src/util/log.ts';
 import { KubeClient } from '../src/kube/client.ts';
 import type { KubeObject } from '../src/kube/object.ts';
+import { Teardown } from './cleanup.ts';
 
 export interface Cond {
   type: string;
@@ -37,34 +38,42 @@ export class GitOps {
     readonly server: GitHttpServer,
     readonly repo: TestRepo,
     readonly operator: Operator,
-    private readonly root: string,
+    private readonly teardown: Teardown,
   ) {}
 
   static async start(label: string, operator: Partial<OperatorOptions> = {}): Promise<GitOps> {
-    const ns = await testNamespace(label);
-    const client = await adminClient();
-    const root = await mkdtemp(join(tmpdir(), 'sluice-gitops-'));
-    const server = await startGitHttpServer({ root });
-    const repo = await TestRepo.create(root, 'app', { defaultBranch: 'main' });
-    await new ResourceManager(client).apply(allCrds() as KubeObject[]);
-    const op = await startOperator({
-      client: await KubeClient.fromFile(await testKubeconfig()),
-      log: silentLogger,
-      dataDir: await mkdtemp(join(tmpdir(), 'sluice-gitops-data-')),
-      requeueDependencyMs: 1_000,
-      watchNamespace: ns.name,
-      ...operator,
-    });
-    return new GitOps(ns, client, server, repo, op, root);
+    // Each part is registered for close() as soon as it runs, so a set-up
+    // that fails half-way stops what it started and the test file can end.
+    const t = new Teardown();
+    try {
+      const ns = await t.add(testNamespace(label), (n) => n.cleanup());
+      const client = await t.add(adminClient(), (c) => c.close());
+      const root = await t.add(mkdtemp(join(tmpdir(), 'sluice-gitops-')), (d) => rm(d, { recursive: true, force: true }));
+      const server = await t.add(startGitHttpServer({ root }), (s) => s.close());
+      const repo = await t.add(TestRepo.create(root, 'app', { defaultBranch: 'main' }), (r) => r.dispose());
+      await new ResourceManager(client).apply(allCrds() as KubeObject[]);
+      const operatorClient = operator.client ?? (await KubeClient.fromFile(await testKubeconfig()));
+      const op = await startOperator({
+        client: operatorClient,
+        log: silentLogger,
+        dataDir: await mkdtemp(join(tmpdir(), 'sluice-gitops-data-')),
+        requeueDependencyMs: 1_000,
+        watchNamespace: ns.name,
+        ...operator,
+      }).catch((err: unknown) => {
+        operatorClient.close();
+        throw err;
+      });
+      t.defer(() => op.stop());
+      return new GitOps(ns, client, server, repo, op, t);
+    } catch (err) {
+      return t.fail(err);
+    }
   }
 
+  /** Stops the operator, then deletes the namespace, stops the git server and removes the files; every step runs even if one fails. */
   async close(): Promise<void> {
-    await this.operator.stop();
-    await this.ns.cleanup();
-    await this.server.close();
-    await this.repo.dispose();
-    await rm(this.root, { recursive: true, force: true });
-    this.client.close();
+    await this.teardown.close();
   }
 
   /** Commits and pushes files; returns the revision as Flux writes it. */

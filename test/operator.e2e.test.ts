@@ -13,6 +13,7 @@ import { allCrds } from '../src/api/crds.ts';
 import { silentLogger } from '../src/util/log.ts';
 import type { KubeObject } from '../src/kube/object.ts';
 import type { KubeClient } from '../src/kube/client.ts';
+import { closeAll } from './cleanup.ts';
 
 // Git to cluster, end to end: a real git server on loopback, the operator in
 // this process, the local control plane.
@@ -72,12 +73,14 @@ before(async () => {
 });
 
 after(async () => {
-  await operator?.stop();
-  await ns?.cleanup();
-  await server?.close();
-  await repo?.dispose();
-  await rm(root, { recursive: true, force: true });
-  client?.close();
+  await closeAll(
+    operator && (() => operator.stop()),
+    ns && (() => ns.cleanup()),
+    server && (() => server.close()),
+    repo && (() => repo.dispose()),
+    root && (() => rm(root, { recursive: true, force: true })),
+    client && (() => client.close()),
+  );
 });
 
 const ksPath = (name: string) => `/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/${ns.name}/kustomizations/${name}`;

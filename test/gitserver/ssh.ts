@@ -4,6 +4,7 @@ import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../src/util/exec.ts';
+import { requireProgram } from '../programs.ts';
 
 // An SSH Git server for tests: Debian's sshd (openssh-server) on 127.0.0.1
 // and a free high port, running as the current user with its own config,
@@ -69,7 +70,20 @@ function waitForBanner(port: number, timeoutMs: number): Promise<void> {
 }
 
 export async function startGitSshServer(opts: { root: string }): Promise<GitSshServer> {
+  // Fail at once, with the command that installs them, when sshd or ssh-keygen is missing.
+  // sshd wants an absolute path (it re-executes itself).
+  const sshd = requireProgram('sshd');
+  requireProgram('ssh-keygen');
   const dir = await mkdtemp(join(tmpdir(), 'sluice-sshd-'));
+  try {
+    return await startIn(dir, sshd, opts.root);
+  } catch (err) {
+    await rm(dir, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function startIn(dir: string, sshd: string, root: string): Promise<GitSshServer> {
   const host = await keygen(dir, 'host_key');
   const other = await keygen(dir, 'other_host_key');
   const client = await keygen(dir, 'client_key');
@@ -105,10 +119,12 @@ export async function startGitSshServer(opts: { root: string }): Promise<GitSshS
     ].join('\n');
     const configFile = join(dir, 'sshd_config');
     await writeFile(configFile, config, { mode: 0o600 });
-    const child: ChildProcess = spawn('/usr/sbin/sshd', ['-D', '-e', '-f', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
+    const child: ChildProcess = spawn(sshd, ['-D', '-e', '-f', configFile], { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr!.on('data', (c: Buffer) => (stderr += c.toString()));
-    const exited = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    // 'close' comes after 'exit', and also after a spawn error (which has no 'exit').
+    const exited = new Promise<void>((resolve) => child.once('close', () => resolve()));
+    child.once('error', (e) => (stderr += `cannot run ${sshd}: ${e.message}`));
     try {
       await Promise.race([
         waitForBanner(port, 5000),
@@ -119,13 +135,14 @@ export async function startGitSshServer(opts: { root: string }): Promise<GitSshS
     } catch (err) {
       lastErr = err;
       child.kill('SIGTERM');
+      await exited;
       continue;
     }
     const hostPattern = `[127.0.0.1]:${port}`;
     return {
       port,
       user,
-      url: (name) => `ssh://${user}@127.0.0.1:${port}${join(opts.root, `${name}.git`)}`,
+      url: (name) => `ssh://${user}@127.0.0.1:${port}${join(root, `${name}.git`)}`,
       knownHosts: `${hostPattern} ${host.publicKey.split(' ').slice(0, 2).join(' ')}\n`,
       wrongKnownHosts: `${hostPattern} ${other.publicKey.split(' ').slice(0, 2).join(' ')}\n`,
       clientKey: client,
@@ -137,6 +154,5 @@ export async function startGitSshServer(opts: { root: string }): Promise<GitSshS
       },
     };
   }
-  await rm(dir, { recursive: true, force: true });
   throw new Error(`cannot start sshd: ${String(lastErr)}`);
 }

@@ -29,6 +29,8 @@ import {
   writeChart,
   type ChartRepoServer,
 } from './helpers.ts';
+import { startHelmFixture, type HelmFixture } from './helpers.ts';
+import { closeAll } from '../cleanup.ts';
 
 // Bad input: each case ends in a clear condition, and the release that runs
 // stays as it was.
@@ -41,25 +43,16 @@ let git: GitHttpServer;
 let gitRepo: TestRepo;
 let gitRoot: string;
 let work: string;
+let f: HelmFixture | undefined;
 
 before(async () => {
-  ns = await testNamespace('helm-bad');
-  client = await adminClient();
-  work = await mkdtemp(join(tmpdir(), 'sluice-helm-charts-'));
-  repo = await startChartRepo();
-  await repo.publish(await writeChart(join(work, 'web-1.0.0'), webChart({ version: '1.0.0' })));
+  f = await startHelmFixture('helm-bad', { watchAllNamespaces: true, chartRepo: { dir: 'web-1.0.0' } });
+  ({ ns, client, operator, repo, work } = f);
   gitRoot = await mkdtemp(join(tmpdir(), 'sluice-helm-git-'));
   git = await startGitHttpServer({ root: gitRoot });
   gitRepo = await TestRepo.create(gitRoot, 'charts', { defaultBranch: 'main' });
   await gitRepo.commitFiles(Object.fromEntries(Object.entries(webChart({ name: 'gitweb', version: '1.0.0' })).map(([k, v]) => [`charts/gitweb/${k}`, v])), 'chart');
   await gitRepo.push();
-  operator = await startTestOperator();
-  await createObject(client, `/apis/source.toolkit.fluxcd.io/v1/namespaces/${ns.name}/helmrepositories`, {
-    apiVersion: 'source.toolkit.fluxcd.io/v1',
-    kind: 'HelmRepository',
-    metadata: { name: 'charts' },
-    spec: { url: repo.url, interval: '1h' },
-  });
   await createObject(client, `/apis/source.toolkit.fluxcd.io/v1/namespaces/${ns.name}/gitrepositories`, {
     apiVersion: 'source.toolkit.fluxcd.io/v1',
     kind: 'GitRepository',
@@ -69,13 +62,12 @@ before(async () => {
 });
 
 after(async () => {
-  await cleanupWithOperator(ns, operator);
-  await repo?.close();
-  await git?.close();
-  await gitRepo?.dispose();
-  await rm(gitRoot, { recursive: true, force: true });
-  await rm(work, { recursive: true, force: true });
-  client?.close();
+  await closeAll(
+    f && (() => f!.close()),
+    git && (() => git.close()),
+    gitRepo && (() => gitRepo.dispose()),
+    gitRoot && (() => rm(gitRoot, { recursive: true, force: true })),
+  );
 });
 
 const hrs = () => `/apis/helm.toolkit.fluxcd.io/v2/namespaces/${ns.name}/helmreleases`;

@@ -15,6 +15,7 @@ import { getValues } from './helmcli/getvalues.ts';
 import { listReleases } from './helmcli/status.ts';
 import { projectRoot } from '../../src/util/paths.ts';
 import { clusterTarget, cond, configMapData, hrStatus, startTestOperator, testHelm, untilHR, type HRStatus } from './helpers.ts';
+import { closeAll } from '../cleanup.ts';
 
 // The Hyperledger Bevel case, end to end: the layout Bevel writes
 // (/work/shared/fixtures/bevel/network.yaml describes it; examples/bevel holds
@@ -91,11 +92,13 @@ after(async () => {
     await removeNamespace(orgNs).catch((err: Error) => process.stderr.write(`# ${err.message}\n`));
     await removeNamespace(FLUX_NS).catch((err: Error) => process.stderr.write(`# ${err.message}\n`));
   }
-  await operator?.stop();
-  await server?.close();
-  await repo?.dispose();
-  if (root) await rm(root, { recursive: true, force: true });
-  client?.close();
+  await closeAll(
+    operator && (() => operator.stop()),
+    server && (() => server.close()),
+    repo && (() => repo.dispose()),
+    root && (() => rm(root, { recursive: true, force: true })),
+    client && (() => client.close()),
+  );
 });
 
 describe('Hyperledger Bevel: HelmReleases in Git, synced by flux-dev', () => {

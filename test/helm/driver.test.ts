@@ -9,6 +9,9 @@ import { HelmError } from '../../src/tools/helmcli.ts';
 import { HelmDriver } from '../../src/helm/driver.ts';
 import { ensureHelmDriver } from '../../src/tools/localgo.ts';
 
+// test: no cluster
+import { closeAll } from '../cleanup.ts';
+
 // The helm-driver process on its own, no cluster: its protocol, its errors,
 // cancellation, and what happens when it dies. A loopback server that
 // accepts connections and never answers stands in for an API server that
@@ -55,10 +58,12 @@ before(async () => {
 });
 
 after(async () => {
-  await driver?.stop(5_000);
-  for (const s of sockets) s.destroy();
-  await new Promise((r) => silent?.close(r));
-  await rm(work, { recursive: true, force: true });
+  await closeAll(
+    driver && (() => driver.stop(5_000)),
+    () => sockets.forEach((s) => s.destroy()),
+    silent && (() => new Promise((r) => silent.close(r))),
+    work && (() => rm(work, { recursive: true, force: true })),
+  );
 });
 
 test('answers a request and reports an unknown operation as an error', async () => {

@@ -13,6 +13,7 @@ import type { KubeObject } from '../../src/kube/object.ts';
 import { ensureHelm } from '../../src/tools/gotool.ts';
 import { silentLogger, jsonLogger } from '../../src/util/log.ts';
 import { adminClient, eventually, testKubeconfig, testNamespace, type TestNamespace } from '../harness.ts';
+import { closeAll } from '../cleanup.ts';
 
 // Helm fixtures for the integration tests: charts written to disk, a chart
 // repository served over HTTP on 127.0.0.1 (index.yaml plus `helm package`d
@@ -187,15 +188,24 @@ export async function startChartRepo(opts: { username?: string; password?: strin
  */
 export async function startTestOperator(opts: { watchNamespace?: string; client?: KubeClient } = {}): Promise<Operator> {
   const client = await adminClient();
-  await new ResourceManager(client).apply(allCrds() as KubeObject[]);
-  client.close();
-  return startOperator({
-    client: opts.client ?? (await adminClient()),
-    log: process.env.SLUICE_TEST_LOG ? jsonLogger({}, 'debug') : silentLogger,
-    dataDir: await mkdtemp(join(tmpdir(), 'sluice-helm-data-')),
-    requeueDependencyMs: 1_000,
-    watchNamespace: opts.watchNamespace,
-  });
+  try {
+    await new ResourceManager(client).apply(allCrds() as KubeObject[]);
+  } finally {
+    client.close();
+  }
+  const operatorClient = opts.client ?? (await adminClient());
+  try {
+    return await startOperator({
+      client: operatorClient,
+      log: process.env.SLUICE_TEST_LOG ? jsonLogger({}, 'debug') : silentLogger,
+      dataDir: await mkdtemp(join(tmpdir(), 'sluice-helm-data-')),
+      requeueDependencyMs: 1_000,
+      watchNamespace: opts.watchNamespace,
+    });
+  } catch (err) {
+    if (!opts.client) operatorClient.close();
+    throw err;
+  }
 }
 
 export interface Cond {
@@ -297,41 +307,80 @@ export async function cleanupWithOperator(ns: { name: string; cleanup(): Promise
  * client, a loopback chart repository holding the web chart 1.0.0, an
  * operator watching only that namespace, and a HelmRepository `charts` on
  * the repository. `close` uninstalls through the operator and stops it all.
+ * If the set-up fails half-way, what it started is stopped before the error
+ * is thrown, so the test file still ends.
  */
 export interface HelmFixture {
   ns: TestNamespace;
   client: KubeClient;
   operator: Operator;
+  /** The chart repository (absent with `chartRepo: false`). */
   repo: ChartRepoServer;
   /** Scratch directory for more charts. */
   work: string;
   close(): Promise<void>;
 }
 
-export async function startHelmFixture(label: string): Promise<HelmFixture> {
-  const ns = await testNamespace(label);
-  const client = await adminClient();
-  const work = await mkdtemp(join(tmpdir(), 'sluice-helm-charts-'));
-  const repo = await startChartRepo();
-  await repo.publish(await writeChart(join(work, 'web'), webChart({ version: '1.0.0' })));
-  const operator = await startTestOperator({ watchNamespace: ns.name });
-  await createObject(client, `/apis/source.toolkit.fluxcd.io/v1/namespaces/${ns.name}/helmrepositories`, {
-    apiVersion: 'source.toolkit.fluxcd.io/v1',
-    kind: 'HelmRepository',
-    metadata: { name: 'charts' },
-    spec: { url: repo.url, interval: '1h' },
-  });
-  return {
-    ns,
-    client,
-    operator,
-    repo,
-    work,
-    async close() {
-      await cleanupWithOperator(ns, operator);
-      await repo.close();
-      await rm(work, { recursive: true, force: true });
-      client.close();
-    },
-  };
+export interface HelmFixtureOptions {
+  /** The operator reconciles every namespace, not only the test's own (default false). */
+  watchAllNamespaces?: boolean;
+  /** The operator's client (a test may watch what it sends); a new admin client by default. */
+  operatorClient?: KubeClient;
+  /**
+   * The chart repository: `auth` puts it behind basic auth, with a Secret
+   * `repo-auth` holding the credentials and the HelmRepository's secretRef
+   * to it; `chart` and `dir` say what is published first (webChart 1.0.0 from
+   * `<work>/web` by default). false: no chart repository and no HelmRepository.
+   */
+  chartRepo?: false | { auth?: { username: string; password: string }; chart?: Parameters<typeof webChart>[0]; dir?: string };
+}
+
+export async function startHelmFixture(label: string, opts: HelmFixtureOptions = {}): Promise<HelmFixture> {
+  let ns: TestNamespace | undefined;
+  let client: KubeClient | undefined;
+  let work: string | undefined;
+  let repo: ChartRepoServer | undefined;
+  let operator: Operator | undefined;
+  let operatorClient = opts.operatorClient;
+  const close = () =>
+    closeAll(
+      // cleanupWithOperator stops the operator, which closes its client.
+      () => cleanupWithOperator(ns, operator),
+      !operator && operatorClient && (() => operatorClient!.close()),
+      repo && (() => repo!.close()),
+      work && (() => rm(work!, { recursive: true, force: true })),
+      client && (() => client!.close()),
+    );
+  try {
+    ns = await testNamespace(label);
+    client = await adminClient();
+    work = await mkdtemp(join(tmpdir(), 'sluice-helm-charts-'));
+    const repoOpts = opts.chartRepo === false ? undefined : (opts.chartRepo ?? {});
+    if (repoOpts) {
+      repo = await startChartRepo(repoOpts.auth ?? {});
+      await repo.publish(await writeChart(join(work, repoOpts.dir ?? 'web'), webChart(repoOpts.chart ?? { version: '1.0.0' })));
+    }
+    operatorClient ??= await adminClient();
+    operator = await startTestOperator({ client: operatorClient, watchNamespace: opts.watchAllNamespaces ? undefined : ns.name });
+    if (repo && repoOpts) {
+      if (repoOpts.auth) {
+        await createObject(client, `/api/v1/namespaces/${ns.name}/secrets`, {
+          apiVersion: 'v1',
+          kind: 'Secret',
+          metadata: { name: 'repo-auth' },
+          stringData: { username: repoOpts.auth.username, password: repoOpts.auth.password },
+        });
+      }
+      await createObject(client, `/apis/source.toolkit.fluxcd.io/v1/namespaces/${ns.name}/helmrepositories`, {
+        apiVersion: 'source.toolkit.fluxcd.io/v1',
+        kind: 'HelmRepository',
+        metadata: { name: 'charts' },
+        spec: { url: repo.url, interval: '1h', ...(repoOpts.auth ? { secretRef: { name: 'repo-auth' } } : {}) },
+      });
+    }
+  } catch (err) {
+    await close().catch((e: Error) => process.stderr.write(`# clean-up after a failed set-up: ${e.message}\n`));
+    throw err;
+  }
+  return { ns, client, operator, repo: repo!, work, close };
 }

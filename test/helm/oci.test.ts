@@ -29,6 +29,8 @@ import {
   type Cond,
 } from './helpers.ts';
 import { startOciRegistry, type OciRegistryServer } from './ociregistry.ts';
+import { startHelmFixture, type HelmFixture } from './helpers.ts';
+import { closeAll, settle } from '../cleanup.ts';
 
 // HelmRepository (type oci) → HelmChart → HelmRelease against the local
 // control plane, with real OCI registries on loopback (one open, one behind
@@ -43,6 +45,7 @@ let operator: Operator;
 let open: OciRegistryServer;
 let locked: OciRegistryServer;
 let work: string;
+let f: HelmFixture | undefined;
 const digests: Record<string, string> = {};
 
 const srcPath = (plural: string, name = '') => `/apis/source.toolkit.fluxcd.io/v1/namespaces/${ns.name}/${plural}${name ? `/${name}` : ''}`;
@@ -118,15 +121,16 @@ async function servedDigest(url: string): Promise<string> {
 }
 
 before(async () => {
-  ns = await testNamespace('oci-helm');
-  client = await adminClient();
-  work = await mkdtemp(join(tmpdir(), 'sluice-oci-charts-'));
-  [open, locked] = await Promise.all([startOciRegistry(), startOciRegistry({ username: 'reader', password: PASSWORD })]);
+  f = await startHelmFixture('oci-helm', { watchAllNamespaces: true, chartRepo: false });
+  ({ ns, client, operator, work } = f);
+  await settle([
+    startOciRegistry().then((r) => (open = r)),
+    startOciRegistry({ username: 'reader', password: PASSWORD }).then((r) => (locked = r)),
+  ]);
   for (const v of ['0.1.0', '0.2.0', '1.0.0-rc.1']) {
     digests[`open/${v}`] = await open.push(await writeChart(join(work, `open-${v}`), webChart({ version: v })));
   }
   digests['locked/0.3.0'] = await locked.push(await writeChart(join(work, 'locked-0.3.0'), webChart({ version: '0.3.0' })));
-  operator = await startTestOperator();
   await secret('reg-auth', { username: 'reader', password: PASSWORD });
   await secret('reg-wrong', { username: 'reader', password: WRONG_PASSWORD });
   await helmRepository('open', `oci://${open.host}/charts`);
@@ -137,10 +141,11 @@ before(async () => {
 });
 
 after(async () => {
-  await cleanupWithOperator(ns, operator);
-  await Promise.all([open?.close(), locked?.close()]);
-  await rm(work, { recursive: true, force: true });
-  client?.close();
+  await closeAll(
+    f && (() => f!.close()),
+    open && (() => open.close()),
+    locked && (() => locked.close()),
+  );
 });
 
 describe('HelmChart from an OCI HelmRepository', () => {

@@ -38,6 +38,11 @@ export async function startOciRegistry(opts: { username?: string; password?: str
       else reject(new Error(`oci-registry said '${line}'`));
     });
     child.once('exit', (code) => reject(new Error(`oci-registry exited with ${code}: ${stderr}`)));
+    child.once('error', (e) => reject(new Error(`cannot run ${bin}: ${e.message}`)));
+  }).catch((err: unknown) => {
+    // Not left running when it did not start as it should.
+    child.kill('SIGKILL');
+    throw err;
   });
   const work = await mkdtemp(join(tmpdir(), 'sluice-oci-push-'));
   const creds = opts.username ? { username: opts.username, password: opts.password ?? '' } : undefined;

@@ -29,6 +29,7 @@ import {
   writeChart,
   type ChartRepoServer,
 } from './helpers.ts';
+import { startHelmFixture, type HelmFixture } from './helpers.ts';
 
 // HelmRepository → HelmChart → HelmRelease against the local control plane,
 // with a chart repository on loopback and real Helm releases.
@@ -38,17 +39,13 @@ let client: KubeClient;
 let operator: Operator;
 let repo: ChartRepoServer;
 let work: string;
+let f: HelmFixture | undefined;
 /** Requests the operator sent, as `METHOD path[?labelSelector=…]`. */
 const sent: string[] = [];
 
 const srcPath = (plural: string, name = '') => `/apis/source.toolkit.fluxcd.io/v1/namespaces/${ns.name}/${plural}${name ? `/${name}` : ''}`;
 
 before(async () => {
-  ns = await testNamespace('helm-release');
-  client = await adminClient();
-  work = await mkdtemp(join(tmpdir(), 'sluice-helm-charts-'));
-  repo = await startChartRepo({ username: 'reader', password: 'not-a-secret' });
-  await repo.publish(await writeChart(join(work, 'web-0.1.0'), webChart({ version: '0.1.0', hook: true, testHook: true })));
   // The operator's own client, so that a test can see what it sends.
   const operatorClient = await adminClient();
   const send = operatorClient.request.bind(operatorClient);
@@ -57,26 +54,20 @@ before(async () => {
     sent.push(`${o.method ?? 'GET'} ${o.path}${selector}${o.query?.dryRun ? ' dry-run' : ''}`);
     return send(o);
   }) as KubeClient['request'];
-  operator = await startTestOperator({ client: operatorClient });
-  await createObject(client, `/api/v1/namespaces/${ns.name}/secrets`, {
-    apiVersion: 'v1',
-    kind: 'Secret',
-    metadata: { name: 'repo-auth' },
-    stringData: { username: 'reader', password: 'not-a-secret' },
+  f = await startHelmFixture('helm-release', {
+    watchAllNamespaces: true,
+    operatorClient,
+    chartRepo: {
+      auth: { username: 'reader', password: 'not-a-secret' },
+      dir: 'web-0.1.0',
+      chart: { version: '0.1.0', hook: true, testHook: true },
+    },
   });
-  await createObject(client, srcPath('helmrepositories'), {
-    apiVersion: 'source.toolkit.fluxcd.io/v1',
-    kind: 'HelmRepository',
-    metadata: { name: 'charts' },
-    spec: { url: repo.url, interval: '1h', secretRef: { name: 'repo-auth' } },
-  });
+  ({ ns, client, operator, repo, work } = f);
 });
 
 after(async () => {
-  await cleanupWithOperator(ns, operator);
-  await repo?.close();
-  await rm(work, { recursive: true, force: true });
-  client?.close();
+  await f?.close();
 });
 
 const release = (name: string, spec: Record<string, unknown> = {}, apiVersion = 'helm.toolkit.fluxcd.io/v2') => ({

@@ -25,6 +25,8 @@ import {
   writeChart,
   type ChartRepoServer,
 } from './helpers.ts';
+import { startHelmFixture, type HelmFixture } from './helpers.ts';
+import { closeAll } from '../cleanup.ts';
 
 // kubeConfig.secretRef: a HelmRelease in this cluster releases into a second,
 // separate local control plane (as test/remote.test.ts does for Kustomizations).
@@ -37,6 +39,7 @@ let remoteHelm: HelmTarget;
 let operator: Operator;
 let repo: ChartRepoServer;
 let work: string;
+let f: HelmFixture | undefined;
 const remoteNs = 'hrx-afar';
 
 before(async () => {
@@ -44,18 +47,8 @@ before(async () => {
   const r = await upCluster({ home: remoteHome, nodes: 1 });
   remote = await KubeClient.fromFile(r.kubeconfig);
   remoteHelm = { kubeconfig: await readFile(r.kubeconfig, 'utf8') };
-  ns = await testNamespace('hrx-remote');
-  local = await adminClient();
-  work = await mkdtemp(join(tmpdir(), 'sluice-hrx-charts-'));
-  repo = await startChartRepo();
-  await repo.publish(await writeChart(join(work, 'web'), webChart({ version: '1.0.0' })));
-  operator = await startTestOperator({ watchNamespace: ns.name });
-  await createObject(local, `/apis/source.toolkit.fluxcd.io/v1/namespaces/${ns.name}/helmrepositories`, {
-    apiVersion: 'source.toolkit.fluxcd.io/v1',
-    kind: 'HelmRepository',
-    metadata: { name: 'charts' },
-    spec: { url: repo.url, interval: '1h' },
-  });
+  f = await startHelmFixture('hrx-remote');
+  ({ ns, client: local, operator, repo, work } = f);
   await createObject(local, `/api/v1/namespaces/${ns.name}/secrets`, {
     apiVersion: 'v1',
     kind: 'Secret',
@@ -65,15 +58,15 @@ before(async () => {
 });
 
 after(async () => {
-  await cleanupWithOperator(ns, operator);
-  await repo?.close();
-  if (work) await rm(work, { recursive: true, force: true });
-  local?.close();
-  remote?.close();
-  if (remoteHome) {
-    await stopCluster(remoteHome);
-    await rm(remoteHome, { recursive: true, force: true });
-  }
+  await closeAll(
+    f && (() => f!.close()),
+    remote && (() => remote.close()),
+    remoteHome &&
+      (async () => {
+        await stopCluster(remoteHome);
+        await rm(remoteHome, { recursive: true, force: true });
+      }),
+  );
 });
 
 const release = (name: string, spec: Record<string, unknown>) => ({

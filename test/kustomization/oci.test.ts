@@ -7,6 +7,7 @@ import { GitOps, configMap } from '../gitops.ts';
 import { writeChart } from '../helm/helpers.ts';
 import { startOciRegistry, type OciRegistryServer } from '../helm/ociregistry.ts';
 import type { KubeObject } from '../../src/kube/object.ts';
+import { closeAll } from '../cleanup.ts';
 
 // A Kustomization whose source is an OCIRepository: manifests shipped as an
 // OCI artifact (here inside a chart package, pushed by the real `helm push`
@@ -22,9 +23,11 @@ before(async () => {
   work = await mkdtemp(join(tmpdir(), 'sluice-ks-oci-'));
 });
 after(async () => {
-  await g?.close();
-  await registry?.close();
-  await rm(work, { recursive: true, force: true });
+  await closeAll(
+    g && (() => g.close()),
+    registry && (() => registry.close()),
+    work && (() => rm(work, { recursive: true, force: true })),
+  );
 });
 
 async function pushManifests(version: string, data: Record<string, string>): Promise<void> {

@@ -7,6 +7,7 @@ import { GitOps, configMap } from '../gitops.ts';
 import { upCluster } from '../../src/dev/cluster/up.ts';
 import { stopCluster } from '../../src/dev/cluster/down.ts';
 import { KubeClient } from '../../src/kube/client.ts';
+import { closeAll } from '../cleanup.ts';
 
 // kubeConfig.secretRef: a Kustomization in this cluster applies to a second,
 // separate local control plane.
@@ -28,12 +29,15 @@ before(async () => {
 });
 
 after(async () => {
-  await g?.close();
-  remote?.close();
-  if (remoteHome) {
-    await stopCluster(remoteHome);
-    await rm(remoteHome, { recursive: true, force: true });
-  }
+  await closeAll(
+    g && (() => g.close()),
+    remote && (() => remote.close()),
+    remoteHome &&
+      (async () => {
+        await stopCluster(remoteHome);
+        await rm(remoteHome, { recursive: true, force: true });
+      }),
+  );
 });
 
 test('kubeConfig.secretRef applies to the remote cluster, and only there', async () => {

@@ -7,6 +7,7 @@ import { GitOps, ready } from '../gitops.ts';
 import { ensureGoTool, ensureSops } from '../../src/tools/gotool.ts';
 import { run } from '../../src/util/exec.ts';
 import type { KubeObject } from '../../src/kube/object.ts';
+import { closeAll } from '../cleanup.ts';
 
 // SOPS decryption with the real sops binary, age and OpenPGP keys.
 
@@ -61,11 +62,14 @@ before(async () => {
 });
 
 after(async () => {
-  await g?.close();
-  if (gnupg) {
-    await run('gpgconf', ['--kill', 'gpg-agent'], { env: { ...process.env, GNUPGHOME: gnupg }, check: false });
-    await rm(gnupg, { recursive: true, force: true });
-  }
+  await closeAll(
+    g && (() => g.close()),
+    gnupg &&
+      (async () => {
+        await run('gpgconf', ['--kill', 'gpg-agent'], { env: { ...process.env, GNUPGHOME: gnupg }, check: false });
+        await rm(gnupg, { recursive: true, force: true });
+      }),
+  );
 });
 
 describe('SOPS decryption', () => {

@@ -13,6 +13,8 @@ import type { KustomizationBuildSpec as KustomizationSpec } from '../../src/rend
 import { parseManifests } from '../../src/render/manifests.ts';
 import { emitV2Stream } from '../../src/render/yamlwrite.ts';
 
+// test: no cluster
+
 let root: string;
 let kustomize: string;
 
@@ -29,7 +31,7 @@ before(async () => {
 });
 
 after(async () => {
-  await rm(root, { recursive: true, force: true });
+  if (root) await rm(root, { recursive: true, force: true });
 });
 
 // ---------------------------------------------------------------------------

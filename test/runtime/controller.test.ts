@@ -12,6 +12,7 @@ import type { KubeObject } from '../../src/kube/object.ts';
 import { ApiProxy, ControllerProcess, GitForwardProxy, controllerArgs, metricFind, metricSum, scrape, sleep, type Sample } from './helpers.ts';
 import { ListWatch } from '../../src/kube/watch.ts';
 import { createGitRepository, createKustomization, dropFinalizers, gitPath, ksPath, leaseHolder, readyOf, type FluxObject } from './objects.ts';
+import { closeAll } from '../cleanup.ts';
 
 // One `sluice controller --leader-elect` process: health and readiness,
 // Prometheus metrics, JSON logs, and a graceful shutdown in the middle of a
@@ -50,17 +51,19 @@ before(async () => {
 });
 
 after(async () => {
-  await proc?.stop(5_000);
-  await dropFinalizers(client, ns.name).catch(() => {});
-  await ns?.cleanup();
-  await proxy?.close();
-  await server?.close();
-  await slowServer?.close();
-  await gitProxy?.close();
-  await repo?.dispose();
-  await slowRepo?.dispose();
-  client?.close();
-  await rm(root, { recursive: true, force: true });
+  await closeAll(
+    proc && (() => proc.stop(5_000)),
+    client && ns && (() => dropFinalizers(client, ns.name).catch(() => {})),
+    ns && (() => ns.cleanup()),
+    proxy && (() => proxy.close()),
+    server && (() => server.close()),
+    slowServer && (() => slowServer.close()),
+    gitProxy && (() => gitProxy.close()),
+    repo && (() => repo.dispose()),
+    slowRepo && (() => slowRepo.dispose()),
+    client && (() => client.close()),
+    root && (() => rm(root, { recursive: true, force: true })),
+  );
 });
 
 const get = async (url: string) => {

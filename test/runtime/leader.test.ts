@@ -11,6 +11,7 @@ import type { KubeClient } from '../../src/kube/client.ts';
 import type { KubeObject } from '../../src/kube/object.ts';
 import { ApiProxy, ControllerProcess, controllerArgs, metricSum, scrape, sleep } from './helpers.ts';
 import { createGitRepository, createKustomization, dropFinalizers, gitPath, ksPath, leaseHolder, leasePath, readyOf, type FluxObject, type Lease } from './objects.ts';
+import { closeAll } from '../cleanup.ts';
 
 // Leader election between `sluice controller --leader-elect` processes on a
 // Lease in the test's namespace. The processes reach the API server through
@@ -39,14 +40,16 @@ before(async () => {
 });
 
 after(async () => {
-  await Promise.all(procs.map((p) => p.stop(5_000)));
-  await dropFinalizers(client, ns.name).catch(() => {});
-  await ns?.cleanup();
-  await proxy?.close();
-  await server?.close();
-  await repo?.dispose();
-  client?.close();
-  await rm(root, { recursive: true, force: true });
+  await closeAll(
+    () => Promise.all(procs.map((p) => p.stop(5_000))),
+    client && ns && (() => dropFinalizers(client, ns.name).catch(() => {})),
+    ns && (() => ns.cleanup()),
+    proxy && (() => proxy.close()),
+    server && (() => server.close()),
+    repo && (() => repo.dispose()),
+    client && (() => client.close()),
+    root && (() => rm(root, { recursive: true, force: true })),
+  );
 });
 
 function start(name: string): ControllerProcess {

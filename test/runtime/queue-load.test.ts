@@ -3,6 +3,8 @@ import assert from 'node:assert/strict';
 import { WorkQueue, type ReconcileOutcome } from '../../src/runtime/queue.ts';
 import { sleep } from './helpers.ts';
 
+// test: no cluster
+
 // The work queue under load, as the controllers drive it: 500 keys, 8
 // workers, keys re-added while they run, by their own reconcile and from
 // outside, failures with backoff and requeues mixed in.

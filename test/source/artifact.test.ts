@@ -8,6 +8,9 @@ import { startStorageServer } from '../../src/source/storage/server.ts';
 import { git, startGitHttpServer, TestRepo, type GitHttpServer } from '../gitserver/index.ts';
 import { condition, gitRepository, listTree, readText, reconcile, sourceEnv, type SourceEnv } from './helpers.ts';
 
+// test: no cluster
+import { closeAll } from '../cleanup.ts';
+
 // What goes into an artifact and how it is stored: ignore rules, includes,
 // sparse checkout, submodules, refusals (symlinks out of the root, oversized
 // files, escaping paths), the tarball format, garbage collection, and the
@@ -35,9 +38,7 @@ describe('artifact content', () => {
   });
 
   after(async () => {
-    await srv.close();
-    await Promise.all(repos.map((r) => r.dispose()));
-    await env.cleanup();
+    await closeAll(srv && (() => srv.close()), () => Promise.all(repos.map((r) => r.dispose())), env && (() => env.cleanup()));
   });
 
   test('default exclusions apply when there is no .sourceignore and no spec.ignore', async () => {

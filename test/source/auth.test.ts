@@ -14,6 +14,9 @@ import {
 import { condition, gitRepository, readText, reconcile, sourceEnv, watchCommandLines, type SourceEnv } from './helpers.ts';
 import type { ReconcileResult } from '../../src/source/git/reconcile.ts';
 
+// test: no cluster
+import { closeAll, settle } from '../cleanup.ts';
+
 // Credentials from Secrets over HTTP basic, bearer, HTTPS with a private CA,
 // mutual TLS and SSH; and that no credential shows up in a message or on a
 // command line.
@@ -52,12 +55,14 @@ describe('authentication', () => {
     await repo.commitFiles({ 'deploy.yaml': 'kind: ConfigMap\n' }, 'private content');
     await repo.push();
     tls = await generateTls();
-    [basic, bearer, https, mtls, ssh] = await Promise.all([
-      startGitHttpServer({ root: env.repoRoot, basicAuth: { username: USER, password: PASSWORD } }),
-      startGitHttpServer({ root: env.repoRoot, bearerToken: TOKEN }),
-      startGitHttpServer({ root: env.repoRoot, tls, basicAuth: { username: USER, password: PASSWORD } }),
-      startGitHttpServer({ root: env.repoRoot, tls, requireClientCert: true }),
-      startGitSshServer({ root: env.repoRoot }),
+    // settle, not Promise.all, and each server in its variable as soon as it
+    // runs: when sshd cannot start, after() still closes the HTTP servers.
+    await settle([
+      startGitHttpServer({ root: env.repoRoot, basicAuth: { username: USER, password: PASSWORD } }).then((s) => (basic = s)),
+      startGitHttpServer({ root: env.repoRoot, bearerToken: TOKEN }).then((s) => (bearer = s)),
+      startGitHttpServer({ root: env.repoRoot, tls, basicAuth: { username: USER, password: PASSWORD } }).then((s) => (https = s)),
+      startGitHttpServer({ root: env.repoRoot, tls, requireClientCert: true }).then((s) => (mtls = s)),
+      startGitSshServer({ root: env.repoRoot }).then((s) => (ssh = s)),
     ]);
     secretNeedles.push(
       ...ssh.clientKey.privateKey.split('\n').filter((l) => l.length > 20),
@@ -68,9 +73,11 @@ describe('authentication', () => {
   });
 
   after(async () => {
-    await Promise.all([basic.close(), bearer.close(), https.close(), mtls.close(), ssh.close()]);
-    await repo.dispose();
-    await env.cleanup();
+    await closeAll(
+      ...[basic, bearer, https, mtls, ssh].map((s) => s && (() => s.close())),
+      repo && (() => repo.dispose()),
+      env && (() => env.cleanup()),
+    );
   });
 
   test('basic auth: no Secret and a wrong password fail with AuthenticationFailed; the right one works', async () => {

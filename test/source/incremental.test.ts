@@ -7,6 +7,9 @@ import type { GitRepository } from '../../src/source/git/types.ts';
 import { startGitHttpServer, TestRepo, type FileContent, type GitHttpServer } from '../gitserver/index.ts';
 import { condition, gitRepository, reconcile, sourceEnv, type SourceEnv } from './helpers.ts';
 
+// test: no cluster
+import { closeAll } from '../cleanup.ts';
+
 // A GitRepository whose previous artifact records how it was built gets its
 // next artifact from that one and git's diff (src/source/incremental.ts).
 // Each step below commits a kind of change and holds the incremental
@@ -47,10 +50,12 @@ describe('incremental artifacts', () => {
   });
 
   after(async () => {
-    await env.storage.settle();
-    await srv.close();
-    await repo.dispose();
-    await env.cleanup();
+    await closeAll(
+      env && (() => env.storage.settle()),
+      srv && (() => srv.close()),
+      repo && (() => repo.dispose()),
+      env && (() => env.cleanup()),
+    );
   });
 
   /**

@@ -3,6 +3,9 @@ import { after, before, describe, test } from 'node:test';
 import { startGitHttpServer, TestRepo, type GitHttpServer } from '../gitserver/index.ts';
 import { condition, gitRepository, listTree, readText, reconcile, sourceEnv, type SourceEnv } from './helpers.ts';
 
+// test: no cluster
+import { closeAll } from '../cleanup.ts';
+
 // Reference kinds and polling behaviour of the Git source, against a real
 // smart-HTTP server (git http-backend).
 
@@ -37,9 +40,7 @@ describe('GitRepository references', () => {
   });
 
   after(async () => {
-    await srv.close();
-    await repo.dispose();
-    await env.cleanup();
+    await closeAll(srv && (() => srv.close()), repo && (() => repo.dispose()), env && (() => env.cleanup()));
   });
 
   test('no ref: the master branch, revision master@sha1:<hash>', async () => {
@@ -155,9 +156,7 @@ describe('polling', () => {
   });
 
   after(async () => {
-    await srv.close();
-    await repo.dispose();
-    await env.cleanup();
+    await closeAll(srv && (() => srv.close()), repo && (() => repo.dispose()), env && (() => env.cleanup()));
   });
 
   test('an unchanged poll asks for the ref only: no fetch, no checkout, no new artifact', async () => {

@@ -10,6 +10,8 @@ import { SourceIgnore } from '../../src/source/ignore.ts';
 import { shortMessage } from '../../src/source/git/reconcile.ts';
 import { condition, gitRepository, reconcile, sourceEnv } from './helpers.ts';
 
+// test: no cluster
+
 describe('semver (Masterminds-compatible)', () => {
   test('tag names parse leniently', () => {
     assert.equal(parseTagVersion('v1.2.3')?.version, '1.2.3');

@@ -12,6 +12,9 @@ import {
 } from '../gitserver/index.ts';
 import { condition, gitRepository, reconcile, sourceEnv, type SourceEnv } from './helpers.ts';
 
+// test: no cluster
+import { closeAll, settle } from '../cleanup.ts';
+
 // spec.verify: OpenPGP and SSH signatures on commits (HEAD) and tags (Tag,
 // TagAndHEAD), against public keys from a Secret.
 
@@ -28,11 +31,12 @@ describe('signature verification', () => {
   before(async () => {
     env = await sourceEnv();
     srv = await startGitHttpServer({ root: env.repoRoot });
-    [gpg, otherGpg, sshKey, otherSsh] = await Promise.all([
-      createGpgSigner('Trusted Dev', 'dev@example.com'),
-      createGpgSigner('Someone Else', 'else@example.com'),
-      createSshSigner(),
-      createSshSigner(),
+    // Each key in its variable as soon as it exists, so after() disposes of it (and its gpg-agent) even if another fails.
+    await settle([
+      createGpgSigner('Trusted Dev', 'dev@example.com').then((k) => (gpg = k)),
+      createGpgSigner('Someone Else', 'else@example.com').then((k) => (otherGpg = k)),
+      createSshSigner().then((k) => (sshKey = k)),
+      createSshSigner().then((k) => (otherSsh = k)),
     ]);
     repo = await TestRepo.create(env.repoRoot, 'signed', { defaultBranch: 'main' });
     c.gpg = await repo.commitFiles({ 'a.yaml': 'gpg\n' }, 'signed with gpg', { sign: gpg.signer });
@@ -60,10 +64,12 @@ describe('signature verification', () => {
   });
 
   after(async () => {
-    await srv.close();
-    await repo.dispose();
-    await Promise.all([gpg.dispose(), otherGpg.dispose(), sshKey.dispose(), otherSsh.dispose()]);
-    await env.cleanup();
+    await closeAll(
+      srv && (() => srv.close()),
+      repo && (() => repo.dispose()),
+      ...[gpg, otherGpg, sshKey, otherSsh].map((k) => k && (() => k.dispose())),
+      env && (() => env.cleanup()),
+    );
   });
 
   const verified = (branch: string, secret = 'keys', mode?: 'HEAD' | 'head') =>
