@@ -8,6 +8,7 @@ import type { EventRecorder } from '../../runtime/events.ts';
 import type { Metrics } from '../../runtime/metrics.ts';
 import type { ReconcileOutcome } from '../../runtime/queue.ts';
 import { patchStatus } from '../../runtime/status.ts';
+import { secretReader } from '../../runtime/secrets.ts';
 
 export const GITREPO_PLURAL = 'gitrepositories';
 
@@ -40,11 +41,7 @@ export class GitRepositoryController {
     const result = await reconcileGitRepository(obj, {
       mirrors: this.o.mirrors,
       storage: this.o.storage,
-      getSecret: async (ns, secretName) => {
-        const s = await this.o.client.getOrUndefined<{ data?: Record<string, string> }>(`/api/v1/namespaces/${ns}/secrets/${secretName}`);
-        if (!s) return undefined;
-        return Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')]));
-      },
+      getSecret: secretReader(this.o.client),
       getIncludedArtifact: async (ns, repoName) => {
         const inc = this.o.repositories.get(ns, repoName) as (KubeObject & GitRepository) | undefined;
         const artifact = inc?.status?.artifact;

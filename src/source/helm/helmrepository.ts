@@ -15,6 +15,7 @@ import type { EventRecorder } from '../../runtime/events.ts';
 import type { Metrics } from '../../runtime/metrics.ts';
 import type { ReconcileOutcome } from '../../runtime/queue.ts';
 import { patchStatus } from '../../runtime/status.ts';
+import { secretReader, type SecretReader } from '../../runtime/secrets.ts';
 
 export const HELMREPO_PLURAL = 'helmrepositories';
 const REQUESTED_AT = 'reconcile.fluxcd.io/requestedAt';
@@ -23,17 +24,6 @@ const MAX_INDEX_BYTES = 50 * 1024 * 1024;
 export interface HelmRepository extends KubeObject {
   spec: HelmRepositorySpec;
   status?: HelmRepositoryStatus;
-}
-
-export type SecretReader = (namespace: string, name: string) => Promise<Record<string, Buffer> | undefined>;
-
-/** Reads a Secret's data, decoded. */
-export function secretReader(client: KubeClient): SecretReader {
-  return async (ns, name) => {
-    const s = await client.getOrUndefined<{ data?: Record<string, string> }>(`/api/v1/namespaces/${ns}/secrets/${name}`);
-    if (!s) return undefined;
-    return Object.fromEntries(Object.entries(s.data ?? {}).map(([k, v]) => [k, Buffer.from(v, 'base64')]));
-  };
 }
 
 /** Credentials of a HelmRepository (secretRef: username, password and TLS; certSecretRef: TLS). */

@@ -1,4 +1,4 @@
-import { newestMatching } from '../helm/repository.ts';
+import { newestMatching } from '../semver.ts';
 
 /** The media type of a Helm chart layer, as `helm push` writes it. */
 export const HELM_CHART_LAYER = 'application/vnd.cncf.helm.chart.content.v1.tar+gzip';

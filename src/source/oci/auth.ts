@@ -1,6 +1,6 @@
 import { credentialsFromSecret, type RegistryCredentials } from './ref.ts';
 import { RepositoryError } from '../helm/repository.ts';
-import type { SecretReader } from '../helm/helmrepository.ts';
+import type { SecretReader } from '../../runtime/secrets.ts';
 
 export interface OciAuth {
   credentials?: RegistryCredentials;

@@ -16,7 +16,7 @@ import { RegistryClient, RegistryError } from './registry.ts';
 import { parseDuration } from '../../util/duration.ts';
 import type { Logger } from '../../util/log.ts';
 import type { EventRecorder } from '../../runtime/events.ts';
-import type { SecretReader } from '../helm/helmrepository.ts';
+import type { SecretReader } from '../../runtime/secrets.ts';
 import { sourceLifecycle, markSourceFailure } from '../shell.ts';
 import type { Metrics } from '../../runtime/metrics.ts';
 import { ociAuth, type OciAuth } from './auth.ts';
