@@ -35,6 +35,7 @@ const unitTests: string[] = [
   'src/source/helm/ociref.test.ts',
   'src/source/helm/pull.test.ts',
   'src/source/oci/oci.test.ts',
+  'src/source/reconcile.test.ts',
 ];
 
 // Tests with real processes (git servers, sshd, kustomize) that need no cluster.

@@ -11,7 +11,7 @@ import { Conditions, rfc3339 } from '../../runtime/conditions.ts';
 import type { Storage } from '../storage/storage.ts';
 import { jittered, type SourceEvent, type SourceResult } from '../shell.ts';
 import type { Artifact } from '../../api/gitrepository.ts';
-import { formatDuration, parseDuration } from '../../util/duration.ts';
+import { parseDuration } from '../../util/duration.ts';
 import type { SecretReader } from '../../runtime/secrets.ts';
 
 const REQUESTED_AT = 'reconcile.fluxcd.io/requestedAt';
