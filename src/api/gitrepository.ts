@@ -1,3 +1,5 @@
+// The GitRepository API (source.toolkit.fluxcd.io): TypeBox schemas of its
+// spec, status and artifact, the types derived from them, and its CRD definition.
 import { Type, type Static } from '@sinclair/typebox';
 import { Condition, Duration, Enum, LocalObjectReference, ReconcileRequestStatus, StringMap, readyColumns, type KindDefinition } from './schema.ts';
 

@@ -1,3 +1,6 @@
+// The operator in one process: the artifact storage and its server, the
+// manager, every source kind (from src/source/kinds.ts), the Kustomization
+// controller with its watches, and the Helm controllers.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KUSTOMIZE_GROUP } from '../api/kustomization.ts';

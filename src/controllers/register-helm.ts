@@ -1,3 +1,5 @@
+// Registers the HelmRelease controller and the watches that reach releases:
+// new chart artifacts, Ready dependencies, and labelled ConfigMaps and Secrets.
 import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';

@@ -1,3 +1,5 @@
+// The mirror cache: one bare repository per remote, resolving references
+// with ls-remote, fetching only what moved, and checking out commits.
 import { createHash } from 'node:crypto';
 import { access, copyFile, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

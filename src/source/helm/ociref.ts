@@ -1,3 +1,5 @@
+// Naming charts in OCI registries: repository paths, tags for versions (with
+// '+' spelled '_'), the newest matching version among the tags, registry logins.
 import type { OciRepositoryRef, RegistryCredentials } from '../oci/ref.ts';
 import { newestChartVersion, RepositoryError } from './repository.ts';
 

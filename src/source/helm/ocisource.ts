@@ -1,3 +1,5 @@
+// Charts from OCIRepository artifacts, as helm-controller installs them: the
+// chart version stamped with the manifest digest, on a private copy of the chart.
 import { cp, mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { parseLooseVersion } from '../semver.ts';

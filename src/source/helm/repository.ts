@@ -1,3 +1,5 @@
+// HTTP(S) Helm repositories: fetching with credentials and limits, parsing
+// and checking index.yaml, its revision, and the chart version a range picks.
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import http from 'node:http';

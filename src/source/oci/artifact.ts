@@ -1,3 +1,5 @@
+// OCI artifacts: resolving a reference (digest, SemVer range over the tags,
+// tag) to what to pull, the revision, and the manifest's layer to use.
 import { newestMatching } from '../semver.ts';
 
 /** The media type of a Helm chart layer, as `helm push` writes it. */

@@ -1,3 +1,5 @@
+// The artifact storage: content-addressed tarballs with their unpacked trees,
+// file indexes and build recipes, garbage collection and integrity checks.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { link, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rename, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
