@@ -9,7 +9,7 @@ import { GitError } from './errors.ts';
 import { gitBytes, runGit } from './exec.ts';
 import { pickSemverTag } from '../semver.ts';
 import type { GitUrl } from './url.ts';
-import type { GitRepositoryRef } from './types.ts';
+import type { GitRepositoryRef } from '../../api/gitrepository.ts';
 
 /** Flux's default when no reference is given. */
 export const DEFAULT_BRANCH = 'master';

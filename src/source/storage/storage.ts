@@ -6,7 +6,7 @@ import { link, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rename, rm, s
 import { join, posix, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { run } from '../../util/exec.ts';
-import type { Artifact } from '../git/types.ts';
+import type { Artifact } from '../../api/gitrepository.ts';
 
 export interface StorageOptions {
   /** Directory holding all artifacts. */
