@@ -1,3 +1,5 @@
+// The GitRepository API (source.toolkit.fluxcd.io): TypeBox schemas of its
+// spec, status and artifact, the types derived from them, and its CRD definition.
 import { Type, type Static } from '@sinclair/typebox';
 import { Condition, Duration, Enum, LocalObjectReference, ReconcileRequestStatus, StringMap, readyColumns, type KindDefinition } from './schema.ts';
 
@@ -29,7 +31,7 @@ export const Artifact = Type.Object(
   { description: 'An artifact produced from a source.' },
 );
 
-const Include = Type.Object({
+export const GitRepositoryInclude = Type.Object({
   repository: LocalObjectReference('The GitRepository whose artifact is included.'),
   fromPath: Type.Optional(Type.String({ description: 'Path in the included artifact to copy from; the root by default.' })),
   toPath: Type.Optional(Type.String({ description: 'Path in this artifact to copy to; the included repository\'s name by default.' })),
@@ -59,7 +61,7 @@ export const GitRepositorySpec = Type.Object({
   ignore: Type.Optional(Type.String({ description: 'Patterns in .gitignore format to exclude from the artifact, replacing the defaults.' })),
   suspend: Type.Optional(Type.Boolean({ description: 'Stop reconciling this source.' })),
   recurseSubmodules: Type.Optional(Type.Boolean({ description: 'Check out submodules too.' })),
-  include: Type.Optional(Type.Array(Include, { description: 'Artifacts of other GitRepositories to copy into this one.' })),
+  include: Type.Optional(Type.Array(GitRepositoryInclude, { description: 'Artifacts of other GitRepositories to copy into this one.' })),
   sparseCheckout: Type.Optional(Type.Array(Type.String(), { description: 'Directories to check out; everything when empty.' })),
 });
 
@@ -70,12 +72,15 @@ export const GitRepositoryStatus = Type.Object({
   includedArtifacts: Type.Optional(Type.Array(Artifact, { description: 'Artifacts included from other sources.' })),
   observedIgnore: Type.Optional(Type.String({ description: 'The ignore patterns used for the current artifact.' })),
   observedRecurseSubmodules: Type.Optional(Type.Boolean()),
-  observedInclude: Type.Optional(Type.Array(Include)),
+  observedInclude: Type.Optional(Type.Array(GitRepositoryInclude)),
   observedSparseCheckout: Type.Optional(Type.Array(Type.String())),
   sourceVerificationMode: Type.Optional(Type.String({ description: 'The verification mode of the last verified artifact.' })),
   ...ReconcileRequestStatus,
 });
 
+export type GitRepositoryRef = Static<typeof GitRepositoryRef>;
+export type Artifact = Static<typeof Artifact>;
+export type GitRepositoryInclude = Static<typeof GitRepositoryInclude>;
 export type GitRepositorySpec = Static<typeof GitRepositorySpec>;
 export type GitRepositoryStatus = Static<typeof GitRepositoryStatus>;
 

@@ -1,7 +1,9 @@
+// The operator in one process: the artifact storage and its server, the
+// manager, every source kind (from src/source/kinds.ts), the Kustomization
+// controller with its watches, and the Helm controllers.
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KUSTOMIZE_GROUP } from '../api/kustomization.ts';
-import { SOURCE_GROUP } from '../api/gitrepository.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { KubeObject } from '../kube/object.ts';
 import { MirrorCache, Storage, startStorageServer, type StorageServer } from '../source/git/index.ts';
@@ -10,7 +12,9 @@ import type { Artifact } from '../source/git/types.ts';
 import type { Logger } from '../util/log.ts';
 import { ArtifactResolver } from '../runtime/artifacts.ts';
 import { EventRecorder } from '../runtime/events.ts';
-import { GitRepositoryController } from '../source/git/controller.ts';
+import { registerSources } from '../source/kinds.ts';
+import { HelmCli } from '../tools/helmcli.ts';
+import { ensureHelm } from '../tools/gotool.ts';
 import { registerHelmControllers } from './register-helm.ts';
 import type { HelmReleaseController } from './helmrelease/controller.ts';
 import { KustomizationController, type Kustomization } from './kustomization/controller.ts';
@@ -71,22 +75,19 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
     leaderElection: o.leaderElection && { name: 'sluice-controller-leader', ...o.leaderElection },
     watchNamespace: o.watchNamespace,
   });
-  const repos = manager.informer(`/apis/${SOURCE_GROUP}/v1/gitrepositories`);
-  const kss = manager.informer(`/apis/${KUSTOMIZE_GROUP}/v1/kustomizations`);
-  // The same cache the OCIRepository controller (registered with the Helm controllers) uses.
-  const ociRepos = manager.informer(`/apis/${SOURCE_GROUP}/v1/ocirepositories`);
-
+  const concurrency = o.concurrency ?? 8;
   const sourceEvents = new EventRecorder(o.client, 'source-controller', o.log);
   const ksEvents = new EventRecorder(o.client, 'kustomize-controller', o.log);
-  const gitController = new GitRepositoryController({
-    client: o.client,
-    repositories: repos,
-    mirrors,
-    storage,
-    events: sourceEvents,
-    metrics,
-    log: o.log,
-  });
+  // Helm's own files (registry logins, repository caches) for the HelmChart source and the releases.
+  const helmHome = join(o.dataDir, 'helm');
+  await mkdir(helmHome, { recursive: true, mode: 0o700 });
+  const cli = new HelmCli({ bin: () => ensureHelm({ log: (m) => o.log.info(m) }), home: helmHome });
+  // Every source kind, from the table (src/source/kinds.ts).
+  const sources = registerSources({ manager, client: o.client, storage, mirrors, artifacts, cli, events: sourceEvents, metrics, log: o.log, concurrency });
+  const repos = sources.get('GitRepository')!;
+  const ociRepos = sources.get('OCIRepository')!;
+  const kss = manager.informer(`/apis/${KUSTOMIZE_GROUP}/v1/kustomizations`);
+
   const ksController = new KustomizationController({
     client: o.client,
     kustomizations: kss,
@@ -124,8 +125,6 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
     return { first: keys.filter((k) => changed.has(pathOf.get(k)!)), rest: keys.filter((k) => !changed.has(pathOf.get(k)!)) };
   };
 
-  const concurrency = o.concurrency ?? 8;
-  manager.add({ kind: 'GitRepository', informer: repos, reconcile: (k) => gitController.reconcile(k), concurrency });
   manager.add({
     kind: 'Kustomization',
     informer: kss,
@@ -190,7 +189,7 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
     ],
   });
   const helm = await registerHelmControllers({
-    manager, client: o.client, log: o.log, metrics, storage, artifacts, gitRepositories: repos, dataDir: o.dataDir, concurrency,
+    manager, client: o.client, log: o.log, metrics, artifacts, dataDir: o.dataDir, concurrency,
     noCrossNamespaceRefs: o.noCrossNamespaceRefs, defaultServiceAccount: o.defaultServiceAccount, requeueDependencyMs: o.requeueDependencyMs,
     releaseConcurrency: o.releaseConcurrency,
   });

@@ -1,23 +1,21 @@
+// Registers the HelmRelease controller and the watches that reach releases:
+// new chart artifacts, Ready dependencies, and labelled ConfigMaps and Secrets.
 import { mkdir } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
 import { HELM_GROUP } from '../api/helmrelease.ts';
 import { SOURCE_GROUP } from '../api/gitrepository.ts';
-import { HelmCli } from '../tools/helmcli.ts';
 import { HelmDriver } from '../helm/driver.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { Informer } from '../kube/informer.ts';
 import { findCondition, type KubeObject } from '../kube/object.ts';
-import type { Storage } from '../source/git/index.ts';
-import { ensureHelm, ensureKustomize } from '../tools/gotool.ts';
+import { ensureKustomize } from '../tools/gotool.ts';
+import { artifactChanged } from '../source/kinds.ts';
 import { ensureHelmDriver } from '../tools/localgo.ts';
 import type { Logger } from '../util/log.ts';
 import type { ArtifactResolver } from '../runtime/artifacts.ts';
 import { EventRecorder } from '../runtime/events.ts';
-import { HelmChartController } from '../source/helm/helmchart.ts';
 import { HelmReleaseController } from './helmrelease/controller.ts';
-import { HelmRepositoryController } from '../source/helm/helmrepository.ts';
-import { OCIRepositoryController } from '../source/oci/controller.ts';
 import type { ControllerManager } from '../runtime/manager.ts';
 import type { Metrics } from '../runtime/metrics.ts';
 
@@ -28,10 +26,7 @@ export interface HelmControllersOptions {
   client: KubeClient;
   log: Logger;
   metrics: Metrics;
-  storage: Storage;
   artifacts: ArtifactResolver;
-  /** The GitRepository cache, for charts kept in Git. */
-  gitRepositories: Informer;
   /** Directory for helm's own files and scratch space. */
   dataDir: string;
   concurrency?: number;
@@ -43,25 +38,21 @@ export interface HelmControllersOptions {
 }
 
 export interface HelmControllers {
-  repositories: HelmRepositoryController;
-  charts: HelmChartController;
   releases: HelmReleaseController;
-  ociRepositories: OCIRepositoryController;
 }
 
 /**
- * Registers the HelmRepository, HelmChart and HelmRelease controllers with
- * the manager, with the watches that make a new chart artifact, a Ready
+ * Registers the HelmRelease controller with the manager (the Helm sources,
+ * HelmRepository, HelmChart and OCIRepository, come from the source table,
+ * src/source/kinds.ts), with the watches that make a new chart artifact, a Ready
  * dependency, or a change of a ConfigMap or Secret labelled
  * reconcile.fluxcd.io/watch: Enabled reach the HelmReleases at once.
  */
 export async function registerHelmControllers(o: HelmControllersOptions): Promise<HelmControllers> {
   const helmHome = join(o.dataDir, 'helm');
   await mkdir(join(helmHome, 'work'), { recursive: true, mode: 0o700 });
-  const cli = new HelmCli({ bin: () => ensureHelm({ log: (m) => o.log.info(m) }), home: helmHome });
   let kustomize: Promise<string> | undefined;
   const m = o.manager;
-  const helmRepos = m.informer(`/apis/${SOURCE_GROUP}/v1/helmrepositories`);
   const charts = m.informer(`/apis/${SOURCE_GROUP}/v1/helmcharts`);
   const ociRepos = m.informer(`/apis/${SOURCE_GROUP}/v1/ocirepositories`);
   const releases = m.informer(`/apis/${HELM_GROUP}/v2/helmreleases`);
@@ -69,36 +60,6 @@ export async function registerHelmControllers(o: HelmControllersOptions): Promis
   const configMaps = m.informer(`/api/v1/configmaps?${selector}`);
   const secrets = m.informer(`/api/v1/secrets?${selector}`);
 
-  const repositories = new HelmRepositoryController({
-    client: o.client,
-    repositories: helmRepos,
-    storage: o.storage,
-    events: new EventRecorder(o.client, 'source-controller', o.log),
-    metrics: o.metrics,
-    log: o.log.with({ controller: 'helmrepository' }),
-  });
-  const chartController = new HelmChartController({
-    client: o.client,
-    charts,
-    helmRepositories: helmRepos,
-    sources: new Map([['GitRepository', o.gitRepositories]]),
-    repositories,
-    storage: o.storage,
-    artifacts: o.artifacts,
-    cli,
-    events: new EventRecorder(o.client, 'source-controller', o.log),
-    metrics: o.metrics,
-    log: o.log.with({ controller: 'helmchart' }),
-  });
-  const ociController = new OCIRepositoryController({
-    client: o.client,
-    repositories: ociRepos,
-    storage: o.storage,
-    secrets: repositories.secrets,
-    events: new EventRecorder(o.client, 'source-controller', o.log),
-    metrics: o.metrics,
-    log: o.log.with({ controller: 'ocirepository' }),
-  });
   const releaseController = new HelmReleaseController({
     client: o.client,
     releases,
@@ -117,23 +78,6 @@ export async function registerHelmControllers(o: HelmControllersOptions): Promis
   });
 
   const concurrency = o.concurrency ?? 8;
-  m.add({ kind: 'HelmRepository', informer: helmRepos, reconcile: (k) => repositories.reconcile(k), concurrency });
-  m.add({ kind: 'OCIRepository', informer: ociRepos, reconcile: (k) => ociController.reconcile(k), concurrency });
-  m.add({
-    kind: 'HelmChart',
-    informer: charts,
-    reconcile: (k) => chartController.reconcile(k),
-    concurrency,
-    watches: [
-      {
-        // An OCI repository has no artifact: a change of its spec (URL, credentials, insecure) is what reaches its charts.
-        informer: helmRepos,
-        keys: (type, obj, old) =>
-          artifactChanged(type, obj, old) || ociSpecChanged(type, obj, old) ? chartController.dependentsOfSource('HelmRepository', obj.metadata.namespace!, obj.metadata.name!) : [],
-      },
-      { informer: o.gitRepositories, keys: (type, obj, old) => (artifactChanged(type, obj, old) ? chartController.dependentsOfSource('GitRepository', obj.metadata.namespace!, obj.metadata.name!) : []) },
-    ],
-  });
   m.add({
     kind: 'HelmRelease',
     informer: releases,
@@ -176,7 +120,7 @@ export async function registerHelmControllers(o: HelmControllersOptions): Promis
       { informer: secrets, keys: (type, obj, old) => (dataChanged(type, obj, old) ? releaseController.dependentsOfValues('Secret', obj.metadata.namespace!, obj.metadata.name!) : []) },
     ],
   });
-  return { repositories, charts: chartController, releases: releaseController, ociRepositories: ociController };
+  return { releases: releaseController };
 }
 
 /** Keys of the HelmReleases whose spec.chartRef names this source. */
@@ -188,20 +132,6 @@ function chartRefDependents(releases: Informer, kind: string, namespace: string,
       return ref?.kind === kind && ref.name === name && (ref.namespace ?? r.metadata.namespace) === namespace;
     })
     .map((r) => `${r.metadata.namespace}/${r.metadata.name}`);
-}
-
-function artifactChanged(type: string, obj: KubeObject, old?: KubeObject): boolean {
-  if (type === 'DELETED') return false;
-  const a = obj.status?.artifact as { revision?: string; digest?: string } | undefined;
-  const b = old?.status?.artifact as { revision?: string; digest?: string } | undefined;
-  if (!a) return false;
-  return !b || a.revision !== b.revision || a.digest !== b.digest;
-}
-
-function ociSpecChanged(type: string, obj: KubeObject, old?: KubeObject): boolean {
-  const spec = obj.spec as { type?: string; url?: string } | undefined;
-  if (type === 'DELETED' || !(spec?.type === 'oci' || spec?.url?.startsWith('oci://'))) return false;
-  return !old || old.metadata.generation !== obj.metadata.generation;
 }
 
 function dataChanged(type: string, obj: KubeObject, old?: KubeObject): boolean {

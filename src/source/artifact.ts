@@ -1,3 +1,5 @@
+// Building an artifact from a checked-out tree: the tree pruned by the ignore
+// rules and size limits, then written as a reproducible tarball with its digest.
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { lstat, readdir, readFile, readlink, rm } from 'node:fs/promises';

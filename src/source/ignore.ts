@@ -1,3 +1,5 @@
+// Which files an artifact leaves out: Flux's default exclusions, .sourceignore
+// files and spec.ignore, in .gitignore syntax.
 import { lstat, readdir, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import ignore, { type Ignore } from 'ignore';

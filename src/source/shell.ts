@@ -1,45 +1,133 @@
+// The part of a source controller that is the same for every source kind:
+// read the object from the cache, keep its finalizer, remove its stored
+// artifacts when it is deleted, run the kind's pure reconcile, record the
+// events, write the status, keep the metrics and turn the outcome into a
+// requeue or an error. A kind brings only its reconcile (src/source/<kind>/).
 import type { KubeClient } from '../kube/client.ts';
-import { isNotFound } from '../kube/errors.ts';
+import type { Informer } from '../kube/informer.ts';
 import type { KubeObject } from '../kube/object.ts';
-import type { Storage } from './git/index.ts';
-import type { Metrics } from '../runtime/metrics.ts';
-import { addFinalizer, removeFinalizer } from '../runtime/status.ts';
+import type { Storage } from './storage/storage.ts';
 import type { Conditions } from '../runtime/conditions.ts';
+import type { EventRecorder } from '../runtime/events.ts';
+import { beginReconcile, endDeletion, type LifecycleOptions } from '../runtime/lifecycle.ts';
+import type { Metrics } from '../runtime/metrics.ts';
+import type { ReconcileOutcome } from '../runtime/queue.ts';
+import { patchStatus } from '../runtime/status.ts';
+import type { Logger } from '../util/log.ts';
 
-export const SOURCE_FINALIZER = 'finalizers.fluxcd.io';
+/** Annotation a user sets to ask for an immediate reconcile. */
+const RECONCILE_REQUEST_ANNOTATION = 'reconcile.fluxcd.io/requestedAt';
 
-export interface SourceLifecycle {
+/** An event a reconcile asks to be recorded on its object. */
+export interface SourceEvent {
+  type: 'Normal' | 'Warning';
+  reason: string;
+  message: string;
+  /** e.g. source.toolkit.fluxcd.io/revision and source.toolkit.fluxcd.io/digest */
+  annotations?: Record<string, string>;
+}
+
+/**
+ * How a reconcile ended. `failed` and `waiting` are retried with the queue's
+ * backoff; `stalled` (a spec problem no retry fixes) and `suspended` wait for
+ * a change of the object; the rest come back after `requeueAfterMs`.
+ */
+export type SourceOutcome = 'suspended' | 'unchanged' | 'stored' | 'up-to-date' | 'ready' | 'failed' | 'waiting' | 'stalled';
+
+/** What a kind's reconcile returns: nothing here has been written anywhere yet. */
+export interface SourceResult<S = Record<string, unknown>> {
+  status: S;
+  events: SourceEvent[];
+  outcome: SourceOutcome;
+  /** When to poll again after success (spec.interval, jittered or not as the kind does). */
+  requeueAfterMs?: number;
+  /** Milliseconds per stage, for the debug log. */
+  timings?: Record<string, number>;
+  /** More fields for the debug log (revision, how the artifact was built...). */
+  log?: Record<string, unknown>;
+  /** A failure to log at error level (kinds whose failures were always logged so). */
+  failure?: { reason: string; message: string };
+}
+
+/** A kind's reconcile: the object in, the result out; talks to no API server. */
+export type SourceReconciler<T extends KubeObject = KubeObject> = (obj: T) => Promise<SourceResult<object>>;
+
+export interface SourceControllerOptions {
   client: KubeClient;
+  objects: Informer;
   storage: Storage;
+  events: EventRecorder;
   metrics: Metrics;
+  log: Logger;
   kind: string;
   plural: string;
   /** Storage directory kind, e.g. gitrepository. */
   storageKind: string;
+  reconcile: SourceReconciler;
 }
 
-/**
- * What every source controller does before its own work: forget objects
- * that are gone, remove a deleted object's artifacts and finalizer, add the
- * finalizer to a live one, and record whether it is suspended. Returns true
- * when the reconcile should go on.
- */
-export async function sourceLifecycle(o: SourceLifecycle, obj: KubeObject | undefined, namespace: string, name: string): Promise<boolean> {
-  if (!obj) {
-    o.metrics.forget(o.kind, namespace, name);
-    return false;
+/** One controller for any source kind, around the kind's reconcile. */
+export class SourceController {
+  readonly kind: string;
+
+  constructor(private readonly o: SourceControllerOptions) {
+    this.kind = o.kind;
   }
-  if (obj.metadata.deletionTimestamp) {
-    await o.storage.removeAll(o.storageKind, namespace, name);
-    await removeFinalizer(o.client, obj, o.plural, SOURCE_FINALIZER).catch((err) => {
-      if (!isNotFound(err)) throw err;
+
+  async reconcile(key: string): Promise<ReconcileOutcome> {
+    const started = Date.now();
+    const o = this.o;
+    const lifecycle: LifecycleOptions = { client: o.client, metrics: o.metrics, kind: o.kind, plural: o.plural };
+    const begun = await beginReconcile(lifecycle, o.objects, key);
+    if (begun.phase === 'gone') return {};
+    const obj = begun.obj;
+    const namespace = obj.metadata.namespace!;
+    const name = obj.metadata.name!;
+    if (begun.phase === 'deleting') {
+      await o.storage.removeAll(o.storageKind, namespace, name);
+      await endDeletion(lifecycle, obj);
+      return {};
+    }
+    if (begun.suspended) {
+      // Nothing is fetched nor written; the gauge still tells how it stands.
+      o.metrics.recordCondition(o.kind, namespace, name, 'Ready', readyOf(obj.status)?.status);
+      return {};
+    }
+
+    const result = await o.reconcile(obj);
+    const t0 = performance.now();
+    for (const ev of result.events) await o.events.record(obj, ev.type, ev.reason, ev.message, ev.annotations);
+    await patchStatus(o.client, obj, o.plural, result.status as Record<string, unknown>);
+    // Where the time went, per stage; with a reconcile request just handled,
+    // also how long the request waited before this reconcile began.
+    const requested = obj.metadata.annotations?.[RECONCILE_REQUEST_ANNOTATION];
+    const handled = (obj.status as { lastHandledReconcileAt?: string } | undefined)?.lastHandledReconcileAt;
+    const requestedAt = requested !== undefined && requested !== handled ? Date.parse(requested) : NaN;
+    o.log.debug('reconciled', {
+      kind: o.kind,
+      key,
+      outcome: result.outcome,
+      ...result.log,
+      ms: {
+        ...(Number.isFinite(requestedAt) ? { queued: Math.max(0, started - requestedAt) } : {}),
+        ...result.timings,
+        status: Math.round(performance.now() - t0),
+      },
     });
-    o.metrics.forget(o.kind, namespace, name);
-    return false;
+    if (result.failure) o.log.error(`${o.kind} reconcile failed`, { namespace, name, reason: result.failure.reason, error: result.failure.message });
+    const ready = readyOf(result.status);
+    o.metrics.recordCondition(o.kind, namespace, name, 'Ready', ready?.status);
+    if (result.outcome === 'suspended' || result.outcome === 'stalled') return {};
+    if (result.outcome === 'failed' || result.outcome === 'waiting') {
+      // Retried with the queue's exponential backoff, as Flux's rate limiter does.
+      return { error: new Error(ready?.message ?? 'reconcile failed') };
+    }
+    return result.requeueAfterMs === undefined ? {} : { requeueAfterMs: result.requeueAfterMs };
   }
-  await addFinalizer(o.client, obj, o.plural, SOURCE_FINALIZER);
-  o.metrics.suspended.set({ kind: o.kind, namespace, name }, (obj.spec as { suspend?: boolean } | undefined)?.suspend ? 1 : 0);
-  return true;
+}
+
+function readyOf(status: unknown): { status?: string; message?: string } | undefined {
+  return (status as { conditions?: Array<{ type: string; status: string; message: string }> } | undefined)?.conditions?.find((c) => c.type === 'Ready');
 }
 
 /** A source failure as its conditions need it. */
@@ -76,4 +164,9 @@ export function markSourceFailure(
     conds.delete('Stalled');
     conds.set('Reconciling', 'True', 'ProgressingWithRetry', f.message);
   }
+}
+
+/** The poll interval with up to 5 % jitter, so sources created together do not poll together. */
+export function jittered(intervalMs: number): number {
+  return Math.round(intervalMs * (1 + Math.random() * 0.05));
 }

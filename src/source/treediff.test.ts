@@ -1,3 +1,4 @@
+// Which paths changed between two artifacts, from their trees and from their file indexes.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { mkdtemp, mkdir, writeFile, rm } from 'node:fs/promises';

@@ -1,3 +1,5 @@
+// Which paths changed between two artifacts, from their trees or their file
+// indexes: the Kustomizations under them are applied first.
 import { readdir, readFile, lstat } from 'node:fs/promises';
 import { join, normalize } from 'node:path';
 import { mapSettled } from '../util/pool.ts';

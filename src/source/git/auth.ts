@@ -1,3 +1,5 @@
+// Git credentials from a Secret (HTTP basic or bearer, TLS, SSH keys and
+// known_hosts, proxy), turned into the environment and files the git CLI reads.
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

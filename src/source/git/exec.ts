@@ -1,3 +1,5 @@
+// Running the git CLI: a clean environment, timeouts, output limits and
+// errors that say which git call failed.
 import { spawn } from 'node:child_process';
 import { run, type RunResult } from '../../util/exec.ts';
 import { classifyGitFailure, GitError, redactUrl, scrubSecrets } from './errors.ts';

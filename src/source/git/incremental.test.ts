@@ -1,3 +1,5 @@
+// Incremental artifact builds: tree order, the changes git's diff reports,
+// ignore rules on them, and what only a full build can handle.
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { SourceIgnore } from '../ignore.ts';

@@ -1,3 +1,5 @@
+// The mirror cache: one bare repository per remote, resolving references
+// with ls-remote, fetching only what moved, and checking out commits.
 import { createHash } from 'node:crypto';
 import { access, copyFile, mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
@@ -7,7 +9,7 @@ import { GitError } from './errors.ts';
 import { gitBytes, runGit } from './exec.ts';
 import { pickSemverTag } from '../semver.ts';
 import type { GitUrl } from './url.ts';
-import type { GitRepositoryRef } from './types.ts';
+import type { GitRepositoryRef } from '../../api/gitrepository.ts';
 
 /** Flux's default when no reference is given. */
 export const DEFAULT_BRANCH = 'master';

@@ -1,25 +1,17 @@
-import { cp, lstat, rm, stat } from 'node:fs/promises';
+// The GitRepository reconcile core: the object and its dependencies (Secrets,
+// included artifacts, the mirror cache, storage) in; the Flux-shaped status,
+// the events and the outcome out. Includes, signature verification and the
+// failure translations are in includes.ts, verification.ts and failure.ts.
+import { lstat, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import {
-  ArtifactContentError,
-  assertNoSymlinkComponents,
-  DEFAULT_LIMITS,
-  pruneTree,
-  safeJoin,
-  writeTarball,
-  type ArtifactLimits,
-  type TarballResult,
-} from '../artifact.ts';
+import { ArtifactContentError, DEFAULT_LIMITS, pruneTree, safeJoin, writeTarball, type ArtifactLimits, type TarballResult } from '../artifact.ts';
 import { Conditions, parseDuration, rfc3339 } from '../../runtime/conditions.ts';
 import { prepareGitAuth, proxyFromSecret, type GitAuth, type SecretData } from './auth.ts';
-import { GitError, scrubSecrets } from './errors.ts';
+import { scrubSecrets } from './errors.ts';
+import { conciseFsError, getSecretOrFail, gitFailure, ReconcileError, secretValues } from './failure.ts';
+import { contentConfigChanged, copyIncludes, fetchIncludes, includedArtifactRecord, includeSetDiffers } from './includes.ts';
 import { parseGitUrl, type GitUrl } from './url.ts';
-import {
-  splitCommitSignature,
-  splitTagSignature,
-  trustedKeysFromSecret,
-  verifySignature,
-} from './verify.ts';
+import { verifyRevision } from './verification.ts';
 import { SourceIgnore, type CheckoutRules } from '../ignore.ts';
 import { buildIncremental, prepareIncremental, type ArtifactRecipe, type IncrementalBuild } from './incremental.ts';
 import { DEFAULT_BRANCH, type MirrorCache, type ResolvedRevision } from './mirror.ts';
@@ -32,10 +24,7 @@ import {
   Reason,
   type Artifact,
   type GitRepository,
-  type GitRepositoryInclude,
-  type GitRepositorySpec,
   type GitRepositoryStatus,
-  type GitVerificationMode,
   type SourceEvent,
 } from './types.ts';
 
@@ -91,20 +80,6 @@ export interface ReconcileResult {
   build?: 'full' | 'incremental' | 'incremental-linked';
   /** Why an artifact was not built incrementally, when that was tried. */
   buildNote?: string;
-}
-
-type ErrorKind = 'generic' | 'waiting' | 'stalling';
-
-/** A reconcile failure with the condition it sets, as Flux's serror types carry. */
-class ReconcileError extends Error {
-  constructor(
-    readonly condition: string,
-    readonly reason: string,
-    message: string,
-    readonly kind: ErrorKind = 'generic',
-  ) {
-    super(message);
-  }
 }
 
 const FAIL_CONDITIONS = [C.FetchFailed, C.IncludeUnavailable, C.StorageOperationFailed];
@@ -381,36 +356,7 @@ export async function reconcileGitRepository(obj: GitRepository, deps: Reconcile
       }
 
       // --- includes: copy their content in
-      for (const [i, incl] of (spec.include ?? []).entries()) {
-        const toPath = incl.toPath || incl.repository.name;
-        let dest: string;
-        try {
-          dest = safeJoin(tree, toPath, 'include path');
-          await assertNoSymlinkComponents(tree, toPath, 'include path');
-        } catch (err) {
-          throw new ReconcileError(
-            C.StorageOperationFailed,
-            Reason.IllegalPath,
-            `path calculation for include '${incl.repository.name}' failed: ${(err as Error).message}`,
-          );
-        }
-        try {
-          const src = safeJoin(includes[i]!.dir, incl.fromPath ?? '', 'include fromPath');
-          await assertNoSymlinkComponents(includes[i]!.dir, incl.fromPath ?? '', 'include fromPath');
-          const st = await stat(src);
-          if (st.isDirectory()) {
-            await cp(src, dest, { recursive: true, force: true, verbatimSymlinks: true, errorOnExist: false });
-          } else {
-            await cp(src, join(dest, src.split('/').pop()!), { force: true, verbatimSymlinks: true });
-          }
-        } catch (err) {
-          throw new ReconcileError(
-            C.StorageOperationFailed,
-            Reason.CopyFailure,
-            `failed to copy '${incl.repository.name}' include from ${incl.fromPath ?? ''} to ${toPath}: ${conciseFsError(err)}`,
-          );
-        }
-      }
+      await copyIncludes(tree, spec.include ?? [], includes);
 
       // --- the artifact
       if (status.artifact?.revision === rev.revision && !includesChanged && !configChanged) {
@@ -556,187 +502,6 @@ export async function reconcileGitRepository(obj: GitRepository, deps: Reconcile
   };
 }
 
-async function getSecretOrFail(
-  deps: ReconcileDeps,
-  namespace: string,
-  name: string,
-  condition: string,
-  reason: string,
-): Promise<SecretData> {
-  let data: SecretData | undefined;
-  try {
-    data = await deps.getSecret(namespace, name);
-  } catch (err) {
-    throw new ReconcileError(condition, reason, `failed to get secret '${namespace}/${name}': ${(err as Error).message}`);
-  }
-  if (!data) throw new ReconcileError(condition, reason, `failed to get secret '${namespace}/${name}': secret not found`);
-  return data;
-}
-
-function secretValues(data: SecretData): string[] {
-  const out: string[] = [];
-  for (const v of Object.values(data)) {
-    const s = v.toString('utf8');
-    out.push(s, s.trim());
-  }
-  return out;
-}
-
-async function fetchIncludes(deps: ReconcileDeps, namespace: string, include: GitRepositoryInclude[]): Promise<IncludedArtifactRef[]> {
-  const out: IncludedArtifactRef[] = [];
-  for (const incl of include) {
-    let ref: IncludedArtifactRef | undefined;
-    try {
-      ref = await deps.getIncludedArtifact(namespace, incl.repository.name);
-    } catch (err) {
-      throw new ReconcileError(
-        C.IncludeUnavailable,
-        Reason.NotFound,
-        `could not get resource for include '${incl.repository.name}': ${(err as Error).message}`,
-        'waiting',
-      );
-    }
-    if (!ref) {
-      throw new ReconcileError(C.IncludeUnavailable, Reason.NoArtifact, `no artifact available for include '${incl.repository.name}'`, 'waiting');
-    }
-    out.push(ref);
-  }
-  return out;
-}
-
-function includedArtifactRecord(ref: IncludedArtifactRef, now: string): Artifact {
-  if (ref.artifact) return structuredClone(ref.artifact);
-  return { path: '', url: '', revision: ref.revision, digest: ref.digest, lastUpdateTime: now };
-}
-
-function includeSetDiffers(current: Artifact[], observed: Artifact[]): boolean {
-  if (current.length !== observed.length) return true;
-  return current.some((a, i) => a.revision !== observed[i]!.revision || (a.digest ?? '') !== (observed[i]!.digest ?? ''));
-}
-
-function sameInclude(a: GitRepositoryInclude, b: GitRepositoryInclude | undefined): boolean {
-  return !!b && a.repository.name === b.repository.name && (a.fromPath ?? '') === (b.fromPath ?? '') && (a.toPath ?? '') === (b.toPath ?? '');
-}
-
-function normalizeMode(mode: GitVerificationMode | undefined): 'HEAD' | 'Tag' | 'TagAndHEAD' {
-  if (mode === 'Tag' || mode === 'TagAndHEAD') return mode;
-  return 'HEAD';
-}
-
-function requiresVerification(spec: GitRepositorySpec, status: GitRepositoryStatus): boolean {
-  if (!spec.verify) return false;
-  const observed = status.sourceVerificationMode ? normalizeMode(status.sourceVerificationMode as GitVerificationMode) : undefined;
-  const mode = normalizeMode(spec.verify.mode);
-  if (!observed) return true;
-  if (observed === 'Tag' && (mode === 'HEAD' || mode === 'TagAndHEAD')) return true;
-  if (observed === 'HEAD' && (mode === 'Tag' || mode === 'TagAndHEAD')) return true;
-  return false;
-}
-
-/** Whether anything besides the revision that shapes the artifact changed (Flux's gitContentConfigChanged). */
-function contentConfigChanged(spec: GitRepositorySpec, status: GitRepositoryStatus, includes: Artifact[]): boolean {
-  if ((spec.ignore ?? undefined) !== (status.observedIgnore ?? undefined)) return true;
-  if (!!spec.recurseSubmodules !== !!status.observedRecurseSubmodules) return true;
-  const specInclude = spec.include ?? [];
-  const observedInclude = status.observedInclude ?? [];
-  if (specInclude.length !== observedInclude.length) return true;
-  if (requiresVerification(spec, status)) return true;
-  const sparse = spec.sparseCheckout ?? [];
-  const observedSparse = status.observedSparseCheckout ?? [];
-  if (sparse.length !== observedSparse.length || sparse.some((d, i) => d !== observedSparse[i])) return true;
-  const observedArtifacts = status.includedArtifacts ?? [];
-  if (specInclude.length !== includes.length || specInclude.length !== observedArtifacts.length) return true;
-  for (const [i, incl] of specInclude.entries()) {
-    if (!sameInclude(incl, observedInclude[i])) return true;
-    if (observedArtifacts[i]!.revision !== includes[i]!.revision) return true;
-    if ((observedArtifacts[i]!.digest ?? '') !== (includes[i]!.digest ?? '')) return true;
-  }
-  return false;
-}
-
-function gitFailure(err: unknown): ReconcileError {
-  if (err instanceof ReconcileError) return err;
-  if (err instanceof GitError) {
-    const reason = err.kind === 'auth' ? Reason.AuthenticationFailed : Reason.GitOperationFailed;
-    return new ReconcileError(C.FetchFailed, reason, `failed to checkout and determine revision: ${err.message}`);
-  }
-  return new ReconcileError(C.FetchFailed, Reason.GitOperationFailed, `failed to checkout and determine revision: ${conciseFsError(err)}`);
-}
-
-async function verifyRevision(
-  deps: ReconcileDeps,
-  obj: GitRepository,
-  namespace: string,
-  url: GitUrl,
-  rev: ResolvedRevision,
-  status: GitRepositoryStatus,
-  conds: Conditions,
-): Promise<void> {
-  const verify = obj.spec.verify;
-  if (!verify) {
-    status.sourceVerificationMode = undefined;
-    conds.delete(C.SourceVerified);
-    return;
-  }
-  const mode = normalizeMode(verify.mode);
-  const secret = await getSecretOrFail(deps, namespace, verify.secretRef.name, C.SourceVerified, Reason.VerificationError).catch(
-    (err: ReconcileError) => {
-      throw new ReconcileError(C.SourceVerified, Reason.VerificationError, `PGP public keys secret error: ${err.message}`);
-    },
-  );
-  const keys = trustedKeysFromSecret(secret);
-  const lines: string[] = [];
-  if (mode === 'Tag' || mode === 'TagAndHEAD') {
-    if (!rev.tagName) {
-      throw new ReconcileError(
-        C.SourceVerified,
-        Reason.InvalidVerificationMode,
-        `cannot verify tag object's signature if a tag reference is not specified`,
-        'stalling',
-      );
-    }
-    const tag = rev.tagName;
-    const raw = rev.tagObject ? await deps.mirrors.readObject(url, 'tag', rev.tagObject) : undefined;
-    const signed = raw && splitTagSignature(raw);
-    if (!signed) {
-      throw new ReconcileError(C.SourceVerified, Reason.InvalidGitObject, `cannot verify signature of tag '${tag}' since it is not signed`);
-    }
-    try {
-      const key = await verifySignature(signed, keys);
-      lines.push(`tag '${tag}' with key '${key}'`);
-    } catch (err) {
-      throw new ReconcileError(
-        C.SourceVerified,
-        Reason.InvalidTagSignature,
-        `signature verification of tag '${tag}' failed: ${(err as Error).message}`,
-      );
-    }
-  }
-  if (mode === 'HEAD' || mode === 'TagAndHEAD') {
-    const raw = await deps.mirrors.readObject(url, 'commit', rev.commit);
-    const signed = splitCommitSignature(raw);
-    if (!signed) {
-      throw new ReconcileError(
-        C.SourceVerified,
-        Reason.InvalidCommitSignature,
-        `signature verification of commit '${rev.commit}' failed: the commit is not signed`,
-      );
-    }
-    try {
-      const key = await verifySignature(signed, keys);
-      lines.push(`commit '${rev.commit}' with key '${key}'`);
-    } catch (err) {
-      throw new ReconcileError(
-        C.SourceVerified,
-        Reason.InvalidCommitSignature,
-        `signature verification of commit '${rev.commit}' failed: ${(err as Error).message}`,
-      );
-    }
-  }
-  status.sourceVerificationMode = mode;
-  conds.set(C.SourceVerified, 'True', Reason.Succeeded, `verified signature of\n\t- ${lines.join('\n\t- ')}`);
-}
-
 /** The first abnormal condition in Flux's summarize order gives Ready its reason and message. */
 function summarize(conds: Conditions): { reason: string; message: string } | undefined {
   for (const type of SUMMARY_ORDER) {
@@ -752,14 +517,6 @@ function summarize(conds: Conditions): { reason: string; message: string } | und
 export function shortMessage(subject: string): string {
   const chars = [...subject];
   return chars.length > 50 ? `${chars.slice(0, 50).join('')}...` : subject;
-}
-
-function conciseFsError(err: unknown): string {
-  const e = err as NodeJS.ErrnoException;
-  if (e && typeof e === 'object' && e.code && e.syscall) {
-    return `${e.syscall} ${e.code}${e.path ? ` '${e.path.split('/').slice(-3).join('/')}'` : ''}`;
-  }
-  return e instanceof Error ? e.message : String(err);
 }
 
 function pruneUndefined<T extends object>(o: T): T {

@@ -1,6 +1,5 @@
-// Types for Flux's GitRepository (source.toolkit.fluxcd.io/v1), shaped as the
-// API server stores them (JSON field names), so a controller can pass objects
-// straight through.
+// What the Git source needs of Flux's GitRepository (source.toolkit.fluxcd.io/v1)
+// beyond its API types: constants, condition types and Flux's reasons.
 
 export const GITREPOSITORY_API_VERSION = 'source.toolkit.fluxcd.io/v1';
 export const GITREPOSITORY_KIND = 'GitRepository';
@@ -9,93 +8,18 @@ export const GITREPOSITORY_GROUP = 'source.toolkit.fluxcd.io';
 /** Annotation a user sets to ask for an immediate reconcile. */
 export const RECONCILE_REQUEST_ANNOTATION = 'reconcile.fluxcd.io/requestedAt';
 
-export interface LocalObjectReference {
-  name: string;
-}
+// The API types (spec, status, artifact, condition) are the TypeBox schemas'
+// own (src/api); this file re-exports them for the Git source and adds the
+// object shape the reconcile core takes.
+export type { Artifact, GitRepositoryInclude, GitRepositoryRef, GitRepositorySpec, GitRepositoryStatus } from '../../api/gitrepository.ts';
+export type { Condition } from '../../api/schema.ts';
+import type { GitRepositorySpec, GitRepositoryStatus } from '../../api/gitrepository.ts';
+import type { Condition } from '../../api/schema.ts';
 
-export interface GitRepositoryRef {
-  /** Branch to check out; 'master' when no other field is set. */
-  branch?: string;
-  /** Tag to check out; takes precedence over branch. */
-  tag?: string;
-  /** SemVer range over the tags; takes precedence over tag. */
-  semver?: string;
-  /** Full reference name (refs/heads/x, refs/pull/1/head); takes precedence over semver. */
-  name?: string;
-  /** Full commit SHA; takes precedence over everything, may be combined with branch. */
-  commit?: string;
-}
+export type ConditionStatus = Condition['status'];
+export type GitVerificationMode = NonNullable<NonNullable<GitRepositorySpec['verify']>['mode']>;
 
-export type GitVerificationMode = 'HEAD' | 'head' | 'Tag' | 'TagAndHEAD';
-
-export interface GitRepositoryVerification {
-  mode?: GitVerificationMode;
-  secretRef: LocalObjectReference;
-}
-
-export interface GitRepositoryInclude {
-  repository: LocalObjectReference;
-  fromPath?: string;
-  toPath?: string;
-}
-
-export interface GitRepositorySpec {
-  url: string;
-  secretRef?: LocalObjectReference;
-  /** Go duration, e.g. '5m0s'. */
-  interval: string;
-  /** Go duration for Git operations, default '60s'. */
-  timeout?: string;
-  ref?: GitRepositoryRef;
-  verify?: GitRepositoryVerification;
-  proxySecretRef?: LocalObjectReference;
-  ignore?: string;
-  suspend?: boolean;
-  recurseSubmodules?: boolean;
-  include?: GitRepositoryInclude[];
-  sparseCheckout?: string[];
-  /** 'generic' (the default) is the only provider supported here. */
-  provider?: string;
-}
-
-export interface Artifact {
-  /** Relative path within the storage, e.g. gitrepository/ns/name/<hex>.tar.gz */
-  path: string;
-  url: string;
-  revision: string;
-  /** 'sha256:<hex>' over the tarball bytes. */
-  digest?: string;
-  /** RFC 3339 time. */
-  lastUpdateTime: string;
-  size?: number;
-  metadata?: Record<string, string>;
-}
-
-export type ConditionStatus = 'True' | 'False' | 'Unknown';
-
-export interface Condition {
-  type: string;
-  status: ConditionStatus;
-  observedGeneration?: number;
-  lastTransitionTime: string;
-  reason: string;
-  message: string;
-}
-
-export interface GitRepositoryStatus {
-  observedGeneration?: number;
-  conditions?: Condition[];
-  artifact?: Artifact;
-  includedArtifacts?: Artifact[];
-  observedIgnore?: string;
-  observedRecurseSubmodules?: boolean;
-  observedInclude?: GitRepositoryInclude[];
-  observedSparseCheckout?: string[];
-  /** The mode (HEAD, Tag, TagAndHEAD) of the last verification; a plain string in the CRD schema. */
-  sourceVerificationMode?: string;
-  lastHandledReconcileAt?: string;
-}
-
+/** Metadata as the reconcile core needs it: a name always. */
 export interface ObjectMeta {
   name: string;
   namespace?: string;
@@ -106,6 +30,7 @@ export interface ObjectMeta {
   [key: string]: unknown;
 }
 
+/** A GitRepository object as the API server stores it. */
 export interface GitRepository {
   apiVersion?: string;
   kind?: string;
@@ -157,10 +82,4 @@ export const Reason = {
   EmptyGitRepository: 'EmptyGitRepository',
 } as const;
 
-export interface SourceEvent {
-  type: 'Normal' | 'Warning';
-  reason: string;
-  message: string;
-  /** e.g. source.toolkit.fluxcd.io/revision and source.toolkit.fluxcd.io/digest */
-  annotations?: Record<string, string>;
-}
+export type { SourceEvent } from '../shell.ts';

@@ -1,3 +1,4 @@
+// Parsing and checking GitRepository URLs (HTTP(S) and SSH).
 import { GitError } from './errors.ts';
 
 export type GitTransport = 'http' | 'https' | 'ssh';

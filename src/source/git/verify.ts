@@ -1,3 +1,5 @@
+// Signatures of Git commits and tags: the trusted keys from a Secret, the
+// signed payload split from the object, and verification with gpg or ssh-keygen.
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

@@ -1,3 +1,5 @@
+// Helm charts on disk: reading Chart.yaml, unpacking packages, merging values
+// files, and building a chart from a source directory with its dependencies.
 import { cp, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join, posix, relative, resolve, sep } from 'node:path';
 import { extract } from 'tar';

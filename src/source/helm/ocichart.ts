@@ -1,3 +1,5 @@
+// Charts in an OCI registry: the version picked from the registry's tags (or
+// checked when exact) and the package pulled with helm.
 import { HelmError, type HelmCli } from '../../tools/helmcli.ts';
 import { parseOciUrl, redactSecrets, type RegistryCredentials } from '../oci/ref.ts';
 import { RegistryClient, RegistryError } from '../oci/registry.ts';

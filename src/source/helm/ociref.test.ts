@@ -1,3 +1,5 @@
+// OCI chart references: repository paths, tag and version spelling, version
+// selection from tags, registry config files.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { chartRepositoryPath, isExactVersion, registryConfigJson, selectChartVersion, tagToVersion, versionToTag } from './ociref.ts';

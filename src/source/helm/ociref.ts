@@ -1,5 +1,7 @@
+// Naming charts in OCI registries: repository paths, tags for versions (with
+// '+' spelled '_'), the newest matching version among the tags, registry logins.
 import type { OciRepositoryRef, RegistryCredentials } from '../oci/ref.ts';
-import { newestMatching, RepositoryError } from './repository.ts';
+import { newestChartVersion, RepositoryError } from './repository.ts';
 
 /** Repository path of a chart in an OCI HelmRepository: the repository path plus the chart name. */
 export function chartRepositoryPath(repo: OciRepositoryRef, chart: string): string {
@@ -33,7 +35,7 @@ export function isExactVersion(version: string | undefined): boolean {
  */
 export function selectChartVersion(tags: string[], range: string | undefined): string | undefined {
   const versions = tags.map(tagToVersion);
-  return newestMatching(versions, range?.trim() || '*');
+  return newestChartVersion(versions, range?.trim() || '*');
 }
 
 /** A registry config file (Docker's config.json format, which helm reads) with credentials for one host, or none. */

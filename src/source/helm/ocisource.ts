@@ -1,6 +1,9 @@
+// Charts from OCIRepository artifacts, as helm-controller installs them: the
+// chart version stamped with the manifest digest, on a private copy of the chart.
 import { cp, mkdir, readdir, readFile, rename, rm, stat, utimes, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import semver from 'semver';
+import { parseLooseVersion } from '../semver.ts';
+import { tagToVersion } from './ociref.ts';
 import { parseDocument } from 'yaml';
 import type { ChartMetadata } from './chart.ts';
 
@@ -15,16 +18,16 @@ const KEEP = 64;
  * tag must be the chart's version. Returns the version and the digest.
  */
 export function ociChartVersion(chartVersion: string, revision: string): { version: string; digest: string } {
-  const v = semver.parse(chartVersion, { loose: true });
+  const v = parseLooseVersion(chartVersion);
   if (!v) throw new Error(`chart version '${chartVersion}' is not SemVer`);
   let digest = revision;
   const at = revision.lastIndexOf('@');
   if (at >= 0) {
     const tag = revision.slice(0, at);
     digest = revision.slice(at + 1);
-    const t = semver.parse(tag.replace(/_/g, '+'), { loose: true });
+    const t = parseLooseVersion(tagToVersion(tag));
     if (!t) throw new Error(`failed parsing artifact revision ${tag}`);
-    if (semver.compare(t, v) !== 0) throw new Error(`artifact revision ${tag} does not match chart version ${chartVersion}`);
+    if (t.compare(v) !== 0) throw new Error(`artifact revision ${tag} does not match chart version ${chartVersion}`);
   }
   const hex = /^[a-z0-9]+:([a-f0-9]{12,})$/.exec(digest)?.[1];
   if (!hex) throw new Error(`invalid artifact revision ${revision}`);

@@ -1,3 +1,4 @@
+// Packaging a chart directory with helm.
 import { readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HelmCli } from '../../tools/helmcli.ts';

@@ -1,3 +1,5 @@
+// Pulling a chart from an OCI registry: the credentials reach helm through a
+// private registry config, never its command line.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync } from 'node:fs';

@@ -1,3 +1,5 @@
+// Pulling one chart version from an OCI registry with helm, with the
+// repository's credentials in a private registry config.
 import { mkdir, readdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { HelmCli } from '../../tools/helmcli.ts';

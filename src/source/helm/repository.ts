@@ -1,10 +1,12 @@
+// HTTP(S) Helm repositories: fetching with credentials and limits, parsing
+// and checking index.yaml, its revision, and the chart version a range picks.
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
-import semver from 'semver';
 import { parse } from 'yaml';
 import { canonicalJson } from '../../util/values.ts';
+import { ConstraintError, newestFirst, newestMatching } from '../semver.ts';
 
 /** Credentials and TLS for a chart repository (from a HelmRepository's Secrets). */
 export interface RepositoryAuth {
@@ -136,12 +138,7 @@ export function parseIndex(text: string): RepositoryIndex {
     entries[name] = (list ?? [])
       .filter((e) => e && typeof e.version === 'string')
       .map((e) => ({ ...e, name: e.name ?? name, urls: e.urls ?? [] }))
-      .sort((a, b) => {
-        const va = semver.valid(a.version, { loose: true });
-        const vb = semver.valid(b.version, { loose: true });
-        if (va && vb) return semver.rcompare(va, vb, true);
-        return va ? -1 : vb ? 1 : b.version.localeCompare(a.version);
-      });
+      .sort((a, b) => newestFirst(a.version, b.version));
   }
   return { ...idx, entries };
 }
@@ -154,35 +151,23 @@ export function indexRevision(idx: RepositoryIndex): string {
 
 /**
  * The newest of `versions` that satisfies `range`, chosen as Helm and Flux
- * choose: an exact string match first (so a version that is not valid SemVer
- * still matches itself); otherwise SemVer, where a range without a
- * pre-release excludes pre-releases and a comma means AND (Masterminds
- * syntax). Undefined when nothing matches; a RepositoryError when `range` is
- * not a range.
+ * choose (see newestMatching in ../semver.ts); a RepositoryError when `range`
+ * is not a range.
  */
-export function newestMatching(versions: string[], range = '*'): string | undefined {
-  if (versions.includes(range)) return range;
-  let r: semver.Range;
+export function newestChartVersion(versions: string[], range = '*'): string | undefined {
   try {
-    r = new semver.Range(range.replace(/,/g, ' ').trim() || '*', { loose: true });
-  } catch {
-    throw new RepositoryError(`invalid chart reference: invalid version constraint '${range}'`, 'InvalidChartReference');
+    return newestMatching(versions, range);
+  } catch (err) {
+    if (err instanceof ConstraintError) throw new RepositoryError(`invalid chart reference: invalid version constraint '${range}'`, 'InvalidChartReference');
+    throw err;
   }
-  const includePrerelease = /-/.test(range);
-  let best: { raw: string; v: string } | undefined;
-  for (const raw of versions) {
-    const v = semver.valid(raw, { loose: true });
-    if (!v || !semver.satisfies(v, r, { includePrerelease, loose: true })) continue;
-    if (!best || semver.gt(v, best.v, true)) best = { raw, v };
-  }
-  return best?.raw;
 }
 
 /** The newest version of `chart` in an index that satisfies `range` (`*` by default); see newestMatching. */
 export function resolveChartVersion(idx: RepositoryIndex, chart: string, range = '*'): ChartVersionEntry {
   const list = idx.entries[chart];
   if (!list?.length) throw new RepositoryError(`invalid chart reference: no chart name found: '${chart}'`, 'InvalidChartReference');
-  const version = newestMatching(
+  const version = newestChartVersion(
     list.map((e) => e.version),
     range,
   );

@@ -1,4 +1,6 @@
-import { newestMatching } from '../helm/repository.ts';
+// OCI artifacts: resolving a reference (digest, SemVer range over the tags,
+// tag) to what to pull, the revision, and the manifest's layer to use.
+import { newestMatching } from '../semver.ts';
 
 /** The media type of a Helm chart layer, as `helm push` writes it. */
 export const HELM_CHART_LAYER = 'application/vnd.cncf.helm.chart.content.v1.tar+gzip';

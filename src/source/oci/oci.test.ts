@@ -1,3 +1,4 @@
+// OCIRepository references, revisions, manifests and layer selection.
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { HELM_CHART_LAYER, OciArtifactError, ociRevision, parseManifest, resolveOciRef, selectLayer } from './artifact.ts';

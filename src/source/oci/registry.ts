@@ -1,3 +1,5 @@
+// A small OCI distribution client: tags, manifests and blobs over HTTP(S),
+// with basic and bearer token authentication and paging.
 import { createHash } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import http from 'node:http';

@@ -1,3 +1,4 @@
+// The HTTP server of the artifact storage: serves the stored tarballs.
 import { createReadStream } from 'node:fs';
 import { lstat, realpath } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';

@@ -1,10 +1,12 @@
+// The artifact storage: content-addressed tarballs with their unpacked trees,
+// file indexes and build recipes, garbage collection and integrity checks.
 import { createHash } from 'node:crypto';
 import { createReadStream } from 'node:fs';
 import { link, lstat, mkdir, mkdtemp, readdir, readFile, readlink, rename, rm, stat, symlink, utimes, writeFile } from 'node:fs/promises';
 import { join, posix, resolve, sep } from 'node:path';
 import { pipeline } from 'node:stream/promises';
 import { run } from '../../util/exec.ts';
-import type { Artifact } from '../git/types.ts';
+import type { Artifact } from '../../api/gitrepository.ts';
 
 export interface StorageOptions {
   /** Directory holding all artifacts. */
