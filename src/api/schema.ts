@@ -1,3 +1,6 @@
+// src/api: the CRD schemas, one file per kind. Each TypeBox definition gives
+// both the OpenAPI schema `sluice install` writes and, through Static<>, the
+// one TypeScript type the rest of the code uses for that object.
 import { Type, type Static, type TSchema, type SchemaOptions } from '@sinclair/typebox';
 
 /**

@@ -1,3 +1,7 @@
+// src/apply: Sluice's server-side apply manager, cut as Flux's ssa package is
+// (a file per verb: apply here, diff, prune, wait through health/), and the
+// apply → prune → wait pipeline (pipeline.ts) the CLI and the Kustomization
+// controller share.
 import type { KubeClient } from '../kube/client.ts';
 import { Discovery, resourcePath } from '../kube/discovery.ts';
 import { KubeApiError, isNotFound } from '../kube/errors.ts';

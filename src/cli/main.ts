@@ -1,3 +1,4 @@
+// src/cli: the `sluice` command; this file dispatches to one file per verb.
 import { clusterCommand } from './cluster.ts';
 import { toolsCommand } from './tools.ts';
 

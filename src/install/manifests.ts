@@ -1,3 +1,4 @@
+// What `sluice install` applies: CRDs, namespace, RBAC and the controller.
 import { allCrds } from '../api/crds.ts';
 import type { KubeObject } from '../kube/object.ts';
 

@@ -1,3 +1,5 @@
+// src/kube: the Kubernetes client layer (REST, kubeconfig, discovery,
+// watches and informers) that everything above it talks through.
 import https from 'node:https';
 import http from 'node:http';
 import type { KubeConfig } from '@kubernetes/client-node';

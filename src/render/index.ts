@@ -1,12 +1,12 @@
 // The build stage: a directory of a source artifact and a Flux Kustomization
 // spec in, Kubernetes objects out, as kustomize-controller builds them.
 //
-//   1. kustomize (src/build/kustomize.ts), when the directory has a
+//   1. kustomize (src/render/kustomize.ts), when the directory has a
 //      kustomization file, contains one below it, when the spec has patches,
 //      images or components, or when renaming/moving objects would need
 //      kustomize to rewrite references between them; otherwise the native
-//      path (src/build/transform.ts) does the same without starting a process;
-//   2. post-build variable substitution (src/build/substitute.ts);
+//      path (src/render/transform.ts) does the same without starting a process;
+//   2. post-build variable substitution (src/render/substitute.ts);
 //   3. commonMetadata labels and annotations.
 import { stat } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';

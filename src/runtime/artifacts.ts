@@ -1,3 +1,5 @@
+// How the appliers (Kustomization, HelmRelease) get a source's artifact as a
+// directory: in process from the storage, or downloaded from its URL.
 import { createHash, randomBytes } from 'node:crypto';
 import { createWriteStream } from 'node:fs';
 import { mkdir, rename, rm, stat, readdir } from 'node:fs/promises';

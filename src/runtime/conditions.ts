@@ -1,3 +1,4 @@
+// Conditions with Kubernetes semantics, shared by every kind's status.
 import type { Condition } from '../api/schema.ts';
 
 type ConditionStatus = Condition['status'];

@@ -1,3 +1,4 @@
+// Kubernetes events as the controllers record them, sent in the background.
 import { randomBytes } from 'node:crypto';
 import type { KubeClient } from '../kube/client.ts';
 import type { KubeObject } from '../kube/object.ts';

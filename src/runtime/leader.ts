@@ -1,3 +1,4 @@
+// Leader election on a Lease, so two replicas never reconcile at once.
 import { hostname } from 'node:os';
 import { randomBytes } from 'node:crypto';
 import type { KubeClient } from '../kube/client.ts';

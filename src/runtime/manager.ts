@@ -1,3 +1,6 @@
+// src/runtime: what controller-runtime and Flux's pkg/runtime are to Flux's
+// controllers. This file is the manager: shared caches, one work queue per
+// controller, leader election, the health and metrics endpoints.
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { KubeClient } from '../kube/client.ts';

@@ -1,3 +1,4 @@
+// The Prometheus metrics every controller records (Flux's names).
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 
 /** The operator's Prometheus metrics, in a registry of its own. */

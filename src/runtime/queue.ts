@@ -1,3 +1,5 @@
+// The work queue every controller runs on (client-go's semantics, with
+// Flux's exponential backoff for failed reconciles).
 export interface QueueOptions {
   /** Reconciles running at once. */
   concurrency: number;

@@ -1,3 +1,4 @@
+// Writing status and finalizers: only what changed, through the status subresource.
 import type { KubeClient } from '../kube/client.ts';
 import type { KubeObject } from '../kube/object.ts';
 

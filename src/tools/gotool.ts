@@ -1,3 +1,5 @@
+// src/tools: the pinned Go-built programs Sluice runs (kustomize, helm, sops,
+// the helm driver), built from Go modules into a versioned cache.
 import { existsSync } from 'node:fs';
 import { mkdir, mkdtemp, rename, rm } from 'node:fs/promises';
 import { join } from 'node:path';

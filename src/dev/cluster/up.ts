@@ -1,3 +1,6 @@
+// src/dev: the development harness, not the product. dev/cluster builds and
+// runs the local control plane (the Go module in cluster/), dev/demo is
+// `npm start`, dev/gitserver the loopback git server the demo and tests use.
 import { existsSync } from 'node:fs';
 import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';

@@ -1,3 +1,5 @@
+// The demo (`npm start`): local control plane, a git server with examples/,
+// Sluice, two Kustomizations and a commit arriving.
 import { cp, mkdir, rm, writeFile, readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { ResourceManager } from '../../apply/manager.ts';
