@@ -1,11 +1,9 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { composeValues, configDigest, mergeValues, parsePath, setPathValue, typedValue, valuesChecksum, ValuesReferenceError } from './values.ts';
-import { chartUrl, indexRevision, parseIndex, resolveChartVersion, RepositoryError } from '../source/helm/repository.ts';
 import { decodeRelease, encodeRelease, manifestObjects, type HelmReleaseRecord } from './release.ts';
 import { diffPaths, matchSelector, removePointer, ruleTargets } from './drift.ts';
 import { errorText } from '../tools/helmcli.ts';
-import { releaseNameOf, type HelmReleaseObject } from '../controllers/helmrelease/controller.ts';
 
 describe('values', () => {
   test('merge is deep for maps, replacing for everything else', () => {
@@ -62,43 +60,6 @@ describe('values', () => {
   });
 });
 
-describe('repository index', () => {
-  const idx = parseIndex(`apiVersion: v1
-entries:
-  web:
-    - {name: web, version: 1.2.0, urls: [charts/web-1.2.0.tgz]}
-    - {name: web, version: 2.0.0-rc.1, urls: [https://other.example/web-2.0.0-rc.1.tgz]}
-    - {name: web, version: 1.10.0, urls: [web-1.10.0.tgz]}
-    - {name: web, version: 1.9.3, urls: [web-1.9.3.tgz]}
-`);
-
-  test('ranges pick the newest match; pre-releases only when asked for', () => {
-    assert.equal(resolveChartVersion(idx, 'web').version, '1.10.0');
-    assert.equal(resolveChartVersion(idx, 'web', '1.9.x').version, '1.9.3');
-    assert.equal(resolveChartVersion(idx, 'web', '>=1.0.0 <1.10.0').version, '1.9.3');
-    assert.equal(resolveChartVersion(idx, 'web', '>=2.0.0-0').version, '2.0.0-rc.1');
-    assert.throws(() => resolveChartVersion(idx, 'web', '9.*'), (err: Error) => {
-      assert.ok(err instanceof RepositoryError);
-      assert.equal(err.reason, 'InvalidChartReference');
-      assert.match(err.message, /no 'web' chart with version matching '9\.\*' found/);
-      return true;
-    });
-    assert.throws(() => resolveChartVersion(idx, 'nope'), /no chart name found/);
-  });
-
-  test('download URLs are relative to the repository', () => {
-    assert.equal(chartUrl('http://127.0.0.1:1/repo', resolveChartVersion(idx, 'web', '1.2.0')), 'http://127.0.0.1:1/repo/charts/web-1.2.0.tgz');
-    assert.equal(chartUrl('http://127.0.0.1:1/repo/', resolveChartVersion(idx, 'web', '2.0.0-rc.1')), 'https://other.example/web-2.0.0-rc.1.tgz');
-  });
-
-  test('the revision ignores the generation time', () => {
-    const a = parseIndex('apiVersion: v1\ngenerated: "2024-01-01T00:00:00Z"\nentries: {}\n');
-    const b = parseIndex('apiVersion: v1\ngenerated: "2025-01-01T00:00:00Z"\nentries: {}\n');
-    assert.equal(indexRevision(a), indexRevision(b));
-    assert.throws(() => parseIndex('entries: {}\n'), /no API version/);
-  });
-});
-
 describe('release storage', () => {
   test('decode(encode(x)) is x, in helm\'s format', () => {
     const rel: HelmReleaseRecord = {
@@ -138,19 +99,7 @@ describe('drift helpers', () => {
   });
 });
 
-describe('names and errors', () => {
-  const hr = (name: string, spec: Record<string, unknown> = {}) => ({ metadata: { name, namespace: 'ns' }, spec }) as unknown as HelmReleaseObject;
-
-  test('release names as Flux composes them, hashed down to 53 characters', () => {
-    assert.equal(releaseNameOf(hr('web')), 'web');
-    assert.equal(releaseNameOf(hr('web', { targetNamespace: 'prod' })), 'prod-web');
-    assert.equal(releaseNameOf(hr('web', { releaseName: 'custom', targetNamespace: 'prod' })), 'custom');
-    const long = releaseNameOf(hr('with-a-nice-object-name', { targetNamespace: 'a-very-lengthy-target-namespace' }));
-    // Flux's docs show 42 characters before the hash; its code (and this) keeps 40, so the name is 53 long.
-    assert.equal(long, 'a-very-lengthy-target-namespace-with-a-n-97af5d7f41f3');
-    assert.equal(long.length, 53);
-  });
-
+describe('helm errors', () => {
   test('helm\'s error text without the prefix', () => {
     assert.equal(errorText('WARNING: x\nError: UPGRADE FAILED: boom\n', 1), 'UPGRADE FAILED: boom');
     assert.equal(errorText('', 2), 'helm exited with code 2');

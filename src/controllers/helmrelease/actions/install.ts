@@ -1,0 +1,61 @@
+// Helm install: the release does not exist (or was uninstalled). One file per
+// Helm action, as helm-controller cuts its reconcile: each knows its own
+// options, messages and failure counters, and shares only the context.
+import { installRelease } from '../../../helm/actions.ts';
+import { formatDuration } from '../../../util/duration.ts';
+import { chartLabel, durationOr, errMessage, StepFailure, type Outcome, type PreparedContext } from '../context.ts';
+import { releaseLabels } from '../object.ts';
+import { retryLater, retryOnFailure } from '../policy.ts';
+import { Reason } from '../reasons.ts';
+import { progressing } from '../status.ts';
+import { applyCrds, noteNewVersions, released, waitHealthy, withPostRenderer } from './shared.ts';
+
+export async function install(cx: PreparedContext): Promise<Outcome> {
+  const d = cx.desired;
+  const i = cx.spec.install ?? {};
+  const timeout = durationOr(i.timeout, cx.timeout);
+  const crds = i.crds ?? (i.skipCRDs ? 'Skip' : 'Create');
+  cx.status.lastAttemptedReleaseAction = 'install';
+  await progressing(cx, `Running 'install' action with timeout of ${formatDuration(timeout)}`);
+  const t0 = Date.now();
+  try {
+    if (crds === 'CreateReplace') await applyCrds(cx, 'CreateReplace', false);
+    const rel = await withPostRenderer(cx, (pr) =>
+      installRelease(cx.o.helm, {
+        target: cx.target.helm,
+        name: d.releaseName,
+        namespace: d.releaseNamespace,
+        storageNamespace: d.storageNamespace,
+        chart: d.chartDir,
+        values: d.values,
+        timeoutMs: timeout,
+        createNamespace: i.createNamespace,
+        skipCrds: crds !== 'Create',
+        noHooks: i.disableHooks,
+        replace: i.replace,
+        disableOpenAPIValidation: i.disableOpenAPIValidation,
+        skipSchemaValidation: i.disableSchemaValidation,
+        takeOwnership: i.disableTakeOwnership === false ? false : undefined,
+        postRenderer: pr,
+        labels: releaseLabels(cx.ns, cx.name),
+        signal: cx.signal,
+      }),
+    );
+    cx.ours.add(rel.version);
+    if (!i.disableWait) await waitHealthy(cx, rel, timeout - (Date.now() - t0), 'Install');
+    cx.status.lastAttemptedReleaseActionDuration = formatDuration(Date.now() - t0);
+    return released(cx, 'install', rel);
+  } catch (err) {
+    cx.status.lastAttemptedReleaseActionDuration = formatDuration(Date.now() - t0);
+    if (err instanceof StepFailure && err.reason === Reason.PostRendererError) throw err;
+    await noteNewVersions(cx);
+    const retry = retryOnFailure(cx, 'install');
+    if (!retry) cx.status.installFailures = (cx.status.installFailures ?? 0) + 1;
+    cx.status.failures = (cx.status.failures ?? 0) + 1;
+    const msg = `Helm install failed for release ${d.releaseNamespace}/${d.releaseName} with chart ${chartLabel(cx)}: ${errMessage(err)}`;
+    cx.conds.set('Released', 'False', Reason.InstallFailed, msg);
+    cx.conds.set('Ready', 'False', Reason.InstallFailed, msg);
+    await cx.o.events.record(cx.obj, 'Warning', Reason.InstallFailed, msg, cx.eventAnnotations);
+    return retry ? retryLater(cx, retry) : { done: false };
+  }
+}

@@ -1,0 +1,119 @@
+// What the release-making actions share and Helm itself does not do for
+// them: the post-renderer (kustomize patches, Flux's labels), the chart's
+// CRDs for the CreateReplace policy, waiting for the release's objects to
+// become ready, noting the revisions a failed action left behind, and the
+// record of a successful install or upgrade. Actions import this file, never
+// each other.
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import type { PostRendererRef } from '../../../helm/actions.ts';
+import { writePostRenderer } from '../../../helm/postrender.ts';
+import { manifestObjects, readReleases, setReleaseStatus, type HelmReleaseRecord } from '../../../helm/release.ts';
+import { waitForSet, type WaitRef } from '../../../health/wait.ts';
+import type { KubeObject } from '../../../kube/object.ts';
+import { chartLabel, fullName, StepFailure, type Outcome, type PreparedContext } from '../context.ts';
+import { releaseLabels } from '../object.ts';
+import type { ReleaseAction } from '../policy.ts';
+import { Reason } from '../reasons.ts';
+
+/** Runs `fn` with the post-renderer of the spec written to a scratch directory, removed afterwards. */
+export async function withPostRenderer<T>(cx: PreparedContext, fn: (pr: PostRendererRef | undefined) => Promise<T>): Promise<T> {
+  const dir = await mkdtemp(join(cx.o.workDir, 'pr-'));
+  try {
+    let pr;
+    try {
+      pr = await writePostRenderer({
+        kustomize: await cx.o.kustomize(),
+        dir,
+        postRenderers: cx.spec.postRenderers ?? [],
+        labels: { ...(cx.spec.commonMetadata?.labels ?? {}), ...releaseLabels(cx.ns, cx.name) },
+        annotations: cx.spec.commonMetadata?.annotations,
+      });
+    } catch (err) {
+      throw new StepFailure(Reason.PostRendererError, `could not build the post-renderers: ${(err as Error).message}`);
+    }
+    return await fn(pr);
+  } finally {
+    await rm(dir, { recursive: true, force: true });
+  }
+}
+
+/** Applies the chart's crds/ for the CreateReplace policy (and Create on upgrade), which helm itself does not do. */
+export async function applyCrds(cx: PreparedContext, policy: 'Skip' | 'Create' | 'CreateReplace', createOnly: boolean): Promise<void> {
+  if (policy === 'Skip') return;
+  const dir = join(cx.desired.chartDir, 'crds');
+  const files = await readdir(dir).catch(() => [] as string[]);
+  const objects: KubeObject[] = [];
+  for (const f of files.filter((f) => /\.(ya?ml|json)$/.test(f)).sort()) {
+    for (const doc of parseAllDocuments(await readFile(join(dir, f), 'utf8'))) {
+      const v = doc.toJSON() as KubeObject | null;
+      if (v?.kind === 'CustomResourceDefinition') objects.push(v);
+    }
+  }
+  if (!objects.length) return;
+  let todo = objects;
+  if (createOnly) {
+    const missing: KubeObject[] = [];
+    for (const o of objects) {
+      const live = await cx.target.client.getOrUndefined(`/apis/apiextensions.k8s.io/v1/customresourcedefinitions/${o.metadata.name}`);
+      if (!live) missing.push(o);
+    }
+    todo = missing;
+  }
+  if (todo.length) await cx.target.rm.apply(todo, { fieldManager: 'helm-controller' });
+}
+
+/** Revisions helm recorded for a failed action of ours (helm writes them before it fails). */
+export async function noteNewVersions(cx: PreparedContext, after = 0): Promise<void> {
+  const stored = await readReleases(cx.target.client, cx.desired.storageNamespace, cx.desired.releaseName).catch(() => []);
+  const known = Math.max(after, ...cx.ours, 0);
+  for (const r of stored) if (r.version > known) cx.ours.add(r.version);
+}
+
+/**
+ * After helm reports success, the release's objects must become ready
+ * (kstatus rules, src/health). If they do not, the revision is marked
+ * failed in Helm's storage, as `helm --wait` would have done.
+ */
+export async function waitHealthy(cx: PreparedContext, rel: HelmReleaseRecord, timeoutMs: number, verb: string): Promise<void> {
+  const refs = await waitRefs(cx, rel);
+  if (!refs.length) return;
+  const res = await waitForSet(cx.target.client, cx.target.discovery, refs, {
+    timeoutMs: Math.max(timeoutMs, 1_000),
+    signal: cx.signal,
+    informers: cx.target.informers,
+  });
+  if (res.ok) return;
+  const detail = res.notReady.map((o) => `${o.subject} status: '${o.result.status}': ${o.result.message}`).join(', ');
+  const why = res.timedOut ? `timeout waiting for: [${detail}]` : `[${detail}]`;
+  const stored = await readReleases(cx.target.client, cx.desired.storageNamespace, rel.name);
+  const latest = stored.find((r) => r.version === rel.version);
+  if (latest) await setReleaseStatus(cx.target.client, cx.desired.storageNamespace, latest, 'failed', `${verb} "${rel.name}" failed: ${why}`);
+  throw new StepFailure(verb === 'Install' ? Reason.InstallFailed : Reason.UpgradeFailed, why);
+}
+
+async function waitRefs(cx: PreparedContext, rel: HelmReleaseRecord): Promise<WaitRef[]> {
+  const refs: WaitRef[] = [];
+  for (const o of manifestObjects(rel.manifest)) {
+    const m = await cx.target.discovery.mapping(o.apiVersion, o.kind);
+    refs.push({ apiVersion: o.apiVersion, kind: o.kind, name: o.metadata.name!, namespace: m?.namespaced ? (o.metadata.namespace ?? rel.namespace) : undefined });
+  }
+  return refs;
+}
+
+/** An install or upgrade made a healthy release: Released and Ready, the applied revision recorded. */
+export async function released(cx: PreparedContext, action: ReleaseAction, rel: HelmReleaseRecord): Promise<Outcome> {
+  const d = cx.desired;
+  const reason = action === 'install' ? Reason.InstallSucceeded : Reason.UpgradeSucceeded;
+  const msg = `Helm ${action} succeeded for release ${fullName(cx, rel)} with chart ${chartLabel(cx)}`;
+  cx.conds.set('Released', 'True', reason, msg);
+  cx.conds.set('Ready', 'True', reason, msg);
+  cx.conds.delete('Remediated');
+  cx.conds.delete('TestSuccess');
+  cx.status.observedPostRenderersDigest = d.postRenderDigest;
+  cx.status.lastAppliedRevision = d.revision;
+  cx.status.lastReleaseRevision = rel.version;
+  await cx.o.events.record(cx.obj, 'Normal', reason, msg, cx.eventAnnotations);
+  return { done: false };
+}
