@@ -104,6 +104,8 @@ async function main(): Promise<void> {
       storage,
     };
     const obj: GitRepository = {
+      apiVersion: 'source.toolkit.fluxcd.io/v1',
+      kind: 'GitRepository',
       metadata: { name: 'bench', namespace: 'default', generation: 1 },
       spec: { url: srv.url('history'), interval: '1m', ref: { branch: 'main' } },
     };

@@ -1,7 +1,7 @@
 // The GitRepository API (source.toolkit.fluxcd.io): TypeBox schemas of its
 // spec, status and artifact, the types derived from them, and its CRD definition.
 import { Type, type Static } from '@sinclair/typebox';
-import { Condition, Duration, Enum, LocalObjectReference, ReconcileRequestStatus, StringMap, readyColumns, type KindDefinition } from './schema.ts';
+import { Condition, Duration, Enum, LocalObjectReference, ReconcileRequestStatus, StringMap, readyColumns, type KindDefinition, type ApiObject } from './schema.ts';
 
 export const SOURCE_GROUP = 'source.toolkit.fluxcd.io';
 
@@ -83,6 +83,8 @@ export type Artifact = Static<typeof Artifact>;
 export type GitRepositoryInclude = Static<typeof GitRepositoryInclude>;
 export type GitRepositorySpec = Static<typeof GitRepositorySpec>;
 export type GitRepositoryStatus = Static<typeof GitRepositoryStatus>;
+/** A GitRepository object. */
+export type GitRepository = ApiObject<GitRepositorySpec, GitRepositoryStatus>;
 
 export const gitRepositoryKind: KindDefinition = {
   group: SOURCE_GROUP,

@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Artifact, SOURCE_GROUP } from './gitrepository.ts';
-import { Condition, Duration, Enum, LocalObjectReference, ReconcileRequestStatus, readyColumns, type KindDefinition } from './schema.ts';
+import { Condition, Duration, Enum, LocalObjectReference, ReconcileRequestStatus, readyColumns, type KindDefinition, type ApiObject } from './schema.ts';
 
 export const HelmChartSourceRef = Type.Object(
   {
@@ -51,6 +51,8 @@ export const HelmChartStatus = Type.Object({
 
 export type HelmChartSpec = Static<typeof HelmChartSpec>;
 export type HelmChartStatus = Static<typeof HelmChartStatus>;
+/** A HelmChart object. */
+export type HelmChart = ApiObject<HelmChartSpec, HelmChartStatus>;
 
 const columns = [
   { name: 'Chart', type: 'string' as const, jsonPath: '.spec.chart' },

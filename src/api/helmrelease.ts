@@ -11,6 +11,7 @@ import {
   ReconcileRequestStatus,
   StringMap,
   readyColumns,
+  type ApiObject,
   type KindDefinition,
 } from './schema.ts';
 
@@ -309,6 +310,8 @@ export const HelmReleaseStatus = Type.Object({
 
 export type HelmReleaseSpec = Static<typeof HelmReleaseSpec>;
 export type HelmReleaseStatus = Static<typeof HelmReleaseStatus>;
+/** A HelmRelease object. */
+export type HelmRelease = ApiObject<HelmReleaseSpec, HelmReleaseStatus>;
 export type Snapshot = Static<typeof Snapshot>;
 
 export const helmReleaseKind: KindDefinition = {

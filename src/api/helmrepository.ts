@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Artifact, SOURCE_GROUP } from './gitrepository.ts';
-import { Condition, Duration, Enum, LocalObjectReference, ReconcileRequestStatus, readyColumns, type KindDefinition } from './schema.ts';
+import { Condition, Duration, Enum, LocalObjectReference, ReconcileRequestStatus, readyColumns, type KindDefinition, type ApiObject } from './schema.ts';
 
 export const HelmRepositorySpec = Type.Object({
   url: Type.String({ description: 'Address of the repository: http(s):// for an index-based repository, oci:// for an OCI registry.', pattern: '^(http|https|oci)://.*$' }),
@@ -39,6 +39,8 @@ export const HelmRepositoryStatus = Type.Object({
 
 export type HelmRepositorySpec = Static<typeof HelmRepositorySpec>;
 export type HelmRepositoryStatus = Static<typeof HelmRepositoryStatus>;
+/** A HelmRepository object. */
+export type HelmRepository = ApiObject<HelmRepositorySpec, HelmRepositoryStatus>;
 
 const columns = [{ name: 'URL', type: 'string' as const, jsonPath: '.spec.url' }, ...readyColumns];
 

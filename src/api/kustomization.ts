@@ -9,6 +9,7 @@ import {
   ReconcileRequestStatus,
   StringMap,
   readyColumns,
+  type ApiObject,
   type KindDefinition,
 } from './schema.ts';
 
@@ -151,6 +152,8 @@ export type ResourceInventory = Static<typeof ResourceInventory>;
 export type HistorySnapshot = Static<typeof HistorySnapshot>;
 export type KustomizationSpec = Static<typeof KustomizationSpec>;
 export type KustomizationStatus = Static<typeof KustomizationStatus>;
+/** A Kustomization object. */
+export type Kustomization = ApiObject<KustomizationSpec, KustomizationStatus>;
 
 export const kustomizationKind: KindDefinition = {
   group: KUSTOMIZE_GROUP,

@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Artifact, SOURCE_GROUP } from './gitrepository.ts';
-import { Condition, Duration, Enum, LocalObjectReference, ReconcileRequestStatus, readyColumns, type KindDefinition } from './schema.ts';
+import { Condition, Duration, Enum, LocalObjectReference, ReconcileRequestStatus, readyColumns, type KindDefinition, type ApiObject } from './schema.ts';
 
 export const OCIRepositoryRef = Type.Object(
   {
@@ -61,6 +61,8 @@ export const OCIRepositoryStatus = Type.Object({
 
 export type OCIRepositorySpec = Static<typeof OCIRepositorySpec>;
 export type OCIRepositoryStatus = Static<typeof OCIRepositoryStatus>;
+/** A OCIRepository object. */
+export type OCIRepository = ApiObject<OCIRepositorySpec, OCIRepositoryStatus>;
 
 const columns = [{ name: 'URL', type: 'string' as const, jsonPath: '.spec.url' }, ...readyColumns];
 

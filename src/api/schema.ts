@@ -2,6 +2,7 @@
 // both the OpenAPI schema `sluice install` writes and, through Static<>, the
 // one TypeScript type the rest of the code uses for that object.
 import { Type, type Static, type TSchema, type SchemaOptions } from '@sinclair/typebox';
+import type { KubeObject } from '../kube/object.ts';
 
 /**
  * Helpers over TypeBox: one definition gives both the TypeScript type
@@ -62,6 +63,12 @@ export const Condition = Type.Object(
   { description: 'Condition in the kstatus-compatible format Flux uses.' },
 );
 export type Condition = Static<typeof Condition>;
+
+/** An object of one of Sluice's kinds as the API server stores it: the kind's spec and status types on a Kubernetes object. */
+export interface ApiObject<Spec extends Record<string, unknown>, Status extends Record<string, unknown>> extends KubeObject {
+  spec: Spec;
+  status?: Status;
+}
 
 export const ReconcileRequestStatus = {
   lastHandledReconcileAt: Type.Optional(

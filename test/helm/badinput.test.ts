@@ -3,16 +3,14 @@ import assert from 'node:assert/strict';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { adminClient, eventually, testNamespace, type TestNamespace } from '../harness.ts';
+import { eventually, type TestNamespace } from '../harness.ts';
 import { startGitHttpServer, TestRepo, type GitHttpServer } from '../gitserver/index.ts';
-import type { Operator } from '../../src/controllers/operator.ts';
 import type { KubeClient } from '../../src/kube/client.ts';
 import type { KubeObject } from '../../src/kube/object.ts';
 import { releaseHistory } from './helmcli/history.ts';
 import { getValues } from './helmcli/getvalues.ts';
 import { encodeRelease, readReleases } from '../../src/helm/release.ts';
 import {
-  cleanupWithOperator,
   clusterTarget,
   cond,
   configMapData,
@@ -21,14 +19,12 @@ import {
   hrStatus,
   patchSpec,
   readyAt,
-  startChartRepo,
-  startTestOperator,
+  
   testHelm,
   untilHR,
   webChart,
   writeChart,
-  type ChartRepoServer,
-} from './helpers.ts';
+  type ChartRepoServer } from './helpers.ts';
 import { startHelmFixture, type HelmFixture } from './helpers.ts';
 import { closeAll } from '../cleanup.ts';
 
@@ -37,7 +33,6 @@ import { closeAll } from '../cleanup.ts';
 
 let ns: TestNamespace;
 let client: KubeClient;
-let operator: Operator;
 let repo: ChartRepoServer;
 let git: GitHttpServer;
 let gitRepo: TestRepo;
@@ -47,7 +42,7 @@ let f: HelmFixture | undefined;
 
 before(async () => {
   f = await startHelmFixture('helm-bad', { watchAllNamespaces: true, chartRepo: { dir: 'web-1.0.0' } });
-  ({ ns, client, operator, repo, work } = f);
+  ({ ns, client, repo, work } = f);
   gitRoot = await mkdtemp(join(tmpdir(), 'sluice-helm-git-'));
   git = await startGitHttpServer({ root: gitRoot });
   gitRepo = await TestRepo.create(gitRoot, 'charts', { defaultBranch: 'main' });

@@ -1,18 +1,15 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { createServer, type AddressInfo } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { list } from 'tar';
-import { adminClient, eventually, testNamespace, type TestNamespace } from '../harness.ts';
-import type { Operator } from '../../src/controllers/operator.ts';
+import { eventually, type TestNamespace } from '../harness.ts';
 import type { KubeClient } from '../../src/kube/client.ts';
 import type { KubeObject } from '../../src/kube/object.ts';
 import { listReleases } from './helmcli/status.ts';
 import {
-  cleanupWithOperator,
   clusterTarget,
   cond,
   configMapData,
@@ -21,13 +18,11 @@ import {
   hrPath,
   patchSpec,
   readyAt,
-  startTestOperator,
   testHelm,
   untilHR,
   webChart,
   writeChart,
-  type Cond,
-} from './helpers.ts';
+  type Cond } from './helpers.ts';
 import { startOciRegistry, type OciRegistryServer } from './ociregistry.ts';
 import { startHelmFixture, type HelmFixture } from './helpers.ts';
 import { closeAll, settle } from '../cleanup.ts';
@@ -41,7 +36,6 @@ const WRONG_PASSWORD = 'not-the-pw-91c2';
 
 let ns: TestNamespace;
 let client: KubeClient;
-let operator: Operator;
 let open: OciRegistryServer;
 let locked: OciRegistryServer;
 let work: string;
@@ -122,7 +116,7 @@ async function servedDigest(url: string): Promise<string> {
 
 before(async () => {
   f = await startHelmFixture('oci-helm', { watchAllNamespaces: true, chartRepo: false });
-  ({ ns, client, operator, work } = f);
+  ({ ns, client, work } = f);
   await settle([
     startOciRegistry().then((r) => (open = r)),
     startOciRegistry({ username: 'reader', password: PASSWORD }).then((r) => (locked = r)),

@@ -1,9 +1,7 @@
 import { test, before, after, describe } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { adminClient, eventually, testNamespace, type TestNamespace } from '../harness.ts';
+import { adminClient, eventually, type TestNamespace } from '../harness.ts';
 import type { Operator } from '../../src/controllers/operator.ts';
 import type { KubeClient } from '../../src/kube/client.ts';
 import type { KubeObject } from '../../src/kube/object.ts';
@@ -11,7 +9,6 @@ import { releaseHistory } from './helmcli/history.ts';
 import { getValues } from './helmcli/getvalues.ts';
 import { listReleases } from './helmcli/status.ts';
 import {
-  cleanupWithOperator,
   clusterTarget,
   cond,
   configMapData,
@@ -21,14 +18,12 @@ import {
   hrStatus,
   patchSpec,
   readyAt,
-  startChartRepo,
-  startTestOperator,
+  
   testHelm,
   untilHR,
   webChart,
   writeChart,
-  type ChartRepoServer,
-} from './helpers.ts';
+  type ChartRepoServer } from './helpers.ts';
 import { startHelmFixture, type HelmFixture } from './helpers.ts';
 
 // HelmRepository → HelmChart → HelmRelease against the local control plane,

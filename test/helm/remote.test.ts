@@ -3,8 +3,7 @@ import assert from 'node:assert/strict';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { adminClient, eventually, testNamespace, type TestNamespace } from '../harness.ts';
-import type { Operator } from '../../src/controllers/operator.ts';
+import { eventually, type TestNamespace } from '../harness.ts';
 import { upCluster } from '../../src/dev/cluster/up.ts';
 import { stopCluster } from '../../src/dev/cluster/down.ts';
 import { KubeClient } from '../../src/kube/client.ts';
@@ -12,19 +11,13 @@ import type { HelmTarget } from '../../src/tools/helmcli.ts';
 import { releaseHistory } from './helmcli/history.ts';
 import { listReleases } from './helmcli/status.ts';
 import {
-  cleanupWithOperator,
   clusterTarget,
   cond,
   createObject,
   hrPath,
-  startChartRepo,
-  startTestOperator,
+  
   testHelm,
-  untilHR,
-  webChart,
-  writeChart,
-  type ChartRepoServer,
-} from './helpers.ts';
+  untilHR } from './helpers.ts';
 import { startHelmFixture, type HelmFixture } from './helpers.ts';
 import { closeAll } from '../cleanup.ts';
 
@@ -36,9 +29,6 @@ let local: KubeClient;
 let remote: KubeClient;
 let remoteHome: string;
 let remoteHelm: HelmTarget;
-let operator: Operator;
-let repo: ChartRepoServer;
-let work: string;
 let f: HelmFixture | undefined;
 const remoteNs = 'hrx-afar';
 
@@ -48,7 +38,7 @@ before(async () => {
   remote = await KubeClient.fromFile(r.kubeconfig);
   remoteHelm = { kubeconfig: await readFile(r.kubeconfig, 'utf8') };
   f = await startHelmFixture('hrx-remote');
-  ({ ns, client: local, operator, repo, work } = f);
+  ({ ns, client: local } = f);
   await createObject(local, `/api/v1/namespaces/${ns.name}/secrets`, {
     apiVersion: 'v1',
     kind: 'Secret',

@@ -3,8 +3,6 @@
 // annotations that request a reconcile). Kept apart from the controller so the
 // reconcile steps can use them without importing the controller.
 import { createHash } from 'node:crypto';
-import type { HelmReleaseSpec, HelmReleaseStatus } from '../../api/helmrelease.ts';
-import type { KubeObject } from '../../kube/object.ts';
 import type { HelmReleaseRecord } from '../../helm/release.ts';
 
 export const HR_PLURAL = 'helmreleases';
@@ -14,10 +12,9 @@ export const REQUESTED_AT = 'reconcile.fluxcd.io/requestedAt';
 export const FORCE_AT = 'reconcile.fluxcd.io/forceAt';
 export const RESET_AT = 'reconcile.fluxcd.io/resetAt';
 
-export interface HelmReleaseObject extends KubeObject {
-  spec: HelmReleaseSpec;
-  status?: HelmReleaseStatus;
-}
+/** A HelmRelease object (the API's type, under the name this controller has always used). */
+export type { HelmRelease as HelmReleaseObject } from '../../api/helmrelease.ts';
+import type { HelmRelease as HelmReleaseObject } from '../../api/helmrelease.ts';
 
 /** Flux's release name: releaseName, or [<targetNamespace>-]<name>, hashed down to 53 characters. */
 export function releaseNameOf(obj: HelmReleaseObject): string {

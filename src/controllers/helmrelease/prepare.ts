@@ -11,7 +11,7 @@ import { findCondition } from '../../kube/object.ts';
 import { unmetDependency } from '../../runtime/dependencies.ts';
 import { readSecret } from '../../runtime/secrets.ts';
 import { chartRoot, readChartMetadata, type ChartMetadata } from '../../source/helm/chart.ts';
-import type { HelmChart } from '../../source/helm/helmchart.ts';
+import type { HelmChart } from '../../api/helmchart.ts';
 import { chartWithOciVersion } from '../../source/helm/ocisource.ts';
 import { uninstall } from './actions/uninstall.ts';
 import { StepFailure, type PreparedContext, type ReleaseContext, type Target } from './context.ts';

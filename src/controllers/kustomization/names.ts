@@ -1,8 +1,6 @@
 // The names the Kustomization controller shares with Flux and with its own
 // stages: the kind's plural, labels and annotations it reads or writes, the
 // condition reasons, and the object's type (the API's spec and status).
-import type { KustomizationSpec, KustomizationStatus } from '../../api/kustomization.ts';
-import type { KubeObject } from '../../kube/object.ts';
 
 export { FINALIZER } from '../../runtime/lifecycle.ts';
 
@@ -13,10 +11,7 @@ export const REQUESTED_AT = 'reconcile.fluxcd.io/requestedAt';
 /** Sluice's own opt-in for a prune of more than half of the inventory. */
 export const ALLOW_MASS_PRUNE = 'sluice.dev/allow-mass-prune';
 
-export interface Kustomization extends KubeObject {
-  spec: KustomizationSpec;
-  status?: KustomizationStatus;
-}
+export type { Kustomization } from '../../api/kustomization.ts';
 
 /** Flux's reasons for Kustomization conditions. */
 export const Reason = {

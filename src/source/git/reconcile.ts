@@ -114,7 +114,8 @@ export async function reconcileGitRepository(obj: GitRepository, deps: Reconcile
   const now = clock();
   const nowStr = rfc3339(now);
   const namespace = obj.metadata.namespace ?? 'default';
-  const name = obj.metadata.name;
+  // A stored object always has a name (generateName is resolved by the API server).
+  const name = obj.metadata.name!;
   const generation = obj.metadata.generation ?? 0;
   const spec = obj.spec;
   const prev = obj.status ?? {};

@@ -9,35 +9,14 @@ export const GITREPOSITORY_GROUP = 'source.toolkit.fluxcd.io';
 export const RECONCILE_REQUEST_ANNOTATION = 'reconcile.fluxcd.io/requestedAt';
 
 // The API types (spec, status, artifact, condition) are the TypeBox schemas'
-// own (src/api); this file re-exports them for the Git source and adds the
-// object shape the reconcile core takes.
-export type { Artifact, GitRepositoryInclude, GitRepositoryRef, GitRepositorySpec, GitRepositoryStatus } from '../../api/gitrepository.ts';
+// own (src/api); this file re-exports them for the Git source.
+export type { Artifact, GitRepository, GitRepositoryInclude, GitRepositoryRef, GitRepositorySpec, GitRepositoryStatus } from '../../api/gitrepository.ts';
 export type { Condition } from '../../api/schema.ts';
-import type { GitRepositorySpec, GitRepositoryStatus } from '../../api/gitrepository.ts';
+import type { GitRepositorySpec } from '../../api/gitrepository.ts';
 import type { Condition } from '../../api/schema.ts';
 
 export type ConditionStatus = Condition['status'];
 export type GitVerificationMode = NonNullable<NonNullable<GitRepositorySpec['verify']>['mode']>;
-
-/** Metadata as the reconcile core needs it: a name always. */
-export interface ObjectMeta {
-  name: string;
-  namespace?: string;
-  generation?: number;
-  uid?: string;
-  annotations?: Record<string, string>;
-  labels?: Record<string, string>;
-  [key: string]: unknown;
-}
-
-/** A GitRepository object as the API server stores it. */
-export interface GitRepository {
-  apiVersion?: string;
-  kind?: string;
-  metadata: ObjectMeta;
-  spec: GitRepositorySpec;
-  status?: GitRepositoryStatus;
-}
 
 /** Condition types used by the GitRepository API. */
 export const ConditionType = {

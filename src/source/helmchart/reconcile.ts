@@ -6,7 +6,7 @@ import { createReadStream } from 'node:fs';
 import { mkdir, rm, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { pipeline } from 'node:stream/promises';
-import type { HelmChartSpec, HelmChartStatus } from '../../api/helmchart.ts';
+import type { HelmChartStatus } from '../../api/helmchart.ts';
 import { buildChartFromSource, ChartBuildError, chartRoot, mergeValuesFiles, readChartMetadata, unpackChart } from '../helm/chart.ts';
 import type { HelmCli } from '../../tools/helmcli.ts';
 import { packageChart } from '../helm/package.ts';
@@ -26,10 +26,8 @@ import { ociAuth } from '../oci/auth.ts';
 
 const REQUESTED_AT = 'reconcile.fluxcd.io/requestedAt';
 
-export interface HelmChart extends KubeObject {
-  spec: HelmChartSpec;
-  status?: HelmChartStatus;
-}
+export type { HelmChart } from '../../api/helmchart.ts';
+import type { HelmChart } from '../../api/helmchart.ts';
 
 type SourceArtifact = { url: string; path: string; revision: string; digest?: string };
 

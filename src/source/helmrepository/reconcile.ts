@@ -3,9 +3,9 @@
 // the cache of parsed indexes, which HelmCharts use too.
 import { mkdir, readFile, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import type { HelmRepositorySpec, HelmRepositoryStatus } from '../../api/helmrepository.ts';
+import type { HelmRepositoryStatus } from '../../api/helmrepository.ts';
 import { httpGet, indexRevision, indexUrl, parseIndex, RepositoryError, type RepositoryAuth, type RepositoryIndex } from '../helm/repository.ts';
-import { findCondition, type KubeObject } from '../../kube/object.ts';
+import { findCondition } from '../../kube/object.ts';
 import { writeTarball } from '../artifact.ts';
 import { Conditions, rfc3339 } from '../../runtime/conditions.ts';
 import type { Storage } from '../storage/storage.ts';
@@ -17,10 +17,8 @@ import type { SecretReader } from '../../runtime/secrets.ts';
 const REQUESTED_AT = 'reconcile.fluxcd.io/requestedAt';
 const MAX_INDEX_BYTES = 50 * 1024 * 1024;
 
-export interface HelmRepository extends KubeObject {
-  spec: HelmRepositorySpec;
-  status?: HelmRepositoryStatus;
-}
+export type { HelmRepository } from '../../api/helmrepository.ts';
+import type { HelmRepository } from '../../api/helmrepository.ts';
 
 /** Credentials of a HelmRepository (secretRef: username, password and TLS; certSecretRef: TLS). */
 export async function repositoryAuth(repo: HelmRepository, secrets: SecretReader): Promise<RepositoryAuth> {

@@ -7,10 +7,10 @@
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { extract } from 'tar';
-import type { OCIRepositorySpec, OCIRepositoryStatus } from '../../api/ocirepository.ts';
+import type { OCIRepositoryStatus } from '../../api/ocirepository.ts';
 import type { Artifact } from '../../api/gitrepository.ts';
 import { RepositoryError } from '../helm/repository.ts';
-import { findCondition, type KubeObject } from '../../kube/object.ts';
+import { findCondition } from '../../kube/object.ts';
 import { ArtifactContentError, DEFAULT_LIMITS, pruneTree, writeTarball } from '../artifact.ts';
 import { Conditions, rfc3339 } from '../../runtime/conditions.ts';
 import { SourceIgnore } from '../ignore.ts';
@@ -25,10 +25,8 @@ import { ociAuth, type OciAuth } from './auth.ts';
 
 const REQUESTED_AT = 'reconcile.fluxcd.io/requestedAt';
 
-export interface OCIRepository extends KubeObject {
-  spec: OCIRepositorySpec;
-  status?: OCIRepositoryStatus;
-}
+export type { OCIRepository } from '../../api/ocirepository.ts';
+import type { OCIRepository } from '../../api/ocirepository.ts';
 
 export interface OCIRepositoryDeps {
   storage: Storage;
