@@ -16,7 +16,7 @@ import type { ChartMetadata } from '../../source/helm/chart.ts';
 import { HelmError, type HelmTarget } from '../../tools/helmcli.ts';
 import { parseDuration } from '../../util/duration.ts';
 import type { Logger } from '../../util/log.ts';
-import type { HelmReleaseControllerOptions } from './controller.ts';
+import type { HelmReleaseControllerOptions } from './options.ts';
 import type { HelmReleaseObject } from './object.ts';
 
 export const DEFAULT_TIMEOUT = 5 * 60_000;

@@ -6,50 +6,26 @@
 // Helm action a file), drift.ts, status.ts; they share context.ts.
 import { ResourceManager } from '../../apply/manager.ts';
 import { uninstallRelease } from '../../helm/actions.ts';
-import type { HelmDriver } from '../../helm/driver.ts';
 import { readReleases } from '../../helm/release.ts';
 import { Discovery } from '../../kube/discovery.ts';
 import { isNotFound } from '../../kube/errors.ts';
-import { SharedInformers, type Informer } from '../../kube/informer.ts';
-import type { KubeClient } from '../../kube/client.ts';
+import { SharedInformers } from '../../kube/informer.ts';
 import type { KubeObject } from '../../kube/object.ts';
-import type { ArtifactResolver } from '../../runtime/artifacts.ts';
 import { dependentsOf } from '../../runtime/dependencies.ts';
-import type { EventRecorder } from '../../runtime/events.ts';
 import { beginReconcile, endDeletion, type LifecycleOptions } from '../../runtime/lifecycle.ts';
-import type { Metrics } from '../../runtime/metrics.ts';
 import type { ReconcileOutcome } from '../../runtime/queue.ts';
 import { TargetError, Targets } from '../../runtime/target.ts';
 import type { Logger } from '../../util/log.ts';
+import type { HelmReleaseControllerOptions } from './options.ts';
 import { DEFAULT_TIMEOUT, durationOr, newContext, StepFailure, type Target } from './context.ts';
 import { runReconcile } from './loop.ts';
 import { HR_PLURAL, ownedBy, type HelmReleaseObject } from './object.ts';
 import { Reason } from './reasons.ts';
 
 // What importers of the controller have always found here.
+export type { HelmReleaseControllerOptions } from './options.ts';
 export { HR_NAME_LABEL, HR_NAMESPACE_LABEL, HR_PLURAL, releaseNameOf, type HelmReleaseObject } from './object.ts';
 export { Reason } from './reasons.ts';
-
-export interface HelmReleaseControllerOptions {
-  client: KubeClient;
-  releases: Informer;
-  charts: Informer;
-  /** The OCIRepository cache, for chartRef of kind OCIRepository. */
-  ociRepositories?: Informer;
-  artifacts: ArtifactResolver;
-  /** Runs the Helm actions (the Helm SDK in the helm-driver process). */
-  helm: HelmDriver;
-  /** Path of the kustomize binary (post-renderers). */
-  kustomize: () => Promise<string>;
-  events: EventRecorder;
-  metrics: Metrics;
-  log: Logger;
-  /** Scratch space for post-renderers. */
-  workDir: string;
-  noCrossNamespaceRefs?: boolean;
-  defaultServiceAccount?: string;
-  requeueDependencyMs?: number;
-}
 
 /**
  * Reconciles HelmReleases with the real helm CLI, as helm-controller does:

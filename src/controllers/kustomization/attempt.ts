@@ -13,7 +13,7 @@ import type { Targets } from '../../runtime/target.ts';
 import { parseDuration } from '../../util/duration.ts';
 import type { Logger } from '../../util/log.ts';
 import type { BuildCache } from './buildcache.ts';
-import type { KustomizationControllerOptions } from './controller.ts';
+import type { KustomizationControllerOptions } from './options.ts';
 import { REQUESTED_AT, type Kustomization } from './names.ts';
 
 /** What the controller keeps per target (cluster and identity). */

@@ -4,17 +4,13 @@
 // deletion. This file holds the orchestration and the public face that the
 // operator uses.
 import { ResourceManager } from '../../apply/manager.ts';
-import type { KubeClient } from '../../kube/client.ts';
-import { SharedInformers, type Informer } from '../../kube/informer.ts';
+import { SharedInformers } from '../../kube/informer.ts';
 import type { KubeObject } from '../../kube/object.ts';
-import type { ArtifactResolver } from '../../runtime/artifacts.ts';
 import { dependentsOf } from '../../runtime/dependencies.ts';
-import type { EventRecorder } from '../../runtime/events.ts';
 import { beginReconcile } from '../../runtime/lifecycle.ts';
-import type { Metrics } from '../../runtime/metrics.ts';
 import type { ReconcileOutcome } from '../../runtime/queue.ts';
 import { Targets } from '../../runtime/target.ts';
-import type { Logger } from '../../util/log.ts';
+import type { KustomizationControllerOptions } from './options.ts';
 import { applyStage, targetStage } from './apply.ts';
 import { Failure, startAttempt, type Env, type PendingProgress } from './attempt.ts';
 import { build } from './build.ts';
@@ -26,25 +22,9 @@ import { healthStage } from './health.ts';
 import { KS_PLURAL, type Kustomization } from './names.ts';
 import { sourceArtifact } from './source.ts';
 
-export { ALLOW_MASS_PRUNE, FINALIZER, KS_PLURAL, NAME_LABEL, NAMESPACE_LABEL, Reason, REQUESTED_AT, type Kustomization } from './names.ts';
+export type { KustomizationControllerOptions } from './options.ts';
 
-export interface KustomizationControllerOptions {
-  client: KubeClient;
-  kustomizations: Informer;
-  /** Source caches by kind (GitRepository, ...). */
-  sources: Map<string, Informer>;
-  artifacts: ArtifactResolver;
-  events: EventRecorder;
-  metrics: Metrics;
-  log: Logger;
-  /** Refuse sourceRefs and dependsOn in other namespaces (Flux's --no-cross-namespace-refs). */
-  noCrossNamespaceRefs?: boolean;
-  /** Service account impersonated when a Kustomization names none (Flux's --default-service-account). */
-  defaultServiceAccount?: string;
-  /** How long to wait before looking again at unready dependencies. */
-  requeueDependencyMs?: number;
-  applyConcurrency?: number;
-}
+export { ALLOW_MASS_PRUNE, FINALIZER, KS_PLURAL, NAME_LABEL, NAMESPACE_LABEL, Reason, REQUESTED_AT, type Kustomization } from './names.ts';
 
 /**
  * Reconciles Flux Kustomizations: waits for dependencies, takes the

@@ -6,8 +6,9 @@ import { join } from 'node:path';
 import { GitError } from './errors.ts';
 import type { GitUrl } from './url.ts';
 
-/** Secret data as the API server hands it over (already base64-decoded). */
-export type SecretData = Record<string, Buffer>;
+/** Secret data, decoded (one definition, in runtime/secrets.ts). */
+export type { SecretData } from '../../runtime/secrets.ts';
+import type { SecretData } from '../../runtime/secrets.ts';
 
 /**
  * Credentials prepared for git calls against one URL. Everything travels in

@@ -3,7 +3,7 @@
 // errors into it.
 import type { SecretData } from './auth.ts';
 import { GitError } from './errors.ts';
-import type { ReconcileDeps } from './reconcile.ts';
+import type { ReconcileDeps } from './deps.ts';
 import { ConditionType as C, Reason } from './types.ts';
 
 export type ErrorKind = 'generic' | 'waiting' | 'stalling';

@@ -5,7 +5,7 @@ import { cp, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { assertNoSymlinkComponents, safeJoin } from '../artifact.ts';
 import { conciseFsError, ReconcileError } from './failure.ts';
-import type { IncludedArtifactRef, ReconcileDeps } from './reconcile.ts';
+import type { IncludedArtifactRef, ReconcileDeps } from './deps.ts';
 import { ConditionType as C, Reason, type Artifact, type GitRepositoryInclude, type GitRepositorySpec, type GitRepositoryStatus } from './types.ts';
 import { requiresVerification } from './verification.ts';
 

@@ -14,8 +14,7 @@ import { parseGitUrl, type GitUrl } from './url.ts';
 import { verifyRevision } from './verification.ts';
 import { SourceIgnore, type CheckoutRules } from '../ignore.ts';
 import { buildIncremental, prepareIncremental, type ArtifactRecipe, type IncrementalBuild } from './incremental.ts';
-import { DEFAULT_BRANCH, type MirrorCache, type ResolvedRevision } from './mirror.ts';
-import type { Storage } from '../storage/storage.ts';
+import { DEFAULT_BRANCH, type ResolvedRevision } from './mirror.ts';
 import {
   ConditionType as C,
   GITREPOSITORY_GROUP,
@@ -28,28 +27,8 @@ import {
   type SourceEvent,
 } from './types.ts';
 
-/** An included GitRepository's artifact, as the caller can provide it. */
-export interface IncludedArtifactRef {
-  /** Directory holding the included artifact's files. */
-  dir: string;
-  revision: string;
-  digest?: string;
-  /** The included object's full status.artifact, when known. */
-  artifact?: Artifact;
-}
-
-export interface ReconcileDeps {
-  getSecret(namespace: string, name: string): Promise<SecretData | undefined>;
-  getIncludedArtifact(namespace: string, name: string): Promise<IncludedArtifactRef | undefined>;
-  mirrors: MirrorCache;
-  storage: Storage;
-  clock?: () => Date;
-  limits?: Partial<ArtifactLimits>;
-  /** Re-hash the stored artifact on every reconcile, as Flux does (default true). */
-  verifyStoredDigest?: boolean;
-  /** Parent of the private directories holding key files during Git calls (default: the OS temp dir). */
-  secretsTmpDir?: string;
-}
+export type { IncludedArtifactRef, ReconcileDeps } from './deps.ts';
+import type { ReconcileDeps } from './deps.ts';
 
 export type ReconcileOutcome =
   | 'suspended'

@@ -3,7 +3,7 @@
 import type { Conditions } from '../../runtime/conditions.ts';
 import { getSecretOrFail, ReconcileError } from './failure.ts';
 import type { ResolvedRevision } from './mirror.ts';
-import type { ReconcileDeps } from './reconcile.ts';
+import type { ReconcileDeps } from './deps.ts';
 import type { GitUrl } from './url.ts';
 import { splitCommitSignature, splitTagSignature, trustedKeysFromSecret, verifySignature } from './verify.ts';
 import { ConditionType as C, Reason, type GitRepository, type GitRepositorySpec, type GitRepositoryStatus, type GitVerificationMode } from './types.ts';

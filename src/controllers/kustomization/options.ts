@@ -1,0 +1,27 @@
+// What the Kustomization controller is given by the operator. Apart from
+// controller.ts so the stages can name it without importing the controller
+// (which imports them).
+import type { KubeClient } from '../../kube/client.ts';
+import type { Informer } from '../../kube/informer.ts';
+import type { ArtifactResolver } from '../../runtime/artifacts.ts';
+import type { EventRecorder } from '../../runtime/events.ts';
+import type { Metrics } from '../../runtime/metrics.ts';
+import type { Logger } from '../../util/log.ts';
+
+export interface KustomizationControllerOptions {
+  client: KubeClient;
+  kustomizations: Informer;
+  /** Source caches by kind (GitRepository, ...). */
+  sources: Map<string, Informer>;
+  artifacts: ArtifactResolver;
+  events: EventRecorder;
+  metrics: Metrics;
+  log: Logger;
+  /** Refuse sourceRefs and dependsOn in other namespaces (Flux's --no-cross-namespace-refs). */
+  noCrossNamespaceRefs?: boolean;
+  /** Service account impersonated when a Kustomization names none (Flux's --default-service-account). */
+  defaultServiceAccount?: string;
+  /** How long to wait before looking again at unready dependencies. */
+  requeueDependencyMs?: number;
+  applyConcurrency?: number;
+}
