@@ -7,7 +7,8 @@ import type { KubeClient } from '../kube/client.ts';
 import type { Informer } from '../kube/informer.ts';
 import type { KubeObject } from '../kube/object.ts';
 import type { Storage } from './storage/storage.ts';
-import type { Conditions } from '../runtime/conditions.ts';
+import type { Condition } from '../api/schema.ts';
+import { Conditions, rfc3339 } from '../runtime/conditions.ts';
 import type { EventRecorder } from '../runtime/events.ts';
 import { beginReconcile, endDeletion, type LifecycleOptions } from '../runtime/lifecycle.ts';
 import type { Metrics } from '../runtime/metrics.ts';
@@ -16,7 +17,7 @@ import { patchStatus } from '../runtime/status.ts';
 import type { Logger } from '../util/log.ts';
 
 /** Annotation a user sets to ask for an immediate reconcile. */
-const RECONCILE_REQUEST_ANNOTATION = 'reconcile.fluxcd.io/requestedAt';
+import { REQUESTED_AT as RECONCILE_REQUEST_ANNOTATION } from '../api/annotations.ts';
 
 /** An event a reconcile asks to be recorded on its object. */
 export interface SourceEvent {
@@ -170,3 +171,34 @@ export function markSourceFailure(
 export function jittered(intervalMs: number): number {
   return Math.round(intervalMs * (1 + Math.random() * 0.05));
 }
+
+/** What every source reconcile core starts from. */
+export interface SourceAttempt<S> {
+  now: Date;
+  generation: number;
+  /** The status as it was. */
+  prev: S;
+  /** The status being made: a copy of the previous one. */
+  status: S;
+  conds: Conditions;
+  events: SourceEvent[];
+}
+
+/**
+ * Starts a source reconcile: the previous status copied, its conditions as
+ * a working set for this generation, and a reconcile request recorded as
+ * handled (status.lastHandledReconcileAt), as every Flux source does.
+ */
+export function startSourceAttempt<S extends { conditions?: Condition[]; lastHandledReconcileAt?: string }>(
+  obj: { metadata: KubeObject['metadata']; status?: S },
+  clock?: () => Date,
+): SourceAttempt<S> {
+  const now = clock?.() ?? new Date();
+  const generation = obj.metadata.generation ?? 0;
+  const prev = obj.status ?? ({} as S);
+  const status: S = { ...prev };
+  const requested = obj.metadata.annotations?.[RECONCILE_REQUEST_ANNOTATION];
+  if (requested) status.lastHandledReconcileAt = requested;
+  return { now, generation, prev, status, conds: new Conditions(prev.conditions, generation, rfc3339(now)), events: [] };
+}
+

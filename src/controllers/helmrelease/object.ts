@@ -8,9 +8,7 @@ import type { HelmReleaseRecord } from '../../helm/release.ts';
 export const HR_PLURAL = 'helmreleases';
 export const HR_NAME_LABEL = 'helm.toolkit.fluxcd.io/name';
 export const HR_NAMESPACE_LABEL = 'helm.toolkit.fluxcd.io/namespace';
-export const REQUESTED_AT = 'reconcile.fluxcd.io/requestedAt';
-export const FORCE_AT = 'reconcile.fluxcd.io/forceAt';
-export const RESET_AT = 'reconcile.fluxcd.io/resetAt';
+export { FORCE_AT, REQUESTED_AT, RESET_AT } from '../../api/annotations.ts';
 
 /** A HelmRelease object (the API's type, under the name this controller has always used). */
 export type { HelmRelease as HelmReleaseObject } from '../../api/helmrelease.ts';

@@ -6,7 +6,7 @@ export const GITREPOSITORY_KIND = 'GitRepository';
 export const GITREPOSITORY_GROUP = 'source.toolkit.fluxcd.io';
 
 /** Annotation a user sets to ask for an immediate reconcile. */
-export const RECONCILE_REQUEST_ANNOTATION = 'reconcile.fluxcd.io/requestedAt';
+export { REQUESTED_AT as RECONCILE_REQUEST_ANNOTATION } from '../../api/annotations.ts';
 
 // The API types (spec, status, artifact, condition) are the TypeBox schemas'
 // own (src/api); this file re-exports them for the Git source.

@@ -13,9 +13,8 @@ import { packageChart } from '../helm/package.ts';
 import { pullOciChartVersion, resolveOciChartVersion, type OciChartSource } from '../helm/ocichart.ts';
 import { chartUrl, httpGet, RepositoryError, resolveChartVersion, type ChartVersionEntry, type RepositoryIndex } from '../helm/repository.ts';
 import { findCondition, type KubeObject } from '../../kube/object.ts';
-import { Conditions, rfc3339 } from '../../runtime/conditions.ts';
 import type { Storage } from '../storage/storage.ts';
-import { jittered, markSourceFailure, type SourceEvent, type SourceResult } from '../shell.ts';
+import { jittered, markSourceFailure, startSourceAttempt,  type SourceResult } from '../shell.ts';
 import type { SecretReader } from '../../runtime/secrets.ts';
 import type { Artifact } from '../../api/gitrepository.ts';
 import { parseOciUrl } from '../oci/ref.ts';
@@ -24,7 +23,6 @@ import type { ArtifactResolver } from '../../runtime/artifacts.ts';
 import { repositoryAuth, type HelmIndexCache, type HelmRepository } from '../helmrepository/reconcile.ts';
 import { ociAuth } from '../oci/auth.ts';
 
-const REQUESTED_AT = 'reconcile.fluxcd.io/requestedAt';
 
 export type { HelmChart } from '../../api/helmchart.ts';
 import type { HelmChart } from '../../api/helmchart.ts';
@@ -101,14 +99,7 @@ function repositoryFailure(err: unknown): Failure | unknown {
  * reconcileStrategy Revision). Talks to no API server.
  */
 export async function reconcileHelmChart(obj: HelmChart, deps: HelmChartDeps): Promise<SourceResult<HelmChartStatus>> {
-  const now = deps.clock?.() ?? new Date();
-  const generation = obj.metadata.generation ?? 0;
-  const prev = obj.status ?? {};
-  const conds = new Conditions(prev.conditions, generation, rfc3339(now));
-  const status: HelmChartStatus = { ...prev };
-  const events: SourceEvent[] = [];
-  const requested = obj.metadata.annotations?.[REQUESTED_AT];
-  if (requested) status.lastHandledReconcileAt = requested;
+  const { now, generation, prev, status, conds, events } = startSourceAttempt<HelmChartStatus>(obj, deps.clock);
   const interval = parseDuration(obj.spec.interval);
   const before = findCondition(obj, 'Ready');
 

@@ -7,14 +7,12 @@ import type { HelmRepositoryStatus } from '../../api/helmrepository.ts';
 import { httpGet, indexRevision, indexUrl, parseIndex, RepositoryError, type RepositoryAuth, type RepositoryIndex } from '../helm/repository.ts';
 import { findCondition } from '../../kube/object.ts';
 import { writeTarball } from '../artifact.ts';
-import { Conditions, rfc3339 } from '../../runtime/conditions.ts';
 import type { Storage } from '../storage/storage.ts';
-import { jittered, type SourceEvent, type SourceResult } from '../shell.ts';
+import { jittered, startSourceAttempt,  type SourceResult } from '../shell.ts';
 import type { Artifact } from '../../api/gitrepository.ts';
 import { parseDuration } from '../../util/duration.ts';
 import type { SecretReader } from '../../runtime/secrets.ts';
 
-const REQUESTED_AT = 'reconcile.fluxcd.io/requestedAt';
 const MAX_INDEX_BYTES = 50 * 1024 * 1024;
 
 export type { HelmRepository } from '../../api/helmrepository.ts';
@@ -75,14 +73,7 @@ export interface HelmRepositoryDeps {
  * repository has no index and is Ready as it is. Talks to no API server.
  */
 export async function reconcileHelmRepository(obj: HelmRepository, deps: HelmRepositoryDeps): Promise<SourceResult<HelmRepositoryStatus>> {
-  const now = deps.clock?.() ?? new Date();
-  const generation = obj.metadata.generation ?? 0;
-  const prev = obj.status ?? {};
-  const conds = new Conditions(prev.conditions, generation, rfc3339(now));
-  const status: HelmRepositoryStatus = { ...prev };
-  const events: SourceEvent[] = [];
-  const requested = obj.metadata.annotations?.[REQUESTED_AT];
-  if (requested) status.lastHandledReconcileAt = requested;
+  const { now, generation, prev, status, conds, events } = startSourceAttempt<HelmRepositoryStatus>(obj, deps.clock);
   const interval = obj.spec.interval ? parseDuration(obj.spec.interval) : 60_000;
   const timeout = obj.spec.timeout ? parseDuration(obj.spec.timeout) : 60_000;
 

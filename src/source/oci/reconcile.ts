@@ -12,7 +12,6 @@ import type { Artifact } from '../../api/gitrepository.ts';
 import { RepositoryError } from '../helm/repository.ts';
 import { findCondition } from '../../kube/object.ts';
 import { ArtifactContentError, DEFAULT_LIMITS, pruneTree, writeTarball } from '../artifact.ts';
-import { Conditions, rfc3339 } from '../../runtime/conditions.ts';
 import { SourceIgnore } from '../ignore.ts';
 import type { Storage } from '../storage/storage.ts';
 import { OciArtifactError, ociRevision, parseManifest, resolveOciRef, selectLayer } from './artifact.ts';
@@ -20,10 +19,9 @@ import { parseOciUrl, redactSecrets } from './ref.ts';
 import { RegistryClient, RegistryError } from './registry.ts';
 import { parseDuration } from '../../util/duration.ts';
 import type { SecretReader } from '../../runtime/secrets.ts';
-import { jittered, markSourceFailure, type SourceEvent, type SourceResult } from '../shell.ts';
+import { jittered, markSourceFailure, startSourceAttempt,  type SourceResult } from '../shell.ts';
 import { ociAuth, type OciAuth } from './auth.ts';
 
-const REQUESTED_AT = 'reconcile.fluxcd.io/requestedAt';
 
 export type { OCIRepository } from '../../api/ocirepository.ts';
 import type { OCIRepository } from '../../api/ocirepository.ts';
@@ -47,14 +45,7 @@ class Failure extends Error {
 
 /** Reconciles an OCIRepository once, as source-controller does; talks to no API server. */
 export async function reconcileOCIRepository(obj: OCIRepository, deps: OCIRepositoryDeps): Promise<SourceResult<OCIRepositoryStatus>> {
-  const now = deps.clock?.() ?? new Date();
-  const generation = obj.metadata.generation ?? 0;
-  const prev = obj.status ?? {};
-  const conds = new Conditions(prev.conditions, generation, rfc3339(now));
-  const status: OCIRepositoryStatus = { ...prev };
-  const events: SourceEvent[] = [];
-  const requested = obj.metadata.annotations?.[REQUESTED_AT];
-  if (requested) status.lastHandledReconcileAt = requested;
+  const { now, generation, prev, status, conds, events } = startSourceAttempt<OCIRepositoryStatus>(obj, deps.clock);
 
   try {
     const result = await sync(obj, prev, now, deps);

@@ -3,12 +3,10 @@
 // options, messages and failure counters, and shares only the context.
 import { installRelease } from '../../../helm/actions.ts';
 import { formatDuration } from '../../../util/duration.ts';
-import { chartLabel, durationOr, errMessage, StepFailure, type Outcome, type PreparedContext } from '../context.ts';
+import {  durationOr,   type Outcome, type PreparedContext } from '../context.ts';
 import { releaseLabels } from '../object.ts';
-import { retryLater, retryOnFailure } from '../policy.ts';
-import { Reason } from '../reasons.ts';
 import { progressing } from '../status.ts';
-import { applyCrds, noteNewVersions, released, waitHealthy, withPostRenderer } from './shared.ts';
+import { actionFailed, applyCrds,  released, waitHealthy, withPostRenderer } from './shared.ts';
 
 export async function install(cx: PreparedContext): Promise<Outcome> {
   const d = cx.desired;
@@ -46,16 +44,6 @@ export async function install(cx: PreparedContext): Promise<Outcome> {
     cx.status.lastAttemptedReleaseActionDuration = formatDuration(Date.now() - t0);
     return released(cx, 'install', rel);
   } catch (err) {
-    cx.status.lastAttemptedReleaseActionDuration = formatDuration(Date.now() - t0);
-    if (err instanceof StepFailure && err.reason === Reason.PostRendererError) throw err;
-    await noteNewVersions(cx);
-    const retry = retryOnFailure(cx, 'install');
-    if (!retry) cx.status.installFailures = (cx.status.installFailures ?? 0) + 1;
-    cx.status.failures = (cx.status.failures ?? 0) + 1;
-    const msg = `Helm install failed for release ${d.releaseNamespace}/${d.releaseName} with chart ${chartLabel(cx)}: ${errMessage(err)}`;
-    cx.conds.set('Released', 'False', Reason.InstallFailed, msg);
-    cx.conds.set('Ready', 'False', Reason.InstallFailed, msg);
-    await cx.o.events.record(cx.obj, 'Warning', Reason.InstallFailed, msg, cx.eventAnnotations);
-    return retry ? retryLater(cx, retry) : { done: false };
+    return actionFailed(cx, 'install', 'install', err, t0);
   }
 }

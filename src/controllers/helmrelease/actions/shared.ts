@@ -12,9 +12,10 @@ import { writePostRenderer } from '../../../helm/postrender.ts';
 import { manifestObjects, readReleases, setReleaseStatus, type HelmReleaseRecord } from '../../../helm/release.ts';
 import { waitForSet, type WaitRef } from '../../../health/wait.ts';
 import type { KubeObject } from '../../../kube/object.ts';
-import { chartLabel, fullName, StepFailure, type Outcome, type PreparedContext } from '../context.ts';
+import { formatDuration } from '../../../util/duration.ts';
+import { chartLabel, errMessage, fullName, StepFailure, type Outcome, type PreparedContext } from '../context.ts';
 import { releaseLabels } from '../object.ts';
-import type { ReleaseAction } from '../policy.ts';
+import { retryLater, retryOnFailure, type ReleaseAction } from '../policy.ts';
 import { Reason } from '../reasons.ts';
 
 /** Runs `fn` with the post-renderer of the spec written to a scratch directory, removed afterwards. */
@@ -117,3 +118,37 @@ export async function released(cx: PreparedContext, action: ReleaseAction, rel: 
   await cx.o.events.record(cx.obj, 'Normal', reason, msg, cx.eventAnnotations);
   return { done: false };
 }
+
+/**
+ * An install or upgrade failed: the failure counters (the action's own
+ * unless RetryOnFailure retries it), Released and Ready False with Flux's
+ * message, a Warning event, and either a retry later or the next step of
+ * the action loop (remediation). A post-renderer error ends the reconcile
+ * as it is. `governing` is the action whose strategy decides the retry.
+ */
+export async function actionFailed(
+  cx: PreparedContext,
+  action: 'install' | 'upgrade',
+  governing: 'install' | 'upgrade',
+  err: unknown,
+  startedAt: number,
+  previousVersion = 0,
+): Promise<Outcome> {
+  cx.status.lastAttemptedReleaseActionDuration = formatDuration(Date.now() - startedAt);
+  if (err instanceof StepFailure && err.reason === Reason.PostRendererError) throw err;
+  await noteNewVersions(cx, previousVersion);
+  const retry = retryOnFailure(cx, governing);
+  if (!retry) {
+    if (action === 'install') cx.status.installFailures = (cx.status.installFailures ?? 0) + 1;
+    else cx.status.upgradeFailures = (cx.status.upgradeFailures ?? 0) + 1;
+  }
+  cx.status.failures = (cx.status.failures ?? 0) + 1;
+  const reason = action === 'install' ? Reason.InstallFailed : Reason.UpgradeFailed;
+  const d = cx.desired;
+  const msg = `Helm ${action} failed for release ${d.releaseNamespace}/${d.releaseName} with chart ${chartLabel(cx)}: ${errMessage(err)}`;
+  cx.conds.set('Released', 'False', reason, msg);
+  cx.conds.set('Ready', 'False', reason, msg);
+  await cx.o.events.record(cx.obj, 'Warning', reason, msg, cx.eventAnnotations);
+  return retry ? retryLater(cx, retry) : { done: false };
+}
+

@@ -5,12 +5,11 @@
 import { upgradeRelease } from '../../../helm/actions.ts';
 import type { HelmReleaseRecord } from '../../../helm/release.ts';
 import { formatDuration } from '../../../util/duration.ts';
-import { chartLabel, DEFAULT_MAX_HISTORY, durationOr, errMessage, StepFailure, type Outcome, type PreparedContext } from '../context.ts';
+import {  DEFAULT_MAX_HISTORY, durationOr,   type Outcome, type PreparedContext } from '../context.ts';
 import { FORCE_AT, releaseLabels } from '../object.ts';
-import { retryLater, retryOnFailure, type ReleaseAction } from '../policy.ts';
-import { Reason } from '../reasons.ts';
+import {   type ReleaseAction } from '../policy.ts';
 import { progressing } from '../status.ts';
-import { applyCrds, noteNewVersions, released, waitHealthy, withPostRenderer } from './shared.ts';
+import { actionFailed, applyCrds,  released, waitHealthy, withPostRenderer } from './shared.ts';
 
 /** `governing`: whose strategy a failure falls under; a retried failed install is an upgrade governed by the install strategy. */
 export async function upgrade(cx: PreparedContext, cur: HelmReleaseRecord, governing: ReleaseAction = 'upgrade'): Promise<Outcome> {
@@ -52,16 +51,6 @@ export async function upgrade(cx: PreparedContext, cur: HelmReleaseRecord, gover
     cx.status.lastAttemptedReleaseActionDuration = formatDuration(Date.now() - t0);
     return released(cx, 'upgrade', rel);
   } catch (err) {
-    cx.status.lastAttemptedReleaseActionDuration = formatDuration(Date.now() - t0);
-    if (err instanceof StepFailure && err.reason === Reason.PostRendererError) throw err;
-    await noteNewVersions(cx, cur.version);
-    const retry = retryOnFailure(cx, governing);
-    if (!retry) cx.status.upgradeFailures = (cx.status.upgradeFailures ?? 0) + 1;
-    cx.status.failures = (cx.status.failures ?? 0) + 1;
-    const msg = `Helm upgrade failed for release ${d.releaseNamespace}/${d.releaseName} with chart ${chartLabel(cx)}: ${errMessage(err)}`;
-    cx.conds.set('Released', 'False', Reason.UpgradeFailed, msg);
-    cx.conds.set('Ready', 'False', Reason.UpgradeFailed, msg);
-    await cx.o.events.record(cx.obj, 'Warning', Reason.UpgradeFailed, msg, cx.eventAnnotations);
-    return retry ? retryLater(cx, retry) : { done: false };
+    return actionFailed(cx, 'upgrade', governing, err, t0, cur.version);
   }
 }

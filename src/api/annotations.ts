@@ -1,0 +1,10 @@
+// Flux's annotations that are part of its API: a user (or `flux reconcile`)
+// sets them on an object to ask its controller for something now, and the
+// controller records in status which request it handled.
+
+/** Reconcile now; the value is recorded in status.lastHandledReconcileAt once handled. */
+export const REQUESTED_AT = 'reconcile.fluxcd.io/requestedAt';
+/** HelmRelease: run the next Helm action even if the release is in sync. */
+export const FORCE_AT = 'reconcile.fluxcd.io/forceAt';
+/** HelmRelease: reset the failure counters, so retries start again. */
+export const RESET_AT = 'reconcile.fluxcd.io/resetAt';
