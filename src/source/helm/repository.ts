@@ -35,16 +35,8 @@ export interface RepositoryIndex {
   generated?: string;
 }
 
-/** A repository problem: `reason` is Flux's condition reason for it. */
-export class RepositoryError extends Error {
-  constructor(
-    message: string,
-    readonly reason: 'IndexationFailed' | 'AuthenticationFailed' | 'URLInvalid' | 'InvalidChartReference' | 'ChartPullError' | 'Failed',
-  ) {
-    super(message);
-    this.name = 'RepositoryError';
-  }
-}
+export { RepositoryError } from '../errors.ts';
+import { RepositoryError } from '../errors.ts';
 
 /** GETs `url` into a buffer (or a file), with basic auth when `auth` allows it for this host. */
 export function httpGet(

@@ -1,6 +1,6 @@
 // Registry credentials and TLS for an OCI source, from the Secrets it names.
 import { credentialsFromSecret, type RegistryCredentials } from './ref.ts';
-import { RepositoryError } from '../helm/repository.ts';
+import { RepositoryError } from '../errors.ts';
 import type { SecretReader } from '../../runtime/secrets.ts';
 
 export interface OciAuth {

@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { extract } from 'tar';
 import type { OCIRepositoryStatus } from '../../api/ocirepository.ts';
 import type { Artifact } from '../../api/gitrepository.ts';
-import { RepositoryError } from '../helm/repository.ts';
+import { RepositoryError } from '../errors.ts';
 import { findCondition } from '../../kube/object.ts';
 import { ArtifactContentError, DEFAULT_LIMITS, pruneTree, writeTarball } from '../artifact.ts';
 import { SourceIgnore } from '../ignore.ts';

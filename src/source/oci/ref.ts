@@ -1,6 +1,6 @@
 // OCI addresses and credentials: oci:// URLs split into host and path,
 // username and password from a Secret or a .dockerconfigjson, redaction.
-import { RepositoryError } from '../helm/repository.ts';
+import { RepositoryError } from '../errors.ts';
 
 /** An OCI repository address split into its registry host and repository path. */
 export interface OciRepositoryRef {
