@@ -94,6 +94,13 @@ export function defaultWhy(d: CrdDifference): string {
   if (d.aspect === 'version' && d.flux === undefined) {
     return `accepted: Sluice still serves ${d.version}, which Flux 2.9 no longer serves, so objects written for older Flux releases keep working`;
   }
+  if (d.aspect === 'pattern' && typeof d.sluice === 'string' && d.sluice.includes('|h))') && typeof d.flux === 'string' && !d.flux.includes('|h)')) {
+    return 'gap: Sluice\'s duration pattern also accepts hours, Flux\'s does not here; Sluice accepts every value Flux does (issue "Drop-in for Flux 2.9")';
+  }
+  if (d.path === 'status' && d.aspect === 'default') return 'gap: Flux defaults status.observedGeneration to -1, Sluice leaves it unset (issue "Drop-in for Flux 2.9")';
+  if (/^status\.conditions\[\]\.(type|reason)$/.test(d.path) && d.aspect === 'pattern') {
+    return 'gap: Flux validates condition types and reasons with the Kubernetes condition patterns, Sluice does not (issue "Drop-in for Flux 2.9")';
+  }
   if (d.aspect === 'field' && d.flux === undefined) return 'gap: only in Sluice; to remove or to confirm as an extension (issue "Drop-in for Flux 2.9")';
   if (d.aspect === 'field' || d.aspect === 'kind') return GAP;
   return 'gap: differs from Flux; to align (issue "Drop-in for Flux 2.9")';
