@@ -1,7 +1,7 @@
 // The GitRepository API (source.toolkit.fluxcd.io): TypeBox schemas of its
 // spec, status and artifact, the types derived from them, and its CRD definition.
 import { Type, type Static } from '@sinclair/typebox';
-import { Condition, Duration, Enum, LocalObjectReference, ReconcileRequestStatus, StringMap, readyColumns, type KindDefinition, type ApiObject } from './schema.ts';
+import { Condition, Duration, Enum, LocalObjectReference, ReconcileRequestStatus, StringMap, readyColumns, sourceCategories, type KindDefinition, type ApiObject } from './schema.ts';
 
 export const SOURCE_GROUP = 'source.toolkit.fluxcd.io';
 
@@ -92,6 +92,7 @@ export const gitRepositoryKind: KindDefinition = {
   plural: 'gitrepositories',
   singular: 'gitrepository',
   shortNames: ['gitrepo'],
+  categories: sourceCategories,
   description: 'GitRepository follows a Git repository and produces an artifact of the checked-out revision.',
   versions: [
     { name: 'v1', spec: GitRepositorySpec, status: GitRepositoryStatus, columns: [{ name: 'URL', type: 'string', jsonPath: '.spec.url' }, ...readyColumns] },

@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Artifact, SOURCE_GROUP } from './gitrepository.ts';
-import { Condition, Duration, Enum, LocalObjectReference, ReconcileRequestStatus, readyColumns, type KindDefinition, type ApiObject } from './schema.ts';
+import { Condition, Duration, Enum, LocalObjectReference, ReconcileRequestStatus, readyColumns, sourceCategories, type KindDefinition, type ApiObject } from './schema.ts';
 
 export const HelmChartSourceRef = Type.Object(
   {
@@ -68,6 +68,7 @@ export const helmChartKind: KindDefinition = {
   plural: 'helmcharts',
   singular: 'helmchart',
   shortNames: ['hc'],
+  categories: sourceCategories,
   description: 'HelmChart produces a chart package artifact from a HelmRepository, or from a chart directory in a GitRepository or Bucket.',
   versions: [
     { name: 'v1', spec: HelmChartSpec, status: HelmChartStatus, columns },

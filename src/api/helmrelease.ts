@@ -12,6 +12,7 @@ import {
   StringMap,
   readyColumns,
   type ApiObject,
+  applierCategories,
   type KindDefinition,
 } from './schema.ts';
 
@@ -320,6 +321,7 @@ export const helmReleaseKind: KindDefinition = {
   plural: 'helmreleases',
   singular: 'helmrelease',
   shortNames: ['hr'],
+  categories: applierCategories,
   description: 'HelmRelease keeps a Helm release installed and equal to a chart and values.',
   versions: [
     { name: 'v2', spec: HelmReleaseSpec, status: HelmReleaseStatus, columns: readyColumns },

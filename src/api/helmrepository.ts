@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Artifact, SOURCE_GROUP } from './gitrepository.ts';
-import { Condition, Duration, Enum, LocalObjectReference, ReconcileRequestStatus, readyColumns, type KindDefinition, type ApiObject } from './schema.ts';
+import { Condition, Duration, Enum, LocalObjectReference, ReconcileRequestStatus, readyColumns, sourceCategories, type KindDefinition, type ApiObject } from './schema.ts';
 
 export const HelmRepositorySpec = Type.Object({
   url: Type.String({ description: 'Address of the repository: http(s):// for an index-based repository, oci:// for an OCI registry.', pattern: '^(http|https|oci)://.*$' }),
@@ -50,6 +50,7 @@ export const helmRepositoryKind: KindDefinition = {
   plural: 'helmrepositories',
   singular: 'helmrepository',
   shortNames: ['helmrepo'],
+  categories: sourceCategories,
   description: 'HelmRepository follows a Helm chart repository: it fetches the index of an HTTP repository and stores it as an artifact.',
   versions: [
     { name: 'v1', spec: HelmRepositorySpec, status: HelmRepositoryStatus, columns },

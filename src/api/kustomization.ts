@@ -10,6 +10,7 @@ import {
   StringMap,
   readyColumns,
   type ApiObject,
+  applierCategories,
   type KindDefinition,
 } from './schema.ts';
 
@@ -161,6 +162,7 @@ export const kustomizationKind: KindDefinition = {
   plural: 'kustomizations',
   singular: 'kustomization',
   shortNames: ['ks'],
+  categories: applierCategories,
   description: 'Kustomization builds a path of a source and reconciles the cluster to it.',
   versions: [
     { name: 'v1', spec: KustomizationSpec, status: KustomizationStatus, columns: readyColumns },

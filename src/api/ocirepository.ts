@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Artifact, SOURCE_GROUP } from './gitrepository.ts';
-import { Condition, Duration, Enum, LocalObjectReference, ReconcileRequestStatus, readyColumns, type KindDefinition, type ApiObject } from './schema.ts';
+import { Condition, Duration, Enum, LocalObjectReference, ReconcileRequestStatus, readyColumns, sourceCategories, type KindDefinition, type ApiObject } from './schema.ts';
 
 export const OCIRepositoryRef = Type.Object(
   {
@@ -64,7 +64,8 @@ export type OCIRepositoryStatus = Static<typeof OCIRepositoryStatus>;
 /** A OCIRepository object. */
 export type OCIRepository = ApiObject<OCIRepositorySpec, OCIRepositoryStatus>;
 
-const columns = [{ name: 'URL', type: 'string' as const, jsonPath: '.spec.url' }, ...readyColumns];
+/** In Flux's order for OCIRepository: Age (readyColumns' first) last. */
+const columns = [{ name: 'URL', type: 'string' as const, jsonPath: '.spec.url' }, ...readyColumns.slice(1), readyColumns[0]!];
 
 export const ociRepositoryKind: KindDefinition = {
   group: SOURCE_GROUP,
@@ -72,6 +73,7 @@ export const ociRepositoryKind: KindDefinition = {
   plural: 'ocirepositories',
   singular: 'ocirepository',
   shortNames: ['ocirepo'],
+  categories: sourceCategories,
   description: 'OCIRepository follows an artifact in an OCI registry: it pulls the manifest a tag, SemVer range or digest names, and stores one layer as an artifact.',
   versions: [
     { name: 'v1', spec: OCIRepositorySpec, status: OCIRepositoryStatus, columns },

@@ -108,12 +108,17 @@ export const readyColumns: PrinterColumn[] = [
   { name: 'Status', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].message' },
 ];
 
+/** The categories Flux gives its kinds (`kubectl get fluxcd`, `kubectl get all`). */
+export const sourceCategories = ['all', 'fluxcd', 'fluxcd-sources'];
+export const applierCategories = ['all', 'fluxcd', 'fluxcd-appliers'];
+
 export interface KindDefinition {
   group: string;
   kind: string;
   plural: string;
   singular: string;
   shortNames?: string[];
+  categories: string[];
   description: string;
   /** Served versions; the first is the storage version. */
   versions: Array<{ name: string; spec: TSchema; status: TSchema; columns: PrinterColumn[]; deprecated?: string }>;
@@ -133,7 +138,7 @@ export function crdFor(def: KindDefinition): Record<string, unknown> {
         plural: def.plural,
         singular: def.singular,
         ...(def.shortNames ? { shortNames: def.shortNames } : {}),
-        categories: ['flux', 'sluice'],
+        categories: def.categories,
       },
       scope: 'Namespaced',
       versions: def.versions.map((v, i) => ({
