@@ -3,6 +3,7 @@ import { stringify } from 'yaml';
 import type { KubeClient } from '../kube/client.ts';
 import type { KubeObject } from '../kube/object.ts';
 import { ListWatch } from '../kube/watch.ts';
+import { isNotFound } from '../kube/errors.ts';
 import { apiVersionOf, collectionPath, DEFAULT_NAMESPACE, KIND_USAGE, objectPath, parseKind, type CliKind } from './args.ts';
 import { clientFromFlags, clusterFlags } from './kubeconfig.ts';
 import {
@@ -108,7 +109,13 @@ export async function getCommand(args: string[]): Promise<number> {
 }
 
 async function list(client: KubeClient, kind: CliKind, namespace: string | undefined): Promise<KubeObject[]> {
-  const res = await client.request<{ items: KubeObject[] }>({ path: collectionPath(kind, namespace) });
+  let res: { items: KubeObject[] };
+  try {
+    res = await client.request<{ items: KubeObject[] }>({ path: collectionPath(kind, namespace) });
+  } catch (err) {
+    if (isNotFound(err)) throw new Error(`the API server does not serve ${kind.def.plural}.${kind.def.group}: are the CRDs installed? (sluice install)`);
+    throw err;
+  }
   // Items of a list carry no kind and apiVersion; -o json|yaml prints them whole.
   return res.items.map((o) => ({ ...o, apiVersion: o.apiVersion ?? apiVersionOf(kind), kind: o.kind ?? kind.def.kind }));
 }
