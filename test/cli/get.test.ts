@@ -4,7 +4,7 @@ import { adminClient, eventually, testNamespace, type TestNamespace } from '../h
 import { closeAll } from '../cleanup.ts';
 import { ResourceManager } from '../../src/apply/manager.ts';
 import { allCrds } from '../../src/api/crds.ts';
-import { REQUESTED_AT } from '../../src/api/annotations.ts';
+import { FORCE_AT, REQUESTED_AT, RESET_AT } from '../../src/api/annotations.ts';
 import type { KubeClient } from '../../src/kube/client.ts';
 import type { KubeObject } from '../../src/kube/object.ts';
 import { sluice, start } from './sluice.ts';
@@ -146,6 +146,24 @@ test('get --watch prints the table, then a row for each change, until interrupte
   const r = await w.done;
   assert.equal(r.code, 0, r.stderr);
   assert.equal(lines(r.stdout)[0]!.split(/\s+/)[0], 'NAME');
+});
+
+test('reconcile times out with exit 1 when no controller answers; HelmRelease --force and --reset stamp the same value', async () => {
+  const HR = 'helm.toolkit.fluxcd.io/v2';
+  await create(HR, 'HelmRelease', 'helmreleases', 'web', { interval: '1h', chart: { spec: { chart: 'web', sourceRef: { kind: 'HelmRepository', name: 'charts' } } } });
+  const r = await sluice(['reconcile', 'hr', 'web', '-n', ns.name, '--force', '--reset', '--timeout', '2s']);
+  assert.equal(r.code, 1, r.stdout);
+  assert.match(r.stderr, /timed out after 2s waiting for HelmRelease/);
+  const hr = await client.request<KubeObject>({ path: `/apis/${HR}/namespaces/${ns.name}/helmreleases/web` });
+  const a = hr.metadata.annotations ?? {};
+  assert.ok(a[REQUESTED_AT]);
+  assert.equal(a[FORCE_AT], a[REQUESTED_AT]);
+  assert.equal(a[RESET_AT], a[REQUESTED_AT]);
+
+  // --with-source on a HelmRelease goes to the HelmChart made for it, which is not there
+  const src = await sluice(['reconcile', 'hr', 'web', '-n', ns.name, '--with-source', '--timeout', '2s']);
+  assert.equal(src.code, 1);
+  assert.match(src.stderr, new RegExp(`HelmChart "${ns.name}-web" not found`));
 });
 
 test('suspend and resume --wait=false patch spec.suspend; reconcile refuses a suspended object', async () => {
