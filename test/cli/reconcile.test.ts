@@ -4,6 +4,8 @@ import { GitOps, configMap } from '../gitops.ts';
 import { REQUESTED_AT } from '../../src/api/annotations.ts';
 import type { KubeObject } from '../../src/kube/object.ts';
 import { sluice } from './sluice.ts';
+import { closeAll } from '../cleanup.ts';
+import { eventually } from '../harness.ts';
 
 // `sluice reconcile` and `sluice resume` against the real operator (in this
 // process), so lastHandledReconcileAt is set by the controller.
@@ -19,8 +21,15 @@ before(async () => {
   await g.untilReady('app', first);
 });
 after(async () => {
-  await g?.close();
+  // The Kustomizations carry the operator's finalizer: delete them while it
+  // still runs, so the namespace does not stay Terminating after close().
+  await closeAll(g && (() => deleteAndWait(['app', 'broken'])), g && (() => g.close()));
 });
+
+async function deleteAndWait(names: string[]): Promise<void> {
+  for (const n of names) await g.client.request({ method: 'DELETE', path: g.ksPath(n) }).catch(() => {});
+  await eventually('the Kustomizations gone', async () => ((await Promise.all(names.map((n) => g.get(g.ksPath(n))))).every((o) => !o) ? true : undefined), 30_000);
+}
 
 test('reconcile ks --with-source fetches the new commit first, then applies it', async () => {
   const next = await g.push({ 'app/cm.yaml': configMap('cli', { v: '2' }) }, 'second');
