@@ -3,6 +3,7 @@ import assert from 'node:assert/strict';
 import type { KubeObject } from '../kube/object.ts';
 import { kindByName } from './args.ts';
 import {
+  shortDigests,
   age,
   formatTable,
   header,
@@ -144,3 +145,12 @@ test('reconcileOutcome waits for the handled request, the current generation and
     revision: 'main@sha1:1',
   });
 });
+
+test('tables cut digests to 8 hex digits, in the revision and the message, as flux does', () => {
+  const rev = 'main@sha1:0123456789abcdef0123456789abcdef01234567';
+  const o = obj('app', { ready: 'True', message: `Applied revision: ${rev}`, status: { lastAppliedRevision: rev } });
+  assert.deepEqual(row(ks, o, {}), ['app', 'main@sha1:01234567', 'False', 'True', 'Applied revision: main@sha1:01234567']);
+  assert.equal(shortDigests('v1.0.0@sha256:' + 'a'.repeat(64)), 'v1.0.0@sha256:aaaaaaaa');
+  assert.equal(shortDigests('no digest here'), 'no digest here');
+});
+

@@ -91,12 +91,21 @@ export function row(k: CliKind, obj: KubeObject, opts: TableOptions): string[] {
   return [
     ...(opts.allNamespaces ? [str(obj.metadata.namespace)] : []),
     opts.kindPrefix ? `${k.word}/${name}` : name,
-    revisionOf(k, obj),
+    shortDigests(revisionOf(k, obj)),
     isSuspended(obj) ? 'True' : 'False',
     ready.status,
     ...(opts.wide ? [sourceOf(k, obj), age(obj.metadata.creationTimestamp, opts.now ?? Date.now())] : []),
-    ready.message,
+    shortDigests(ready.message),
   ];
+}
+
+/**
+ * Digests in a table cut to 8 hex digits, as flux's tables show them
+ * (`main@sha1:0123abcd`), in the revision and in the message alike; json
+ * and yaml output keep them whole.
+ */
+export function shortDigests(text: string): string {
+  return text.replace(/\b(sha1|sha256|sha384|sha512):([0-9a-f]{8})[0-9a-f]+/g, '$1:$2');
 }
 
 /** The order rows are shown in: the ones not Ready first, then by namespace and name. */

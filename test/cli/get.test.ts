@@ -18,6 +18,8 @@ let client: KubeClient;
 const GIT = 'source.toolkit.fluxcd.io/v1';
 const KS = 'kustomize.toolkit.fluxcd.io/v1';
 const REV = 'main@sha1:0123456789abcdef0123456789abcdef01234567';
+/** How tables show REV: the digest cut to 8 hex digits, as flux's tables do (json and yaml keep it whole). */
+const SHORT = 'main@sha1:01234567';
 
 const gitPath = (name: string) => `/apis/${GIT}/namespaces/${ns.name}/gitrepositories/${name}`;
 const ksPath = (name: string) => `/apis/${KS}/namespaces/${ns.name}/kustomizations/${name}`;
@@ -69,9 +71,9 @@ test('get ks: Flux columns, aligned, the ones not Ready first, no colour off a t
   const [head, ...rows] = lines(r.stdout);
   assert.deepEqual(cells(head!), ['NAME', 'REVISION', 'SUSPENDED', 'READY', 'MESSAGE']);
   assert.deepEqual(rows.map((l) => cells(l)[0]), ['beta', 'gamma', 'alpha']);
-  assert.deepEqual(cells(rows[0]!), ['beta', REV, 'False', 'False', 'kustomization path not found: ./beta']);
+  assert.deepEqual(cells(rows[0]!), ['beta', SHORT, 'False', 'False', 'kustomization path not found: ./beta']);
   assert.deepEqual(cells(rows[1]!), ['gamma', 'False', 'Unknown', 'waiting to be reconciled']);
-  assert.deepEqual(cells(rows[2]!), ['alpha', REV, 'False', 'True', `Applied revision: ${REV}`]);
+  assert.deepEqual(cells(rows[2]!), ['alpha', SHORT, 'False', 'True', `Applied revision: ${SHORT}`]);
   // aligned: every column starts at the same offset on every line
   const at = (l: string, word: string) => l.indexOf(word);
   assert.equal(at(rows[0]!, 'False'), head!.indexOf('SUSPENDED'));
@@ -82,7 +84,7 @@ test('get ks: Flux columns, aligned, the ones not Ready first, no colour off a t
 test('get sources git, one by name, and a missing name exits 1', async () => {
   const all = await sluice(['get', 'sources', 'git', '-n', ns.name]);
   assert.equal(all.code, 0, all.stderr);
-  assert.deepEqual(cells(lines(all.stdout)[1]!), ['repo', REV, 'False', 'True', `stored artifact for revision '${REV}'`]);
+  assert.deepEqual(cells(lines(all.stdout)[1]!), ['repo', SHORT, 'False', 'True', `stored artifact for revision '${SHORT}'`]);
 
   const one = await sluice(['get', 'ks', 'alpha', '-n', ns.name]);
   assert.equal(one.code, 0, one.stderr);
