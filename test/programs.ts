@@ -74,7 +74,7 @@ const RULES: Array<[RegExp, string[]]> = [
   [/\bTestRepo\b|\bstartGitHttpServer\b|run\('git'|spawn\('git'|\/source\/git\//, ['git']],
   [/\bwatchCommandLines\b/, ['ps']],
   [/run\('kubectl'/, ['kubectl']],
-  [/\bensure(?:Kustomize|Helm|Sops|HelmDriver|OciRegistry|GoTool|LocalGoTool)\b|\bstartOciRegistry\b|\btestHelm\b|\bstartTestOperator\b|\bstartHelmFixture\b/, ['go']],
+  [/\bensure(?:Kustomize|Helm|Sops|HelmDriver|OciRegistry|GoTool|LocalGoTool|FluxCli)\b|\bstartOciRegistry\b|\btestHelm\b|\bstartTestOperator\b|\bstartHelmFixture\b/, ['go']],
 ];
 
 /** The local (./ or ../) modules a source imports, not re-exports, under `within`. */
