@@ -1,7 +1,7 @@
 // The GitRepository API (source.toolkit.fluxcd.io): TypeBox schemas of its
 // spec, status and artifact, the types derived from them, and its CRD definition.
 import { Type, type Static } from '@sinclair/typebox';
-import { Condition, Duration, Enum, LocalObjectReference, ReconcileRequestStatus, StringMap, readyColumns, sourceCategories, type KindDefinition, type ApiObject } from './schema.ts';
+import { Condition, Duration, Enum, LocalObjectReference, ReconcileRequestStatus, StringMap, readyColumns, sourceCategories, type KindDefinition, type ApiObject, statusOptions } from './schema.ts';
 
 export const SOURCE_GROUP = 'source.toolkit.fluxcd.io';
 
@@ -23,7 +23,7 @@ export const Artifact = Type.Object(
     path: Type.String({ description: 'Path of the artifact in the storage, relative to its root.' }),
     url: Type.String({ description: 'HTTP address from which the artifact can be downloaded.' }),
     revision: Type.String({ description: 'Revision in the origin, e.g. main@sha1:<hash>.' }),
-    digest: Type.Optional(Type.String({ description: 'Digest of the artifact file, algo:checksum.', pattern: '^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$' })),
+    digest: Type.String({ description: 'Digest of the artifact file, algo:checksum.', pattern: '^[a-z0-9]+(?:[.+_-][a-z0-9]+)*:[a-zA-Z0-9=_-]+$' }),
     lastUpdateTime: Type.String({ description: 'When the artifact was last updated.', format: 'date-time' }),
     size: Type.Optional(Type.Integer({ description: 'Size of the artifact file in bytes.', format: 'int64' })),
     metadata: Type.Optional(StringMap('Metadata of the artifact.')),
@@ -76,7 +76,7 @@ export const GitRepositoryStatus = Type.Object({
   observedSparseCheckout: Type.Optional(Type.Array(Type.String())),
   sourceVerificationMode: Type.Optional(Type.String({ description: 'The verification mode of the last verified artifact.' })),
   ...ReconcileRequestStatus,
-});
+}, statusOptions);
 
 export type GitRepositoryRef = Static<typeof GitRepositoryRef>;
 export type Artifact = Static<typeof Artifact>;

@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Artifact, SOURCE_GROUP } from './gitrepository.ts';
-import { Condition, Duration, Enum, LocalObjectReference, ReconcileRequestStatus, readyColumns, sourceCategories, type KindDefinition, type ApiObject } from './schema.ts';
+import { Condition, Duration, Enum, LocalObjectReference, ReconcileRequestStatus, readyColumns, sourceCategories, type KindDefinition, type ApiObject, statusOptions } from './schema.ts';
 
 export const HelmChartSourceRef = Type.Object(
   {
@@ -20,7 +20,7 @@ export const HelmChartVerify = Type.Object(
 );
 
 export const HelmChartSpec = Type.Object({
-  chart: Type.String({ description: 'Name of the chart in a HelmRepository, or path of the chart directory in a GitRepository or Bucket.', minLength: 1 }),
+  chart: Type.String({ description: 'Name of the chart in a HelmRepository, or path of the chart directory in a GitRepository or Bucket (the source root when empty).' }),
   version: Type.Optional(
     Type.String({ description: 'SemVer range of chart versions (HelmRepository only); the highest match is used.', default: '*' }),
   ),
@@ -36,6 +36,10 @@ export const HelmChartSpec = Type.Object({
   ignoreMissingValuesFiles: Type.Optional(Type.Boolean({ description: 'Skip values files that do not exist instead of failing.' })),
   suspend: Type.Optional(Type.Boolean({ description: 'Stop reconciling this chart.' })),
   verify: Type.Optional(HelmChartVerify),
+}, {
+  'x-kubernetes-validations': [
+    { rule: "!has(self.verify) || self.sourceRef.kind == 'HelmRepository'", message: "spec.verify is only supported when spec.sourceRef.kind is 'HelmRepository'" },
+  ],
 });
 
 export const HelmChartStatus = Type.Object({
@@ -47,7 +51,7 @@ export const HelmChartStatus = Type.Object({
   url: Type.Optional(Type.String({ description: 'Dynamic fetch link for the latest artifact.' })),
   artifact: Type.Optional(Artifact),
   ...ReconcileRequestStatus,
-});
+}, statusOptions);
 
 export type HelmChartSpec = Static<typeof HelmChartSpec>;
 export type HelmChartStatus = Static<typeof HelmChartStatus>;

@@ -14,6 +14,7 @@ import {
   type ApiObject,
   applierCategories,
   type KindDefinition,
+  statusOptions,
 } from './schema.ts';
 
 export const HELM_GROUP = 'helm.toolkit.fluxcd.io';
@@ -75,6 +76,10 @@ const PostRenderer = Type.Object(
   { description: 'A post-renderer: kustomize patches and images applied to the rendered manifests.' },
 );
 
+/** Whether Helm applies an upgrade or rollback server-side (accepted as Flux does; Sluice's Helm does not act on it). */
+const ServerSideApply = (action: string) =>
+  Enum(['enabled', 'disabled', 'auto'] as const, `Server-side apply for the ${action}: enabled, disabled, or auto (as the release was made).`);
+
 const CrdsPolicy = (d: string) => Enum(['Skip', 'Create', 'CreateReplace'] as const, d);
 
 const Remediation = (install: boolean) =>
@@ -98,7 +103,12 @@ const Strategy = (action: 'install' | 'upgrade') =>
     },
     {
       description: `What the controller does when a Helm ${action} fails.`,
-      'x-kubernetes-validations': [{ rule: "!has(self.retryInterval) || self.name == 'RetryOnFailure'", message: 'retryInterval can only be set with the RetryOnFailure strategy' }],
+      // Flux words the rule differently for install and upgrade; the API server's message is Flux's for both.
+      'x-kubernetes-validations': [
+        action === 'install'
+          ? { rule: "!has(self.retryInterval) || self.name != 'RemediateOnFailure'", message: ".retryInterval cannot be set when .name is 'RemediateOnFailure'" }
+          : { rule: "!has(self.retryInterval) || self.name == 'RetryOnFailure'", message: ".retryInterval can only be set when .name is 'RetryOnFailure'" },
+      ],
     },
   );
 
@@ -154,7 +164,7 @@ const upgradeFields = {
   disableOpenAPIValidation: Type.Optional(Type.Boolean()),
   disableSchemaValidation: Type.Optional(Type.Boolean()),
   disableTakeOwnership: Type.Optional(Type.Boolean()),
-  serverSideApply: Type.Optional(Type.String()),
+  serverSideApply: Type.Optional(ServerSideApply('upgrade')),
   force: Type.Optional(Type.Boolean()),
   preserveValues: Type.Optional(Type.Boolean()),
   cleanupOnFail: Type.Optional(Type.Boolean()),
@@ -207,7 +217,7 @@ const helmReleaseSpec = <I extends TSchema, U extends TSchema>(install: I, upgra
       enable: Type.Optional(Type.Boolean({ description: 'Run the chart\'s tests after install and upgrade.' })),
       timeout: Type.Optional(Duration('Timeout of the tests.')),
       ignoreFailures: Type.Optional(Type.Boolean()),
-      filters: Type.Optional(Type.Array(Type.Object({ name: Type.String(), exclude: Type.Optional(Type.Boolean()) }))),
+      filters: Type.Optional(Type.Array(Type.Object({ name: Type.String({ minLength: 1, maxLength: 253, description: 'Name of the test.' }), exclude: Type.Optional(Type.Boolean()) }))),
     }),
   ),
   rollback: Type.Optional(
@@ -219,7 +229,7 @@ const helmReleaseSpec = <I extends TSchema, U extends TSchema>(install: I, upgra
       recreate: Type.Optional(Type.Boolean()),
       force: Type.Optional(Type.Boolean()),
       cleanupOnFail: Type.Optional(Type.Boolean()),
-      serverSideApply: Type.Optional(Type.String()),
+      serverSideApply: Type.Optional(ServerSideApply('rollback')),
     }),
   ),
   uninstall: Type.Optional(
@@ -236,8 +246,10 @@ const helmReleaseSpec = <I extends TSchema, U extends TSchema>(install: I, upgra
       Type.Object({
         kind: Enum(['ConfigMap', 'Secret'] as const, 'Kind of the values source.'),
         name: Type.String({ minLength: 1, maxLength: 253 }),
-        valuesKey: Type.Optional(Type.String({ maxLength: 253, description: 'Data key holding the values; values.yaml by default.' })),
-        targetPath: Type.Optional(Type.String({ maxLength: 250, description: 'Path (helm --set syntax) to put the single value at.' })),
+        valuesKey: Type.Optional(Type.String({ maxLength: 253, pattern: '^[\\-._a-zA-Z0-9]+$', description: 'Data key holding the values; values.yaml by default.' })),
+        targetPath: Type.Optional(
+          Type.String({ maxLength: 250, pattern: '^([a-zA-Z0-9_\\-.\\\\\\/]|\\[[0-9]{1,5}\\])+$', description: 'Path (helm --set syntax) to put the single value at.' }),
+        ),
         optional: Type.Optional(Type.Boolean({ description: 'Go on when the object or key does not exist.' })),
         literal: Type.Optional(Type.Boolean({ description: 'With targetPath: take the value verbatim (helm --set-literal).' })),
       }),
@@ -249,6 +261,10 @@ const helmReleaseSpec = <I extends TSchema, U extends TSchema>(install: I, upgra
   commonMetadata: Type.Optional(
     Type.Object({ labels: Type.Optional(StringMap('Labels for every object.')), annotations: Type.Optional(StringMap('Annotations for every object.')) }),
   ),
+}, {
+  'x-kubernetes-validations': [
+    { rule: '(has(self.chart) && !has(self.chartRef)) || (!has(self.chart) && has(self.chartRef))', message: 'either chart or chartRef must be set' },
+  ],
 });
 
 export const HelmReleaseSpec = helmReleaseSpec(
@@ -290,7 +306,7 @@ export const HelmReleaseStatus = Type.Object({
   lastAttemptedGeneration: Type.Optional(Type.Integer({ format: 'int64' })),
   conditions: Type.Optional(Type.Array(Condition)),
   helmChart: Type.Optional(Type.String({ description: '<namespace>/<name> of the HelmChart made for this release.' })),
-  storageNamespace: Type.Optional(Type.String()),
+  storageNamespace: Type.Optional(Type.String({ minLength: 1, maxLength: 63, description: 'Namespace of the Helm storage of the current release.' })),
   history: Type.Optional(Type.Array(Snapshot, { description: 'Releases made for this HelmRelease, newest first, down to the last successful one.' })),
   lastAttemptedReleaseAction: Type.Optional(Enum(['install', 'upgrade'] as const, 'The last release action attempted.')),
   lastAttemptedReleaseActionDuration: Type.Optional(Type.String()),
@@ -307,7 +323,7 @@ export const HelmReleaseStatus = Type.Object({
   lastHandledResetAt: Type.Optional(Type.String()),
   inventory: Type.Optional(Type.Object({ entries: Type.Array(InventoryEntry) })),
   ...ReconcileRequestStatus,
-});
+}, statusOptions);
 
 export type HelmReleaseSpec = Static<typeof HelmReleaseSpec>;
 export type HelmReleaseStatus = Static<typeof HelmReleaseStatus>;

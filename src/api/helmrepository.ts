@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Artifact, SOURCE_GROUP } from './gitrepository.ts';
-import { Condition, Duration, Enum, LocalObjectReference, ReconcileRequestStatus, readyColumns, sourceCategories, type KindDefinition, type ApiObject } from './schema.ts';
+import { Condition, Duration, Enum, LocalObjectReference, ReconcileRequestStatus, readyColumns, sourceCategories, type KindDefinition, type ApiObject, statusOptions } from './schema.ts';
 
 export const HelmRepositorySpec = Type.Object({
   url: Type.String({ description: 'Address of the repository: http(s):// for an index-based repository, oci:// for an OCI registry.', pattern: '^(http|https|oci)://.*$' }),
@@ -15,7 +15,7 @@ export const HelmRepositorySpec = Type.Object({
   interval: Type.Optional(Duration('How often to fetch the index; 1m by default.')),
   timeout: Type.Optional(Duration('Timeout for fetching the index; 60s by default.')),
   insecure: Type.Optional(Type.Boolean({ description: 'Allow plain HTTP to an OCI registry.' })),
-  provider: Type.Optional(Enum(['generic', 'aws', 'azure', 'gcp'] as const, 'OIDC provider for OCI registries; generic uses secretRef.')),
+  provider: Type.Optional(Enum(['generic', 'aws', 'azure', 'gcp'] as const, 'OIDC provider for OCI registries; generic uses secretRef.', { default: 'generic' })),
   accessFrom: Type.Optional(
     Type.Object(
       {
@@ -35,7 +35,7 @@ export const HelmRepositoryStatus = Type.Object({
   url: Type.Optional(Type.String({ description: 'Dynamic fetch link for the latest artifact.' })),
   artifact: Type.Optional(Artifact),
   ...ReconcileRequestStatus,
-});
+}, statusOptions);
 
 export type HelmRepositorySpec = Static<typeof HelmRepositorySpec>;
 export type HelmRepositoryStatus = Static<typeof HelmRepositoryStatus>;

@@ -12,6 +12,7 @@ import {
   type ApiObject,
   applierCategories,
   type KindDefinition,
+  statusOptions,
 } from './schema.ts';
 
 export const KUSTOMIZE_GROUP = 'kustomize.toolkit.fluxcd.io';
@@ -68,7 +69,7 @@ export const KustomizationSpec = Type.Object({
     ),
   ),
   dependsOn: Type.Optional(Type.Array(NamespacedObjectReference('A Kustomization that must be Ready first.'), { description: 'Kustomizations that must be Ready before this one is applied.' })),
-  force: Type.Optional(Type.Boolean({ description: 'Recreate objects whose immutable fields changed.' })),
+  force: Type.Optional(Type.Boolean({ description: 'Recreate objects whose immutable fields changed.', default: false })),
   targetNamespace: Type.Optional(Type.String({ description: 'Namespace for every namespaced object.', maxLength: 63, minLength: 1 })),
   namePrefix: Type.Optional(Type.String({ description: 'Prefix for the names of all objects.', maxLength: 200, minLength: 1 })),
   nameSuffix: Type.Optional(Type.String({ description: 'Suffix for the names of all objects.', maxLength: 200, minLength: 1 })),
@@ -104,8 +105,8 @@ export const KustomizationSpec = Type.Object({
           Type.Array(
             Type.Object({
               kind: Enum(['ConfigMap', 'Secret'] as const, 'Kind of the object holding variables.'),
-              name: Type.String(),
-              optional: Type.Optional(Type.Boolean({ description: 'Go on when the object does not exist.' })),
+              name: Type.String({ minLength: 1, maxLength: 253, description: 'Name of the object.' }),
+              optional: Type.Optional(Type.Boolean({ description: 'Go on when the object does not exist.', default: false })),
             }),
             { description: 'ConfigMaps and Secrets holding variables; later ones win.' },
           ),
@@ -146,7 +147,7 @@ export const KustomizationStatus = Type.Object({
   inventory: Type.Optional(ResourceInventory),
   history: Type.Optional(Type.Array(HistorySnapshot, { description: 'Snapshots of recent reconciliations.' })),
   ...ReconcileRequestStatus,
-});
+}, statusOptions);
 
 export type InventoryEntry = Static<typeof InventoryEntry>;
 export type ResourceInventory = Static<typeof ResourceInventory>;

@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Artifact, SOURCE_GROUP } from './gitrepository.ts';
-import { Condition, Duration, Enum, LocalObjectReference, ReconcileRequestStatus, readyColumns, sourceCategories, type KindDefinition, type ApiObject } from './schema.ts';
+import { Condition, Duration, Enum, LocalObjectReference, ReconcileRequestStatus, readyColumns, sourceCategories, type KindDefinition, type ApiObject, statusOptions } from './schema.ts';
 
 export const OCIRepositoryRef = Type.Object(
   {
@@ -57,7 +57,7 @@ export const OCIRepositoryStatus = Type.Object({
   observedIgnore: Type.Optional(Type.String({ description: 'The ignore rules of the current artifact.' })),
   observedLayerSelector: Type.Optional(OCILayerSelector),
   ...ReconcileRequestStatus,
-});
+}, statusOptions);
 
 export type OCIRepositorySpec = Static<typeof OCIRepositorySpec>;
 export type OCIRepositoryStatus = Static<typeof OCIRepositoryStatus>;

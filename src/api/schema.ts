@@ -51,13 +51,31 @@ export const Free = <T = unknown>(description: string) =>
 export const FreeObject = <T = Record<string, unknown>>(description: string) =>
   Type.Unsafe<T>({ type: 'object', 'x-kubernetes-preserve-unknown-fields': true, description });
 
+/**
+ * What the API server allows as a condition type and reason: the patterns of
+ * Kubernetes' metav1.Condition, which Flux's CRDs carry too. Every type and
+ * reason the controllers write is an identifier that matches them
+ * (src/runtime/conditions.test.ts checks the Reason tables).
+ */
+export const CONDITION_TYPE_PATTERN = '^([a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*/)?(([A-Za-z0-9][-A-Za-z0-9_.]*)?[A-Za-z0-9])$';
+export const CONDITION_REASON_PATTERN = '^[A-Za-z]([A-Za-z0-9_,:]*[A-Za-z0-9_])?$';
+
+/**
+ * Options of every kind's status schema: the API server starts a new
+ * object's status at observedGeneration -1, "never reconciled", as Flux's
+ * CRDs have it. The controllers only ever compare observedGeneration with
+ * metadata.generation, so -1 reads as "not observed yet" everywhere (as an
+ * absent field did).
+ */
+export const statusOptions = { default: { observedGeneration: -1 } };
+
 export const Condition = Type.Object(
   {
-    type: Type.String({ description: 'Type of the condition, e.g. Ready.', maxLength: 316 }),
+    type: Type.String({ description: 'Type of the condition, e.g. Ready.', maxLength: 316, pattern: CONDITION_TYPE_PATTERN }),
     status: Enum(['True', 'False', 'Unknown'] as const, 'Status of the condition.'),
     observedGeneration: Type.Optional(Type.Integer({ description: 'The generation the condition was set for.', format: 'int64', minimum: 0 })),
     lastTransitionTime: Type.String({ description: 'When the condition last changed from one status to another.', format: 'date-time' }),
-    reason: Type.String({ description: 'CamelCase reason for the last transition.', maxLength: 1024, minLength: 1 }),
+    reason: Type.String({ description: 'CamelCase reason for the last transition.', maxLength: 1024, minLength: 1, pattern: CONDITION_REASON_PATTERN }),
     message: Type.String({ description: 'Human readable details of the last transition.', maxLength: 32768 }),
   },
   { description: 'Condition in the kstatus-compatible format Flux uses.' },

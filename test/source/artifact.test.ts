@@ -147,7 +147,7 @@ describe('artifact content', () => {
     const repo = await newRepo('trap');
     await repo.commitFiles({ 'x.yaml': 'x\n', 'base': { symlink: '/tmp' }, '.sourceignore': { symlink: '/dev/zero' } }, 'trap');
     await repo.push();
-    env.included.set('default/trap-lib', { dir: repo.work, revision: 'main@sha1:0' });
+    env.included.set('default/trap-lib', { dir: repo.work, revision: 'main@sha1:0', digest: 'sha256:0' });
     const obj = gitRepository({
       url: srv.url('trap'),
       include: [{ repository: { name: 'trap-lib' }, fromPath: 'x.yaml', toPath: 'base/evil' }],

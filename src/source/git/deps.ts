@@ -14,7 +14,7 @@ export interface IncludedArtifactRef {
   /** Directory holding the included artifact's files. */
   dir: string;
   revision: string;
-  digest?: string;
+  digest: string;
   /** The included object's full status.artifact, when known. */
   artifact?: Artifact;
 }
