@@ -6,7 +6,6 @@ import { ApplyError } from '../../apply/manager.ts';
 import { AppliedMemo } from '../../apply/memo.ts';
 import { applySet, type ApplySetResult } from '../../apply/pipeline.ts';
 import type { KubeObject } from '../../kube/object.ts';
-import { TargetError } from '../../runtime/target.ts';
 import { Failure, type Attempt, type Env, type Target } from './attempt.ts';
 import { ALLOW_MASS_PRUNE, NAME_LABEL, NAMESPACE_LABEL, Reason, revisionAnnotation, type Kustomization } from './names.ts';
 
@@ -24,8 +23,8 @@ export async function targetStage(env: Env, a: Attempt): Promise<Target | Failur
   try {
     return await targetFor(env, a.obj);
   } catch (err) {
-    // TargetError's message is the one Flux writes to Ready: "kubeconfig Secret 'NS/NAME' not found".
-    return new Failure(Reason.Failed, err instanceof TargetError ? err.message : (err as Error).message);
+    // A TargetError's message is the one Flux writes to Ready: "kubeconfig Secret 'NS/NAME' not found".
+    return new Failure(Reason.Failed, (err as Error).message);
   }
 }
 
