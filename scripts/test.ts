@@ -10,7 +10,7 @@
 // runs only those. Order: unit, then no-cluster, then integration.
 //
 // Before anything runs, the programs the picked files need (sshd, git, gpg,
-// openssl, go, ... see test/programs.ts) are checked; a missing one stops
+// openssl, go, ... see scripts/programs.ts) are checked; a missing one stops
 // the run with the command that installs it. Then the local control plane is
 // brought up (or reused) if an integration file is picked, and stopped at the
 // end if it was started here (unless SLUICE_KEEP_CLUSTER is set).
@@ -30,7 +30,7 @@ import { fileURLToPath } from 'node:url';
 import { upCluster } from '../src/dev/cluster/up.ts';
 import { stopCluster } from '../src/dev/cluster/down.ts';
 import { formatDuration, parseDuration } from '../src/util/duration.ts';
-import { findProgram, missingProgramsMessage, programsFor } from '../test/programs.ts';
+import { findProgram, missingProgramsMessage, programsFor } from './programs.ts';
 
 const root = resolve(fileURLToPath(new URL('..', import.meta.url)));
 const NO_CLUSTER = /^\/\/ test: no cluster\s*$/m;

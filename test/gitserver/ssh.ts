@@ -4,7 +4,7 @@ import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir, userInfo } from 'node:os';
 import { join } from 'node:path';
 import { run } from '../../src/util/exec.ts';
-import { requireProgram } from '../programs.ts';
+import { requireProgram } from '../../scripts/programs.ts';
 
 // An SSH Git server for tests: Debian's sshd (openssh-server) on 127.0.0.1
 // and a free high port, running as the current user with its own config,
