@@ -174,3 +174,11 @@ export class WorkQueue {
     this.pump();
   }
 }
+
+/**
+ * An interval with up to 5 % added at random, so objects created together
+ * (a thousand Kustomizations of one commit) do not poll together forever.
+ */
+export function jittered(intervalMs: number): number {
+  return Math.round(intervalMs * (1 + Math.random() * 0.05));
+}

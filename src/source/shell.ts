@@ -5,7 +5,7 @@
 // requeue or an error. A kind brings only its reconcile (src/source/<kind>/).
 import type { KubeClient } from '../kube/client.ts';
 import type { Informer } from '../kube/informer.ts';
-import type { KubeObject } from '../kube/object.ts';
+import { findCondition, type KubeObject } from '../kube/object.ts';
 import type { Storage } from './storage/storage.ts';
 import type { Condition } from '../api/schema.ts';
 import { Conditions, rfc3339 } from '../runtime/conditions.ts';
@@ -91,7 +91,7 @@ export class SourceController {
     }
     if (begun.suspended) {
       // Nothing is fetched nor written; the gauge still tells how it stands.
-      o.metrics.recordCondition(o.kind, namespace, name, 'Ready', readyOf(obj.status)?.status);
+      o.metrics.recordCondition(o.kind, namespace, name, 'Ready', findCondition(obj, 'Ready')?.status);
       return {};
     }
 
@@ -116,7 +116,7 @@ export class SourceController {
       },
     });
     if (result.failure) o.log.error(`${o.kind} reconcile failed`, { namespace, name, reason: result.failure.reason, error: result.failure.message });
-    const ready = readyOf(result.status);
+    const ready = findCondition({ status: result.status as Record<string, unknown> }, 'Ready');
     o.metrics.recordCondition(o.kind, namespace, name, 'Ready', ready?.status);
     if (result.outcome === 'suspended' || result.outcome === 'stalled') return {};
     if (result.outcome === 'failed' || result.outcome === 'waiting') {
@@ -125,10 +125,6 @@ export class SourceController {
     }
     return result.requeueAfterMs === undefined ? {} : { requeueAfterMs: result.requeueAfterMs };
   }
-}
-
-function readyOf(status: unknown): { status?: string; message?: string } | undefined {
-  return (status as { conditions?: Array<{ type: string; status: string; message: string }> } | undefined)?.conditions?.find((c) => c.type === 'Ready');
 }
 
 /** A source failure as its conditions need it. */
@@ -167,10 +163,6 @@ export function markSourceFailure(
   }
 }
 
-/** The poll interval with up to 5 % jitter, so sources created together do not poll together. */
-export function jittered(intervalMs: number): number {
-  return Math.round(intervalMs * (1 + Math.random() * 0.05));
-}
 
 /** What every source reconcile core starts from. */
 export interface SourceAttempt<S> {

@@ -185,6 +185,3 @@ export function goTime(t: string | undefined): string | undefined {
   return Number.isNaN(d.getTime()) ? undefined : rfc3339(d);
 }
 
-export function jitter(ms: number): number {
-  return Math.round(ms * (1 + Math.random() * 0.05));
-}

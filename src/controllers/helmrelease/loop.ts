@@ -15,7 +15,8 @@ import { test } from './actions/test.ts';
 import { uninstall } from './actions/uninstall.ts';
 import { unlock } from './actions/unlock.ts';
 import { upgrade } from './actions/upgrade.ts';
-import { chartLabel, fullName, jitter, StepFailure, type Outcome, type PreparedContext, type ReleaseContext } from './context.ts';
+import { chartLabel, fullName, StepFailure, type Outcome, type PreparedContext, type ReleaseContext } from './context.ts';
+import { jittered } from '../../runtime/queue.ts';
 import { driftDetection } from './drift.ts';
 import { HR_NAME_LABEL, HR_NAMESPACE_LABEL, ownedBy, REQUESTED_AT } from './object.ts';
 import { exhausted, governingAction, retryOnFailure, stall, testsFailed, waitBeforeRetry } from './policy.ts';
@@ -167,7 +168,7 @@ async function inSync(cx: PreparedContext, cur: HelmReleaseRecord): Promise<Outc
   cx.status.lastReleaseRevision = cur.version;
   cx.status.inventory = { entries: await inventory(cx, cur) };
   await driftDetection(cx, cur);
-  return { done: true, requeueAfterMs: jitter(cx.interval) };
+  return { done: true, requeueAfterMs: jittered(cx.interval) };
 }
 
 /** The release's objects as inventory entries, sorted by id. */

@@ -11,7 +11,8 @@ import { findCondition } from '../../kube/object.ts';
 import { rfc3339 } from '../../runtime/conditions.ts';
 import type { ReconcileOutcome } from '../../runtime/queue.ts';
 import { patchStatus } from '../../runtime/status.ts';
-import { DEFAULT_MAX_HISTORY, goTime, jitter, type Outcome, type ReleaseContext } from './context.ts';
+import { DEFAULT_MAX_HISTORY, goTime, type Outcome, type ReleaseContext } from './context.ts';
+import { jittered } from '../../runtime/queue.ts';
 import { HR_PLURAL } from './object.ts';
 import { ignoreTestFailures } from './policy.ts';
 import { isActionReason, Reason } from './reasons.ts';
@@ -108,5 +109,5 @@ export async function finish(cx: ReleaseContext, out: Outcome): Promise<Reconcil
     return { requeueAfterMs: out.requeueAfterMs ?? cx.interval };
   }
   cx.log.debug('reconciled', { durationMs: Date.now() - cx.started });
-  return { requeueAfterMs: out.requeueAfterMs ?? jitter(cx.interval) };
+  return { requeueAfterMs: out.requeueAfterMs ?? jittered(cx.interval) };
 }

@@ -10,6 +10,7 @@ import { formatDuration } from '../../util/duration.ts';
 import type { Attempt, Env, Failure } from './attempt.ts';
 import { updateHistory } from './history.ts';
 import { KS_PLURAL, Reason, revisionAnnotation } from './names.ts';
+import { jittered } from '../../runtime/queue.ts';
 
 /**
  * How long an attempt at new work runs before its Ready=Unknown status is
@@ -78,7 +79,7 @@ export async function finish(env: Env, a: Attempt, failure?: Failure, extra?: ()
     return { requeueAfterMs: failure.retryAfterMs ?? a.retryInterval };
   }
   a.log.debug('reconciled', { durationMs: Date.now() - a.started });
-  return { requeueAfterMs: jitter(a.interval) };
+  return { requeueAfterMs: jittered(a.interval) };
 }
 
 /** Ends a successful attempt: Ready=True, the applied revision, the history, and an event when Ready turns True or its message changes. */
@@ -101,7 +102,3 @@ export function succeed(env: Env, a: Attempt, revision: string, digest: string, 
   });
 }
 
-function jitter(ms: number): number {
-  // Up to 5% later, so Kustomizations created together do not poll together forever.
-  return Math.round(ms * (1 + Math.random() * 0.05));
-}

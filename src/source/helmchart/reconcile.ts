@@ -14,7 +14,8 @@ import { pullOciChartVersion, resolveOciChartVersion, type OciChartSource } from
 import { chartUrl, httpGet, RepositoryError, resolveChartVersion, type ChartVersionEntry, type RepositoryIndex } from '../helm/repository.ts';
 import { findCondition, type KubeObject } from '../../kube/object.ts';
 import type { Storage } from '../storage/storage.ts';
-import { jittered, markSourceFailure, startSourceAttempt,  type SourceResult } from '../shell.ts';
+import { markSourceFailure, startSourceAttempt,  type SourceResult } from '../shell.ts';
+import { jittered } from '../../runtime/queue.ts';
 import type { SecretReader } from '../../runtime/secrets.ts';
 import type { Artifact } from '../../api/gitrepository.ts';
 import { parseOciUrl } from '../oci/ref.ts';

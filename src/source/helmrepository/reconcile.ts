@@ -8,7 +8,8 @@ import { httpGet, indexRevision, indexUrl, parseIndex, RepositoryError, type Rep
 import { findCondition } from '../../kube/object.ts';
 import { writeTarball } from '../artifact.ts';
 import type { Storage } from '../storage/storage.ts';
-import { jittered, startSourceAttempt,  type SourceResult } from '../shell.ts';
+import { startSourceAttempt,  type SourceResult } from '../shell.ts';
+import { jittered } from '../../runtime/queue.ts';
 import type { Artifact } from '../../api/gitrepository.ts';
 import { parseDuration } from '../../util/duration.ts';
 import type { SecretReader } from '../../runtime/secrets.ts';

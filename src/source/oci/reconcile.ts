@@ -19,7 +19,8 @@ import { parseOciUrl, redactSecrets } from './ref.ts';
 import { RegistryClient, RegistryError } from './registry.ts';
 import { parseDuration } from '../../util/duration.ts';
 import type { SecretReader } from '../../runtime/secrets.ts';
-import { jittered, markSourceFailure, startSourceAttempt,  type SourceResult } from '../shell.ts';
+import { markSourceFailure, startSourceAttempt,  type SourceResult } from '../shell.ts';
+import { jittered } from '../../runtime/queue.ts';
 import { ociAuth, type OciAuth } from './auth.ts';
 
 
