@@ -16,6 +16,9 @@ import {
 } from './schema.ts';
 
 export const KUSTOMIZE_GROUP = 'kustomize.toolkit.fluxcd.io';
+/** The labels kustomize-controller puts on what a Kustomization applied, naming it. */
+export const KS_NAME_LABEL = `${KUSTOMIZE_GROUP}/name`;
+export const KS_NAMESPACE_LABEL = `${KUSTOMIZE_GROUP}/namespace`;
 
 const Selector = Type.Object({
   group: Type.Optional(Type.String()),

@@ -113,6 +113,11 @@ export class KubeClient {
     return this.conn.server.toString();
   }
 
+  /** The kubeconfig context the client was made from. */
+  get contextName(): string {
+    return this.conn.resolved.contextName;
+  }
+
   /** A client that sends every request as another user (RBAC applies to that user). */
   impersonate(who: Impersonation): KubeClient {
     return new KubeClient(this.conn, this.options, who, this.limiter);

@@ -82,8 +82,9 @@ const allowed: Record<string, string[]> = {
   helm: ['api', 'kube', 'tools', 'util'],
   controllers: ['api', 'kube', 'runtime', 'source', 'render', 'helm', 'apply', 'health', 'tools', 'util'],
   install: ['api', 'kube', 'util'],
+  bootstrap: ['api', 'kube', 'source', 'apply', 'health', 'install', 'util'],
   dev: ['api', 'kube', 'apply', 'controllers', 'install', 'tools', 'util'],
-  cli: ['api', 'kube', 'runtime', 'source', 'render', 'helm', 'apply', 'health', 'controllers', 'install', 'dev', 'tools', 'util'],
+  cli: ['api', 'kube', 'runtime', 'source', 'render', 'helm', 'apply', 'health', 'controllers', 'install', 'bootstrap', 'dev', 'tools', 'util'],
 };
 
 const top = (f: string) => f.split('/')[0]!;

@@ -5,8 +5,7 @@
 export { FINALIZER } from '../../runtime/lifecycle.ts';
 
 export const KS_PLURAL = 'kustomizations';
-export const NAME_LABEL = 'kustomize.toolkit.fluxcd.io/name';
-export const NAMESPACE_LABEL = 'kustomize.toolkit.fluxcd.io/namespace';
+export { KS_NAME_LABEL as NAME_LABEL, KS_NAMESPACE_LABEL as NAMESPACE_LABEL } from '../../api/kustomization.ts';
 export { REQUESTED_AT } from '../../api/annotations.ts';
 /** Sluice's own opt-in for a prune of more than half of the inventory. */
 export const ALLOW_MASS_PRUNE = 'sluice.dev/allow-mass-prune';
