@@ -26,8 +26,13 @@ import { sha256, type Layer } from './oci.ts';
 /** The non-root user the controller runs as (distroless' "nonroot" number). */
 export const IMAGE_UID = 65532;
 
-/** Fixed, so the base layer does not change with every commit of Sluice. */
-const BASE_EPOCH = 1764547200; // 2025-12-01T00:00:00Z
+/**
+ * The file times of the layers whose content does not come from Sluice's
+ * sources (base, Node, tools): fixed, so a commit does not change them and
+ * registries and nodes keep them; only the app layer takes SOURCE_DATE_EPOCH.
+ */
+export const PINNED_EPOCH = 1764547200; // 2025-12-01T00:00:00Z
+const BASE_EPOCH = PINNED_EPOCH;
 
 export const BASE = {
   suite: 'bookworm',
@@ -39,7 +44,8 @@ export const BASE = {
   // essential: dpkg, coreutils, bash and the like, without apt (nothing
   // installs packages in the running image).
   variant: 'essential',
-  packages: ['ca-certificates', 'git', 'openssh-client', 'gpg', 'tini'],
+  // libstdc++6: the Node binary links it.
+  packages: ['ca-certificates', 'git', 'openssh-client', 'gpg', 'libstdc++6', 'tini'],
   // Documentation, manuals and translations (copyright files kept), and
   // git's server-side and mail programs, which a client never runs.
   excludes: [

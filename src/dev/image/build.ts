@@ -6,7 +6,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { run } from '../../util/exec.ts';
 import { projectRoot } from '../../util/paths.ts';
-import { BASE, IMAGE_UID, baseLayer } from './base.ts';
+import { BASE, IMAGE_UID, PINNED_EPOCH, baseLayer } from './base.ts';
 import { NODE, PATHS, appLayer, nodeLayer, toolsLayer } from './layers.ts';
 import { writeLayout, type BuiltImage, type ImageConfig, type Layer } from './oci.ts';
 
@@ -74,7 +74,7 @@ export async function buildImage(o: BuildOptions): Promise<BuildResult> {
   const base = await baseLayer({ refresh: o.refreshBase, log });
   log(`base layer ${base.cached ? 'from the cache' : 'built'}`);
   const app = await appLayer({ mtime: epoch, log, version: pkg.version });
-  const layers: Layer[] = [base, await nodeLayer({ mtime: epoch, log }), await toolsLayer({ mtime: epoch, log }), app];
+  const layers: Layer[] = [base, await nodeLayer({ mtime: PINNED_EPOCH, log }), await toolsLayer({ mtime: PINNED_EPOCH, log }), app];
 
   const labels: Record<string, string> = {
     'org.opencontainers.image.title': 'sluice',
