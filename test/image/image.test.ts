@@ -121,7 +121,8 @@ test('pushed to a loopback registry, pulled back by digest, run by runc with the
     'the controller in the container to start',
     async () => {
       if (!container!.running()) throw new Error(`the container exited: ${container!.lines.slice(-20).join('\n')}`);
-      return container!.logs.find((l) => l.msg === 'controller running') ? true : undefined;
+      if (container!.logs.find((l) => l.msg === 'controller running')) return true;
+      throw new Error(`not yet; its output so far:\n${container!.lines.slice(-20).join('\n')}`);
     },
     60_000,
   );

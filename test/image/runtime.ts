@@ -22,6 +22,7 @@ export interface OciProcessConfig {
   args: string[];
   env: string[];
   cwd: string;
+  terminal?: boolean;
   noNewPrivileges?: boolean;
   capabilities?: Record<string, string[]>;
 }
@@ -52,6 +53,8 @@ export async function secureConfig(bundle: string, c: OciConfig, o: { entrypoint
     process: {
       ...c.process,
       args: [...c.process.args.slice(0, entrypointLength), ...o.entrypointArgs],
+      // No terminal: the output goes to pipes, as a pod's does.
+      terminal: false,
       noNewPrivileges: true,
       capabilities: { bounding: [], effective: [], inheritable: [], permitted: [], ambient: [] },
     },
@@ -59,7 +62,9 @@ export async function secureConfig(bundle: string, c: OciConfig, o: { entrypoint
     mounts: [
       ...c.mounts,
       { destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=1777', 'size=256m'] },
-      { destination: '/data', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=1777', 'size=256m'] },
+      // runc gives a tmpfs the mode of the directory it covers (0755 for
+      // /data), so the owner is set as the pod's fsGroup makes it writable.
+      { destination: '/data', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', `uid=${c.process.user.uid}`, `gid=${c.process.user.gid}`, 'size=256m'] },
       ...o.binds.map((b) => ({ destination: b.destination, type: 'bind', source: b.source, options: ['rbind', 'ro'] })),
     ],
     linux: { ...c.linux, namespaces: c.linux.namespaces.filter((n) => n.type !== 'network') },
