@@ -24,6 +24,14 @@ export const PROGRAMS: Record<string, Program> = {
   gpgconf: { deb: 'gnupg' },
   openssl: { deb: 'openssl' },
   ps: { deb: 'procps' },
+  // The container image: built without an engine, pushed to a loopback registry, run by an OCI runtime.
+  mmdebstrap: { deb: 'mmdebstrap' },
+  strip: { deb: 'binutils' },
+  npm: { hint: 'npm: it comes with Node.js' },
+  skopeo: { deb: 'skopeo' },
+  umoci: { deb: 'umoci' },
+  runc: { paths: ['/usr/sbin/runc'], deb: 'runc' },
+  'docker-registry': { deb: 'docker-registry' },
   kubectl: { hint: 'kubectl: see https://kubernetes.io/docs/tasks/tools/install-kubectl-linux/' },
   go: { hint: 'go (1.26): see https://go.dev/doc/install, then put /usr/local/go/bin on PATH' },
 };
@@ -74,6 +82,11 @@ const RULES: Array<[RegExp, string[]]> = [
   [/\bTestRepo\b|\bstartGitHttpServer\b|run\('git'|spawn\('git'|\/source\/git\//, ['git']],
   [/\bwatchCommandLines\b/, ['ps']],
   [/run\('kubectl'/, ['kubectl']],
+  [/\bbuildImage\b/, ['mmdebstrap', 'strip', 'npm', 'go']],
+  [/\bstartRegistry\b/, ['docker-registry']],
+  [/\bpushImage\b|\bpullByDigest\b/, ['skopeo']],
+  [/\bunpack\(/, ['umoci']],
+  [/\bnew Container\(/, ['runc']],
   [/\bensure(?:Kustomize|Helm|Sops|HelmDriver|OciRegistry|GoTool|LocalGoTool|FluxCli)\b|\bstartOciRegistry\b|\btestHelm\b|\bstartTestOperator\b|\bstartHelmFixture\b/, ['go']],
 ];
 

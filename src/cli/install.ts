@@ -5,6 +5,7 @@ import { stringify } from 'yaml';
 import { ResourceManager } from '../apply/manager.ts';
 import { formatEntry } from '../apply/changeset.ts';
 import { installManifests, RECONCILER_BINDING } from '../install/manifests.ts';
+import { imageReference, type ImageRecord } from '../install/image.ts';
 import type { KubeObject } from '../kube/object.ts';
 import { waitForSet } from '../health/wait.ts';
 import { projectRoot } from '../util/paths.ts';
@@ -13,11 +14,21 @@ import { clientFromFlags, clusterFlags } from './kubeconfig.ts';
 const usage = `usage: sluice install [--export] [flags]
   --export              print the manifests instead of applying them
   --namespace NS        namespace of the controller (default sluice-system)
-  --image IMAGE         controller image (default sluice:<version>)
+  --image IMAGE         controller image, used as given (default: the last \`sluice image build\`, by digest)
+  --registry REG        where that image was pushed: REG/sluice:<version>@<digest>
   --replicas N          controller replicas (default 1; 0 when you run \`sluice controller\` yourself)
   --multi-tenant        no cluster-admin for the controller: every apply impersonates a service account
   --kubeconfig FILE  --context NAME
 `;
+
+/** What the last `sluice image build` into dist/image recorded, if it ran here. */
+function lastBuild(): ImageRecord | undefined {
+  try {
+    return JSON.parse(readFileSync(join(projectRoot, 'dist', 'image.json'), 'utf8')) as ImageRecord;
+  } catch {
+    return undefined;
+  }
+}
 
 export async function installCommand(args: string[]): Promise<number> {
   const { values } = parseArgs({
@@ -27,6 +38,7 @@ export async function installCommand(args: string[]): Promise<number> {
       export: { type: 'boolean', default: false },
       namespace: { type: 'string', default: 'sluice-system' },
       image: { type: 'string' },
+      registry: { type: 'string' },
       replicas: { type: 'string', default: '1' },
       'multi-tenant': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
@@ -37,9 +49,11 @@ export async function installCommand(args: string[]): Promise<number> {
     return 0;
   }
   const version = (JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as { version: string }).version;
+  const image = imageReference({ image: values.image, registry: values.registry, record: lastBuild(), version });
+  if (image.warning) process.stderr.write(`sluice install: ${image.warning}\n`);
   const objects = installManifests({
     namespace: values.namespace,
-    image: values.image ?? `sluice:${version}`,
+    image: image.image,
     replicas: Number(values.replicas),
     multiTenant: values['multi-tenant'],
     version,

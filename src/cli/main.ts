@@ -16,6 +16,7 @@ const verbs: Record<string, { run: () => Promise<Verb>; help: string }> = {
   bootstrap: { run: async () => (await import('./bootstrap.ts')).bootstrapCommand, help: 'bootstrap git --url U --path P   commit the sync manifests, install, and let Sluice manage itself from Git' },
   install: { run: async () => (await import('./install.ts')).installCommand, help: 'install [--export]       install the CRDs, RBAC and controller (or print them)' },
   controller: { run: async () => (await import('./controller.ts')).controllerCommand, help: 'controller               run the controllers with the current kubeconfig' },
+  image: { run: async () => (await import('./image.ts')).imageCommand, help: 'image build              build the container image as an OCI layout (--push REGISTRY/REPO:TAG)' },
   tools: { run: async () => toolsCommand, help: 'tools install            build the pinned Go binaries Sluice uses' },
   demo: { run: async () => (await import('./demo.ts')).demoCommand, help: 'demo                     run the demo (what `npm start` does)' },
 };

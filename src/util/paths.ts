@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { homedir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -6,14 +6,24 @@ import { fileURLToPath } from 'node:url';
 /**
  * Root of the Sluice checkout (holds package.json and cluster/): the nearest
  * directory above this module with both, whether the module is a source file
- * (src/util) or part of the bundle (dist/).
+ * (src/util) or part of the bundle (dist/). In the container image, where
+ * there is no cluster/, it is the directory of the bundle's own package.json
+ * (name "sluice").
  */
 export const projectRoot = findRoot(dirname(fileURLToPath(import.meta.url)));
 
 function findRoot(from: string): string {
   for (let dir = from; ; dir = dirname(dir)) {
-    if (existsSync(join(dir, 'package.json')) && existsSync(join(dir, 'cluster'))) return dir;
+    if (existsSync(join(dir, 'package.json')) && (existsSync(join(dir, 'cluster')) || isSluicePackage(dir))) return dir;
     if (dirname(dir) === dir) return resolve(from, '..', '..');
+  }
+}
+
+function isSluicePackage(dir: string): boolean {
+  try {
+    return (JSON.parse(readFileSync(join(dir, 'package.json'), 'utf8')) as { name?: string }).name === 'sluice';
+  } catch {
+    return false;
   }
 }
 

@@ -93,6 +93,51 @@ test('install --export prints CRDs with schemas and printer columns, the namespa
   assert.equal(dry.stdout.trim().split('\n').length, objs.length, dry.stdout);
 });
 
+test('install --replicas 2 --image REF@digest: a restricted pod by digest, a PodDisruptionBudget, and the API server accepts it all (dry run)', async () => {
+  const digest = `sha256:${'0123456789abcdef'.repeat(4)}`;
+  const image = `127.0.0.1:5000/sluice@${digest}`;
+  const objs = await exported(['--replicas=2', `--image=${image}`]);
+  const deploy = find(objs, 'Deployment', 'sluice-controller')!;
+  type Container = {
+    image: string;
+    args: string[];
+    resources: { requests: Record<string, string>; limits: Record<string, string> };
+    securityContext: { readOnlyRootFilesystem: boolean; allowPrivilegeEscalation: boolean; capabilities: { drop: string[] } };
+    volumeMounts: Array<{ name: string; mountPath: string }>;
+  };
+  const pod = (deploy.spec!.template as {
+    spec: { securityContext: { runAsNonRoot: boolean; runAsUser: number; seccompProfile: { type: string } }; containers: Container[]; volumes: Array<{ name: string; emptyDir?: object }> };
+  }).spec;
+  const c = pod.containers[0]!;
+  assert.equal(deploy.spec!.replicas, 2);
+  assert.equal(c.image, image);
+  assert.equal(pod.securityContext.runAsNonRoot, true);
+  assert.equal(pod.securityContext.runAsUser, 65532, 'the image user');
+  assert.equal(pod.securityContext.seccompProfile.type, 'RuntimeDefault');
+  assert.equal(c.securityContext.readOnlyRootFilesystem, true);
+  assert.equal(c.securityContext.allowPrivilegeEscalation, false);
+  assert.deepEqual(c.securityContext.capabilities.drop, ['ALL']);
+  assert.ok(c.resources.requests.memory && c.resources.requests.cpu && c.resources.limits.memory);
+  assert.ok(c.args.includes('--leader-elect'));
+  assert.ok(c.args.includes('--artifact-base-url=http://sluice-artifacts.sluice-system.svc.cluster.local.'), 'artifact URLs through the Service');
+  for (const [name, path] of [['data', '/data'], ['tmp', '/tmp']]) {
+    assert.ok(c.volumeMounts.some((m) => m.name === name && m.mountPath === path));
+    assert.ok(pod.volumes.some((v) => v.name === name && v.emptyDir), `${name} is an emptyDir`);
+  }
+  const service = find(objs, 'Service', 'sluice-artifacts')!;
+  assert.deepEqual((service.spec as { selector: Record<string, string> }).selector, (deploy.spec!.selector as { matchLabels: Record<string, string> }).matchLabels);
+  const pdb = find(objs, 'PodDisruptionBudget', 'sluice-controller')!;
+  assert.ok(pdb, 'a PodDisruptionBudget with two replicas');
+  assert.equal((pdb.spec as { minAvailable: number }).minAvailable, 1);
+  assert.equal(find(await exported([`--image=${image}`]), 'PodDisruptionBudget', 'sluice-controller'), undefined, 'none with one replica');
+
+  await kubectl(['create', 'namespace', 'sluice-system']).catch(() => undefined);
+  const text = (await sluice(['install', '--export', '--replicas=2', `--image=${image}`])).stdout;
+  const dry = await kubectl(['apply', '--dry-run=server', '-f', '-'], text);
+  assert.equal(dry.stdout.trim().split('\n').length, objs.length, dry.stdout);
+  assert.match(dry.stdout, /poddisruptionbudget\.policy\/sluice-controller (created|configured|unchanged) \(server dry run\)/);
+});
+
 test('the controller ClusterRole is least-privilege; cluster-admin is bound only without --multi-tenant', async () => {
   for (const multiTenant of [false, true]) {
     const objs = await exported(multiTenant ? ['--multi-tenant'] : []);
