@@ -12,6 +12,8 @@ import { GitError } from '../source/git/errors.ts';
 import { parseGitUrl } from '../source/git/url.ts';
 import { parseDuration } from '../util/duration.ts';
 import { projectRoot } from '../util/paths.ts';
+import { imageReference } from '../install/image.ts';
+import { lastImageBuild } from './install.ts';
 import { clientFromFlags, clusterFlags } from './kubeconfig.ts';
 
 const usage = `usage: sluice bootstrap git --url URL --path DIR [flags]
@@ -36,7 +38,8 @@ until the cluster follows the repository. Running it again changes nothing.
   --ca-file F                 CA of the Git server
   --author-name N --author-email E   of the bootstrap commit (default Sluice, sluice@localhost)
   --components-extra LIST     Flux's image automation controllers: not part of Sluice, reported and skipped
-  --image IMAGE               controller image (default sluice:<version>)
+  --image IMAGE               controller image (default: the last \`sluice image build\`, by digest)
+  --registry REG              where that image was pushed: REG/sluice:<version>@<digest>
   --timeout D                 how long to wait for the sync (default 5m)
   -y, --yes                   do not ask: the cluster, the fetched host keys
   --kubeconfig FILE  --context NAME
@@ -86,6 +89,7 @@ export async function bootstrapCommand(argv: string[]): Promise<number> {
         'author-email': { type: 'string', default: 'sluice@localhost' },
         'components-extra': { type: 'string', multiple: true },
         image: { type: 'string' },
+        registry: { type: 'string' },
         timeout: { type: 'string', default: '5m' },
         yes: { type: 'boolean', short: 'y', default: false },
         help: { type: 'boolean', short: 'h' },
@@ -134,6 +138,8 @@ export async function bootstrapCommand(argv: string[]): Promise<number> {
     for (const extra of (v['components-extra'] ?? []).flatMap((c) => c.split(',')).filter(Boolean)) {
       say(`! --components-extra ${extra}: not part of Sluice (Flux's image automation controllers are not implemented); skipped`);
     }
+    const image = imageReference({ image: v.image, registry: v.registry, record: lastImageBuild(), version });
+    if (image.warning) say(`! ${image.warning}`);
     const client = await clientFromFlags(v);
     try {
       say(`► cluster: context "${client.contextName}", API server ${client.server}`);
@@ -149,7 +155,7 @@ export async function bootstrapCommand(argv: string[]): Promise<number> {
         secretName: v['secret-name'] ?? v.namespace,
         interval: v.interval,
         secret,
-        image: v.image ?? `sluice:${version}`,
+        image: image.image,
         version,
         author: { name: v['author-name'], email: v['author-email'] },
         timeoutMs,

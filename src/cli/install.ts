@@ -22,7 +22,7 @@ const usage = `usage: sluice install [--export] [flags]
 `;
 
 /** What the last `sluice image build` into dist/image recorded, if it ran here. */
-function lastBuild(): ImageRecord | undefined {
+export function lastImageBuild(): ImageRecord | undefined {
   try {
     return JSON.parse(readFileSync(join(projectRoot, 'dist', 'image.json'), 'utf8')) as ImageRecord;
   } catch {
@@ -49,7 +49,7 @@ export async function installCommand(args: string[]): Promise<number> {
     return 0;
   }
   const version = (JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as { version: string }).version;
-  const image = imageReference({ image: values.image, registry: values.registry, record: lastBuild(), version });
+  const image = imageReference({ image: values.image, registry: values.registry, record: lastImageBuild(), version });
   if (image.warning) process.stderr.write(`sluice install: ${image.warning}\n`);
   const objects = installManifests({
     namespace: values.namespace,

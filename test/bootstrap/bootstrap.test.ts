@@ -87,7 +87,7 @@ after(async () => {
   );
 });
 
-const httpsArgs = () => [`--url=${https.url('fleet')}`, '--branch=main', '--path=clusters/dev', `--namespace=${nsHttps.name}`, '--username=fleet-bot', '--password-stdin', `--ca-file=${join(root, 'ca.crt')}`, '--yes'];
+const httpsArgs = () => [`--url=${https.url('fleet')}`, '--branch=main', '--path=clusters/dev', `--namespace=${nsHttps.name}`, '--username=fleet-bot', '--password-stdin', `--ca-file=${join(root, 'ca.crt')}`, '--image=sluice:bootstrap-1', '--yes'];
 
 async function show(repo: TestRepo, path: string): Promise<string> {
   return (await git(['show', `main:${path}`], { cwd: repo.bare })).stdout;
@@ -145,8 +145,8 @@ test('a commit to gotk-components.yaml upgrades the installation: Sluice manages
   await git(['clone', '--quiet', authed, work], { env });
   const file = join(work, `clusters/dev/${ns}/gotk-components.yaml`);
   const text = await readFile(file, 'utf8');
-  assert.match(text, /image: sluice:0\.1\.0/);
-  await writeFile(file, text.replace(/image: sluice:0\.1\.0/, 'image: sluice:0.1.1'));
+  assert.match(text, /image: sluice:bootstrap-1/);
+  await writeFile(file, text.replace(/image: sluice:bootstrap-1/, 'image: sluice:bootstrap-2'));
   await git(['-c', 'user.name=t', '-c', 'user.email=t@t', 'commit', '--quiet', '-am', 'upgrade Sluice'], { cwd: work });
   await git(['push', '--quiet', 'origin', 'main'], { cwd: work, env });
   await client.request({
@@ -157,7 +157,7 @@ test('a commit to gotk-components.yaml upgrades the installation: Sluice manages
   });
   await eventually('the Deployment runs the new image', async () => {
     const d = await client.request<{ spec: { template: { spec: { containers: Array<{ image: string }> } } } }>({ path: `/apis/apps/v1/namespaces/${ns}/deployments/sluice-controller` });
-    return d.spec.template.spec.containers[0]!.image === 'sluice:0.1.1' ? true : undefined;
+    return d.spec.template.spec.containers[0]!.image === 'sluice:bootstrap-2' ? true : undefined;
   }, 60_000);
 });
 
