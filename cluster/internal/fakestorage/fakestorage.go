@@ -13,6 +13,7 @@ import (
 	storagev1 "k8s.io/api/storage/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	csitranslation "k8s.io/csi-translation-lib"
 )
 
 // Annotations the Kubernetes volume machinery reads and writes (their
@@ -110,12 +111,22 @@ func VolumeName(claim *v1.PersistentVolumeClaim) string {
 }
 
 // ProvisionerName is the provisioner a volume for the claim is recorded as
-// made by: the one the PV controller asked for (after CSI migration), else
-// the class's.
+// made by: the one the PV controller asked for, else the class's, with an
+// in-tree name translated to its CSI driver as CSI migration does (the
+// scheduler's node choice can reach us before the PV controller's
+// annotation). The PV controller leaves the deletion of such a volume to its
+// provisioner; with an in-tree name it would look for a plugin it no longer
+// has.
 func ProvisionerName(claim *v1.PersistentVolumeClaim, class *storagev1.StorageClass) string {
 	for _, a := range []string{AnnStorageProvisioner, AnnBetaStorageProvisioner} {
 		if p := claim.Annotations[a]; p != "" {
 			return p
+		}
+	}
+	translator := csitranslation.New()
+	if translator.IsMigratableIntreePluginByName(class.Provisioner) {
+		if csi, err := translator.GetCSINameFromInTreeName(class.Provisioner); err == nil {
+			return csi
 		}
 	}
 	return class.Provisioner

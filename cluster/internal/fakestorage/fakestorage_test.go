@@ -131,8 +131,29 @@ func TestVolumeForDefaults(t *testing.T) {
 	if got := pv.Spec.Capacity[v1.ResourceStorage]; got.String() != "1Gi" {
 		t.Errorf("capacity %s", got.String())
 	}
-	if pv.Annotations[AnnProvisionedBy] != "kubernetes.io/aws-ebs" {
+	// Before the PV controller says so, the in-tree name is migrated here.
+	if pv.Annotations[AnnProvisionedBy] != "ebs.csi.aws.com" {
 		t.Errorf("provisioned-by %q", pv.Annotations[AnnProvisionedBy])
+	}
+}
+
+func TestProvisionerName(t *testing.T) {
+	cases := []struct{ class, annotation, want string }{
+		{"kubernetes.io/aws-ebs", "", "ebs.csi.aws.com"},
+		{"kubernetes.io/gce-pd", "", "pd.csi.storage.gke.io"},
+		{"kubernetes.io/azure-disk", "", "disk.csi.azure.com"},
+		{"ebs.csi.aws.com", "", "ebs.csi.aws.com"},
+		{"example.com/nfs", "", "example.com/nfs"},
+		{"kubernetes.io/aws-ebs", "someone.else/asked", "someone.else/asked"},
+	}
+	for _, tc := range cases {
+		c := claim()
+		if tc.annotation != "" {
+			c.Annotations[AnnStorageProvisioner] = tc.annotation
+		}
+		if got := ProvisionerName(c, class(func(s *storagev1.StorageClass) { s.Provisioner = tc.class })); got != tc.want {
+			t.Errorf("class %s, annotation %q: got %q, want %q", tc.class, tc.annotation, got, tc.want)
+		}
 	}
 }
 

@@ -41,15 +41,16 @@ export function moduleVersions(gomod: string): ModuleVersions {
     const m = /^(require|replace)\s*(\(|.*)$/.exec(line);
     if (!m) continue;
     const kind = m[1] as 'require' | 'replace';
-    if (m[2] === '(') block = kind;
-    else record(kind, m[2]);
+    const rest = m[2] ?? '';
+    if (rest === '(') block = kind;
+    else record(kind, rest);
   }
   function record(kind: 'require' | 'replace', line: string): void {
-    const fields = line.split(/\s+/);
-    if (kind === 'require' && fields.length >= 2) required.set(fields[0], fields[1]);
+    const [path = '', version] = line.split(/\s+/);
+    if (kind === 'require' && version) required.set(path, version);
     // `old [v] => new v`: only a module-to-module replacement has a version.
-    const arrow = fields.indexOf('=>');
-    if (kind === 'replace' && arrow > 0 && fields.length === arrow + 3) replaced.set(fields[0], fields[arrow + 2]);
+    const target = /=>\s*(\S+)\s+(\S+)$/.exec(line);
+    if (kind === 'replace' && target?.[2]) replaced.set(path, target[2]);
   }
   const out = {} as ModuleVersions;
   for (const [key, path] of Object.entries(MODULES) as Array<[keyof ModuleVersions, string]>) {
@@ -74,7 +75,8 @@ export interface KubeVersion {
 export function kubeVersion(gitVersion: string): KubeVersion {
   const m = /^v(\d+)\.(\d+)\.(\d+)(-[0-9A-Za-z.-]+)?(\+[0-9A-Za-z.-]+)?$/.exec(gitVersion);
   if (!m) throw new Error(`k8s.io/kubernetes ${gitVersion} is not a Kubernetes release version (vMAJOR.MINOR.PATCH)`);
-  return { gitVersion, gitMajor: m[1], gitMinor: m[4] || m[5] ? `${m[2]}+` : m[2] };
+  const [, major = '', minor = '', , pre, build] = m;
+  return { gitVersion, gitMajor: major, gitMinor: pre || build ? `${minor}+` : minor };
 }
 
 export interface StampInput {
