@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { join } from 'node:path';
 import type { TestNamespace } from '../harness.ts';
 import type { KubeClient } from '../../src/kube/client.ts';
-import { cond, createObject, hrPath, startHelmFixture, untilHR, writeChart, type ChartRepoServer, type HelmFixture } from './helpers.ts';
+import { cond, createObject, hrPath, hrStatus, startHelmFixture, untilHR as waitHR, writeChart, type ChartRepoServer, type HelmFixture } from './helpers.ts';
 
 // Public charts guard themselves with `kubeVersion` (Helm checks it against
 // the server's /version), and stateful ones claim volumes from a cloud
@@ -53,6 +53,16 @@ spec:
   };
 }
 
+/** untilHR, with the HelmRelease's last status in the error: a time-out says where it stood. */
+async function untilHR(...args: Parameters<typeof waitHR>): ReturnType<typeof waitHR> {
+  try {
+    return await waitHR(...args);
+  } catch (err) {
+    const last = await hrStatus(args[0], args[1], args[2]).catch(() => undefined);
+    throw new Error(`${(err as Error).message}; last status: ${JSON.stringify(last?.conditions)}`);
+  }
+}
+
 const release = (name: string, chart: string) => ({
   apiVersion: 'helm.toolkit.fluxcd.io/v2',
   kind: 'HelmRelease',
@@ -78,6 +88,13 @@ before(async () => {
   });
   await repo.publish(await writeChart(join(f.work, 'ca-server'), statefulChart('ca-server', '>=1.30.0-0')));
   await repo.publish(await writeChart(join(f.work, 'ancient'), statefulChart('ancient', '<1.20.0-0')));
+  // The fixture's HelmRepository may have read the index before these charts were in it.
+  await client.request({
+    method: 'PATCH',
+    path: `/apis/source.toolkit.fluxcd.io/v1/namespaces/${ns.name}/helmrepositories/charts`,
+    contentType: 'application/merge-patch+json',
+    body: { metadata: { annotations: { 'reconcile.fluxcd.io/requestedAt': new Date().toISOString() } } },
+  });
 });
 
 after(async () => {
@@ -87,7 +104,7 @@ after(async () => {
 
 test('a chart requiring kubeVersion >=1.30.0-0 whose StatefulSet claims cloud disks installs and becomes Ready', async () => {
   await createObject(client, hrPath(ns.name, 'ca').replace(/\/ca$/, ''), release('ca', 'ca-server'));
-  const s = await untilHR(client, ns.name, 'ca', 'Ready', (st) => cond(st, 'Ready')?.status === 'True', 150_000);
+  const s = await untilHR(client, ns.name, 'ca', 'Ready', (st) => cond(st, 'Ready')?.status === 'True', 120_000);
   assert.equal(cond(s, 'Released')?.reason, 'InstallSucceeded');
   const sts = await client.request<{ status?: { readyReplicas?: number } }>({ path: `/apis/apps/v1/namespaces/${ns.name}/statefulsets/ca` });
   assert.equal(sts.status?.readyReplicas, 2);
