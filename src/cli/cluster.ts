@@ -56,7 +56,7 @@ export async function clusterCommand(args: string[]): Promise<number> {
       for (const c of st.components) {
         process.stdout.write(`  ${c.name.padEnd(24)} ${c.running ? `running (pid ${c.pid})` : 'stopped'}\n`);
       }
-      process.stdout.write(`API: ${st.healthy ? 'ready' : 'not ready'}\n`);
+      process.stdout.write(`API: ${st.healthy ? `ready, Kubernetes ${st.version ?? 'version unknown'}` : 'not ready'}\n`);
       return st.healthy ? 0 : 1;
     }
     default:

@@ -1,7 +1,6 @@
 package main
 
 import (
-	"fmt"
 	"os"
 	_ "time/tzdata" // CronJob time zones, as the upstream binaries do
 
@@ -33,10 +32,5 @@ func exitWith(code int) error {
 	if code != 0 {
 		os.Exit(code)
 	}
-	return nil
-}
-
-func runVersion(_ []string) error {
-	fmt.Printf("kubernetes %s\netcd %s\nkwok %s\n", kubernetesVersion, etcdVersion, kwokVersion)
 	return nil
 }

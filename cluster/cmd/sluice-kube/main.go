@@ -1,8 +1,9 @@
 // Command sluice-kube is a multi-call binary holding every component of the
 // local control plane Sluice develops and tests against: embedded etcd,
-// kube-apiserver, kube-controller-manager, kube-scheduler and KWOK, plus a
-// PKI generator. One binary instead of five saves four links of the
-// Kubernetes tree (minutes on a 2-core machine) and gigabytes of build cache.
+// kube-apiserver, kube-controller-manager, kube-scheduler, KWOK and a
+// stand-in volume provisioner, plus a PKI generator. One binary instead of
+// five saves four links of the Kubernetes tree (minutes on a 2-core machine)
+// and gigabytes of build cache.
 //
 // Usage: sluice-kube <component> [flags...]
 // Each component runs in its own process, started by `sluice cluster up`.
@@ -25,6 +26,7 @@ var components = []component{
 	{"kube-controller-manager", "Kubernetes controller manager", runControllerManager},
 	{"kube-scheduler", "Kubernetes scheduler", runScheduler},
 	{"kwok", "KWOK fake-kubelet controller with built-in fast stages", runKwok},
+	{"volume-provisioner", "makes a PersistentVolume for every claim of any StorageClass", runVolumeProvisioner},
 	{"pki", "generate certificates, keys and kubeconfigs", runPKI},
 	{"version", "print component versions", runVersion},
 }

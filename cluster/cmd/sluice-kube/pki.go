@@ -62,6 +62,7 @@ func runPKI(args []string) error {
 		{"controller-manager", "system:kube-controller-manager", ""},
 		{"scheduler", "system:kube-scheduler", ""},
 		{"kwok", "system:kwok-controller", "system:masters"},
+		{"volume-provisioner", "system:sluice-volume-provisioner", "system:masters"},
 	}
 	caPEM, err := os.ReadFile(filepath.Join(*dir, "ca.crt"))
 	if err != nil {

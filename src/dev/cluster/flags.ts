@@ -108,6 +108,10 @@ export function componentArgs(name: ComponentName, c: FlagContext): string[] {
         '--node-lease-duration-seconds=40',
         `--server-address=127.0.0.1:${c.ports.kwok}`,
       ];
+    case 'volume-provisioner':
+      // Makes a volume for every claim (KWOK's nodes mount nothing); see
+      // cluster/internal/fakestorage.
+      return [`--kubeconfig=${pki('volume-provisioner.kubeconfig')}`];
   }
 }
 

@@ -3,7 +3,13 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { sluiceHome } from '../../util/paths.ts';
 
-export type ComponentName = 'etcd' | 'kube-apiserver' | 'kube-controller-manager' | 'kube-scheduler' | 'kwok';
+export type ComponentName =
+  | 'etcd'
+  | 'kube-apiserver'
+  | 'kube-controller-manager'
+  | 'kube-scheduler'
+  | 'kwok'
+  | 'volume-provisioner';
 
 export const componentOrder: ComponentName[] = [
   'etcd',
@@ -11,6 +17,7 @@ export const componentOrder: ComponentName[] = [
   'kube-controller-manager',
   'kube-scheduler',
   'kwok',
+  'volume-provisioner',
 ];
 
 export interface Ports {

@@ -16,6 +16,8 @@ export interface ClusterStatus {
   /** Every component runs and the API answers /readyz. */
   healthy: boolean;
   server?: string;
+  /** The API server's /version gitVersion, when it answers. */
+  version?: string;
   kubeconfig: string;
   logDir: string;
 }
@@ -28,6 +30,7 @@ export async function clusterStatus(home = sluiceHome()): Promise<ClusterStatus>
   });
   const server = state ? `https://127.0.0.1:${state.ports.apiserver}` : undefined;
   let healthy = false;
+  let version: string | undefined;
   if (state && components.every((c) => c.running)) {
     const client = await KubeClient.fromFile(join(clusterDir(home), 'pki', 'admin.kubeconfig'), undefined, {
       timeoutMs: 3_000,
@@ -37,8 +40,14 @@ export async function clusterStatus(home = sluiceHome()): Promise<ClusterStatus>
         () => true,
         () => false,
       );
+      if (healthy) {
+        version = await client.request<{ gitVersion?: string }>({ path: '/version' }).then(
+          (v) => v.gitVersion,
+          () => undefined,
+        );
+      }
       client.close();
     }
   }
-  return { state, components, healthy, server, kubeconfig: kubeconfigPath(home), logDir: join(clusterDir(home), 'logs') };
+  return { state, components, healthy, server, version, kubeconfig: kubeconfigPath(home), logDir: join(clusterDir(home), 'logs') };
 }
