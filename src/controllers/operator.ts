@@ -37,6 +37,8 @@ export interface OperatorOptions {
   /** HelmReleases reconciled at once (default: four per core, at most `concurrency`). */
   releaseConcurrency?: number;
   noCrossNamespaceRefs?: boolean;
+  /** Flux's AdditiveCELDependencyCheck gate (default false): a dependency with a readyExpr must be Ready too. */
+  additiveCelDependencyCheck?: boolean;
   defaultServiceAccount?: string;
   requeueDependencyMs?: number;
   /** Reconcile objects of this namespace only. */
@@ -100,6 +102,7 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
     metrics,
     log: o.log,
     noCrossNamespaceRefs: o.noCrossNamespaceRefs,
+    additiveCelDependencyCheck: o.additiveCelDependencyCheck,
     defaultServiceAccount: o.defaultServiceAccount,
     requeueDependencyMs: o.requeueDependencyMs,
     applyConcurrency: o.applyConcurrency,
@@ -182,8 +185,9 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
         keys: (type, obj, old) => {
           if (type === 'DELETED') return [];
           const readyNow = readyStatus(obj) === 'True';
-          if (!readyNow || (old && readyStatus(old) === 'True' && old.status?.lastAppliedRevision === obj.status?.lastAppliedRevision)) return [];
-          return ksController.dependentsOf(obj.metadata.namespace!, obj.metadata.name!);
+          const notNewlyReady = !readyNow || (old && readyStatus(old) === 'True' && old.status?.lastAppliedRevision === obj.status?.lastAppliedRevision);
+          // Dependents by readyExpr look at any change: their expression may read more than Ready.
+          return ksController.dependentsOf(obj.metadata.namespace!, obj.metadata.name!, { readyExprOnly: !!notNewlyReady });
         },
       },
     ],
@@ -191,6 +195,7 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
   const helm = await registerHelmControllers({
     manager, client: o.client, log: o.log, metrics, artifacts, dataDir: o.dataDir, concurrency,
     noCrossNamespaceRefs: o.noCrossNamespaceRefs, defaultServiceAccount: o.defaultServiceAccount, requeueDependencyMs: o.requeueDependencyMs,
+    additiveCelDependencyCheck: o.additiveCelDependencyCheck,
     releaseConcurrency: o.releaseConcurrency,
   });
   await manager.start();
