@@ -78,7 +78,7 @@ export function invalidReadyExpr(deps: DependencyReference[] | undefined): CelEx
 export function unmetDependency(
   self: KubeObject,
   deps: DependencyReference[] | undefined,
-  objects: Informer,
+  objects: Pick<Informer, 'get'>,
   o: DependencyOptions = {},
 ): UnmetDependency | undefined {
   const namespace = self.metadata.namespace!;
@@ -115,7 +115,7 @@ export function unmetDependency(
  * given one; with `readyExprOnly`, only those whose entry has a readyExpr
  * (any change of the dependency may make its expression true).
  */
-export function dependentsOf(objects: Informer, namespace: string, name: string, o: { readyExprOnly?: boolean } = {}): string[] {
+export function dependentsOf(objects: Pick<Informer, 'list'>, namespace: string, name: string, o: { readyExprOnly?: boolean } = {}): string[] {
   return objects
     .list()
     .filter((k) =>
