@@ -71,6 +71,13 @@ describe('CustomHealth.rule', () => {
     const sts = { apiVersion: 'apps/v1', kind: 'StatefulSet', metadata: { name: 's', generation: 1 }, spec: { replicas: 1 }, status: { observedGeneration: 1, replicas: 1 } };
     assert.equal(rule(sts).status, 'InProgress');
   });
+  test('a verdict is kept per object: the same object is not evaluated again, a new one is', () => {
+    const a = widget({ phase: 'Ready', size: 2 });
+    const first = rule(a);
+    assert.equal(rule(a), first, 'the same result object for the same (unchanged) object');
+    const b = widget({ phase: 'Error', size: 2 });
+    assert.equal(rule(b).status, 'Failed');
+  });
   test('without entries the rule is the built-in one', () => {
     assert.equal(CustomHealth.compile(undefined).size, 0);
   });

@@ -29,6 +29,8 @@ export type HealthRule = (obj: KubeObject) => HealthResult;
 
 interface Evaluator {
   order: Array<{ status: HealthStatus; name: string; program: BoolProgram }>;
+  /** The object's top-level fields the expressions read: only those are converted for them. */
+  names: ReadonlySet<string>;
 }
 
 /** The compiled expressions of one spec, by "group/Kind". */
@@ -59,7 +61,7 @@ export class CustomHealth {
         add('InProgress', 'InProgress', hc.inProgress);
         add('Failed', 'Failed', hc.failed);
         add('Current', 'Current', hc.current);
-        byKind.set(key, { order });
+        byKind.set(key, { order, names: new Set(order.flatMap((o) => [...o.program.names])) });
       } catch (err) {
         throw new CelExpressionError(`failed to create custom status evaluator for healthCheckExprs[${i}]: ${(err as Error).message}`);
       }
@@ -85,7 +87,8 @@ export class CustomHealth {
         reason: 'LatestGenerationNotObserved',
       };
     }
-    const vars = celIntegers(obj as unknown as Record<string, unknown>);
+    const vars: Record<string, unknown> = {};
+    for (const name of ev.names) if (name in obj) vars[name] = celIntegers(obj[name]);
     for (const { status, name, program } of ev.order) {
       let matched: boolean;
       try {
@@ -99,10 +102,20 @@ export class CustomHealth {
     return { status: 'InProgress', message: `${kind} is in progress: no healthCheckExprs expression is true yet`, reason: 'CELNoneTrue' };
   }
 
-  /** The health rule of a wait: these expressions for their kinds, the built-in rules for the rest. */
+  /**
+   * The health rule of a wait: these expressions for their kinds, the
+   * built-in rules for the rest. A wait judges every object of a collection
+   * again on each event in it; objects from the caches are never changed in
+   * place, so a verdict is kept per object and an unchanged one costs a lookup.
+   */
   rule(): HealthRule {
     if (this.byKind.size === 0) return computeHealth;
-    return (obj) => this.evaluate(obj) ?? computeHealth(obj);
+    const verdicts = new WeakMap<KubeObject, HealthResult>();
+    return (obj) => {
+      let r = verdicts.get(obj);
+      if (!r) verdicts.set(obj, (r = this.evaluate(obj) ?? computeHealth(obj)));
+      return r;
+    };
   }
 }
 

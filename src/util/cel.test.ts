@@ -93,6 +93,9 @@ describe('parseExpression errors', () => {
       assert.throws(() => parseExpression(expr).evaluate(widget), (err: Error) => err instanceof CelEvaluationError && msg.test(err.message));
     });
   }
+  test('a program knows the names it reads', () => {
+    assert.deepEqual([...parseExpression("status.conditions.exists(c, c.type == 'Ready') && metadata.name != ''").names].sort(), ['c', 'metadata', 'status']);
+  });
   test('programs are cached by their text', () => {
     assert.equal(parseExpression('status.phase == "Running"'), parseExpression('status.phase == "Running"'));
   });

@@ -33,6 +33,8 @@ export class CelEvaluationError extends Error {}
 /** A compiled expression whose result is a boolean. */
 export interface BoolProgram {
   readonly expr: string;
+  /** The names the expression reads (variables, and the loop variables of its macros). */
+  readonly names: ReadonlySet<string>;
   /** Throws CelEvaluationError when the expression fails or its result is not a bool. */
   evaluate(vars: Record<string, unknown>): boolean;
 }
@@ -83,9 +85,12 @@ function cached(key: string, make: () => BoolProgram): BoolProgram {
   return hit;
 }
 
-function program(expr: string, run: (vars: Record<string, unknown>) => unknown): BoolProgram {
+function program(expr: string, ast: unknown, run: (vars: Record<string, unknown>) => unknown): BoolProgram {
+  const names = new Set<string>();
+  collectNames(ast, names);
   return {
     expr,
+    names,
     evaluate(vars) {
       let v: unknown;
       try {
@@ -115,8 +120,16 @@ export function parseExpression(expr: string): BoolProgram {
       // cel-go expands has() when it parses and refuses anything but a field selection.
       throw new CelExpressionError(`failed to parse the CEL expression '${expr}': invalid argument to has() macro`);
     }
-    return program(expr, (vars) => parsed(vars));
+    return program(expr, parsed.ast, (vars) => parsed(vars));
   });
+}
+
+/** Adds the identifiers of the tree to `names`. */
+function collectNames(node: unknown, names: Set<string>): void {
+  if (!node || typeof node !== 'object') return;
+  const { op, args } = node as { op?: unknown; args?: unknown };
+  if (op === 'id' && typeof args === 'string') names.add(args);
+  if (Array.isArray(args)) for (const a of args) Array.isArray(a) ? a.forEach((x) => collectNames(x, names)) : collectNames(a, names);
 }
 
 /** Whether the tree calls has() on something other than a field selection (`has(status)`). */
@@ -143,7 +156,7 @@ export function compileExpression(expr: string, variables: readonly string[]): B
     if (!checked.valid) throw new CelExpressionError(`failed to parse the CEL expression '${expr}': ${firstLine(checked.error)}`);
     if (checked.type !== 'bool') throw new CelExpressionError(`CEL expression output type mismatch: expected bool, got ${checked.type}`);
     const parsed = env.parse(expr);
-    return program(expr, (vars) => parsed(vars));
+    return program(expr, parsed.ast, (vars) => parsed(vars));
   });
 }
 
