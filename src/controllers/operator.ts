@@ -19,6 +19,9 @@ import { registerHelmControllers } from './register-helm.ts';
 import type { HelmReleaseController } from './helmrelease/controller.ts';
 import { KustomizationController, type Kustomization } from './kustomization/controller.ts';
 import { ControllerManager } from '../runtime/manager.ts';
+import { EventSink } from '../runtime/eventsink.ts';
+import { parseFeatureGates, type FeatureGates } from '../runtime/featuregates.ts';
+import { DEFAULT_TAKEOVER_MANAGERS } from '../apply/takeover.ts';
 import { Metrics } from '../runtime/metrics.ts';
 
 export interface OperatorOptions {
@@ -31,18 +34,36 @@ export interface OperatorOptions {
   /** Base URL written into status.artifact.url (default: the artifact server's own URL). */
   artifactBaseUrl?: string;
   httpAddress?: string;
-  leaderElection?: { namespace: string; name?: string; leaseDurationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number; identity?: string };
+  leaderElection?: { namespace: string; name?: string; leaseDurationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number; identity?: string; releaseOnCancel?: boolean };
   concurrency?: number;
   applyConcurrency?: number;
   /** HelmReleases reconciled at once (default: four per core, at most `concurrency`). */
   releaseConcurrency?: number;
   noCrossNamespaceRefs?: boolean;
-  /** Flux's AdditiveCELDependencyCheck gate (default false): a dependency with a readyExpr must be Ready too. */
-  additiveCelDependencyCheck?: boolean;
   defaultServiceAccount?: string;
   requeueDependencyMs?: number;
   /** Reconcile objects of this namespace only. */
   watchNamespace?: string;
+  /** Probes on their own address (Flux's --health-addr); default: httpAddress. */
+  healthAddress?: string;
+  /** Also POST every event in Flux's format to this receiver (Flux's --events-addr). */
+  eventsAddress?: string;
+  /** Artifacts kept per source, and how long a previous one may stay (Flux's --artifact-retention-records/-ttl). */
+  artifactRetention?: { records?: number; ttlMs?: number };
+  /** Reconcile only toolkit objects with these labels (Flux's --watch-label-selector). */
+  watchLabelSelector?: string;
+  /** ConfigMaps and Secrets whose changes reach the objects using them (Flux's --watch-configs-label-selector). */
+  watchConfigsLabelSelector?: string;
+  /** Retry delays after failures (Flux's --min-retry-delay, --max-retry-delay). */
+  retry?: { baseDelayMs: number; maxDelayMs: number };
+  /** Time running reconciles get on shutdown (Flux's --graceful-shutdown-timeout). */
+  shutdownGraceMs?: number;
+  /** Secret with fallback age keys for SOPS (Flux's --sops-age-secret). */
+  sopsAgeSecret?: { namespace: string; name: string };
+  /** Field managers taken over besides Sluice's defaults (Flux's --override-manager). */
+  overrideManagers?: string[];
+  /** Flux's feature gates (parseFeatureGates); defaults when unset. */
+  featureGates?: FeatureGates;
 }
 
 export interface Operator {
@@ -57,7 +78,8 @@ export interface Operator {
 export async function startOperator(o: OperatorOptions): Promise<Operator> {
   const metrics = new Metrics();
   await mkdir(o.dataDir, { recursive: true });
-  const storage = new Storage({ root: join(o.dataDir, 'artifacts'), baseUrl: o.artifactBaseUrl });
+  const gates = o.featureGates ?? parseFeatureGates([]);
+  const storage = new Storage({ root: join(o.dataDir, 'artifacts'), baseUrl: o.artifactBaseUrl, keep: o.artifactRetention?.records, ttlMs: o.artifactRetention?.ttlMs });
   const [host, port] = (o.storageAddress ?? '127.0.0.1:0').split(':') as [string, string];
   const storageServer = await startStorageServer(storage, { host, port: Number(port) });
   const mirrors = new MirrorCache(join(o.dataDir, 'mirrors'));
@@ -74,12 +96,17 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
     log: o.log,
     metrics,
     httpAddress: o.httpAddress,
+    healthAddress: o.healthAddress,
+    retry: o.retry,
+    shutdownGraceMs: o.shutdownGraceMs,
+    watchLabelSelector: o.watchLabelSelector,
     leaderElection: o.leaderElection && { name: 'sluice-controller-leader', ...o.leaderElection },
     watchNamespace: o.watchNamespace,
   });
   const concurrency = o.concurrency ?? 8;
-  const sourceEvents = new EventRecorder(o.client, 'source-controller', o.log);
-  const ksEvents = new EventRecorder(o.client, 'kustomize-controller', o.log);
+  const sink = o.eventsAddress ? new EventSink({ address: o.eventsAddress, log: o.log }) : undefined;
+  const sourceEvents = new EventRecorder(o.client, 'source-controller', o.log, { sink });
+  const ksEvents = new EventRecorder(o.client, 'kustomize-controller', o.log, { sink });
   // Helm's own files (registry logins, repository caches) for the HelmChart source and the releases.
   const helmHome = join(o.dataDir, 'helm');
   await mkdir(helmHome, { recursive: true, mode: 0o700 });
@@ -102,10 +129,13 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
     metrics,
     log: o.log,
     noCrossNamespaceRefs: o.noCrossNamespaceRefs,
-    additiveCelDependencyCheck: o.additiveCelDependencyCheck,
+    additiveCelDependencyCheck: gates.AdditiveCELDependencyCheck,
     defaultServiceAccount: o.defaultServiceAccount,
     requeueDependencyMs: o.requeueDependencyMs,
     applyConcurrency: o.applyConcurrency,
+    sopsAgeSecret: o.sopsAgeSecret,
+    takeoverManagers: o.overrideManagers?.length ? [...DEFAULT_TAKEOVER_MANAGERS, ...o.overrideManagers] : undefined,
+    failFast: !gates.DisableFailFastBehavior,
   });
 
   /**
@@ -195,8 +225,10 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
   const helm = await registerHelmControllers({
     manager, client: o.client, log: o.log, metrics, artifacts, dataDir: o.dataDir, concurrency,
     noCrossNamespaceRefs: o.noCrossNamespaceRefs, defaultServiceAccount: o.defaultServiceAccount, requeueDependencyMs: o.requeueDependencyMs,
-    additiveCelDependencyCheck: o.additiveCelDependencyCheck,
+    additiveCelDependencyCheck: gates.AdditiveCELDependencyCheck,
     releaseConcurrency: o.releaseConcurrency,
+    events: new EventRecorder(o.client, 'helm-controller', o.log, { sink }),
+    watchConfigsLabelSelector: gates.DisableConfigWatchers ? undefined : (o.watchConfigsLabelSelector ?? 'reconcile.fluxcd.io/watch=Enabled'),
   });
   await manager.start();
   return {
@@ -210,6 +242,7 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
       await helm.releases.stop();
       // Queued events go out before the process ends.
       await Promise.all([sourceEvents.flush(), ksEvents.flush()]);
+      await sink?.flush();
       await storageServer.close();
       o.client.close();
     },

@@ -19,7 +19,7 @@ import { HelmReleaseController } from './helmrelease/controller.ts';
 import type { ControllerManager } from '../runtime/manager.ts';
 import type { Metrics } from '../runtime/metrics.ts';
 
-export const WATCH_LABEL = 'reconcile.fluxcd.io/watch';
+type WatchEvent = 'ADDED' | 'MODIFIED' | 'DELETED';
 
 export interface HelmControllersOptions {
   manager: ControllerManager;
@@ -37,6 +37,13 @@ export interface HelmControllersOptions {
   additiveCelDependencyCheck?: boolean;
   defaultServiceAccount?: string;
   requeueDependencyMs?: number;
+  events: EventRecorder;
+  /**
+   * Labels of the ConfigMaps and Secrets whose changes reach the releases
+   * that use them (Flux's --watch-configs-label-selector); undefined turns
+   * those watches off (the DisableConfigWatchers gate).
+   */
+  watchConfigsLabelSelector?: string;
 }
 
 export interface HelmControllers {
@@ -58,9 +65,9 @@ export async function registerHelmControllers(o: HelmControllersOptions): Promis
   const charts = m.informer(`/apis/${SOURCE_GROUP}/v1/helmcharts`);
   const ociRepos = m.informer(`/apis/${SOURCE_GROUP}/v1/ocirepositories`);
   const releases = m.informer(`/apis/${HELM_GROUP}/v2/helmreleases`);
-  const selector = `labelSelector=${encodeURIComponent(`${WATCH_LABEL}=Enabled`)}`;
-  const configMaps = m.informer(`/api/v1/configmaps?${selector}`);
-  const secrets = m.informer(`/api/v1/secrets?${selector}`);
+  const selector = o.watchConfigsLabelSelector && `labelSelector=${encodeURIComponent(o.watchConfigsLabelSelector)}`;
+  const configMaps = selector ? m.informer(`/api/v1/configmaps?${selector}`) : undefined;
+  const secrets = selector ? m.informer(`/api/v1/secrets?${selector}`) : undefined;
 
   const releaseController = new HelmReleaseController({
     client: o.client,
@@ -70,7 +77,7 @@ export async function registerHelmControllers(o: HelmControllersOptions): Promis
     artifacts: o.artifacts,
     helm: new HelmDriver({ bin: () => ensureHelmDriver({ log: (m) => o.log.info(m) }) }),
     kustomize: () => (kustomize ??= ensureKustomize({ log: (msg) => o.log.info(msg) })),
-    events: new EventRecorder(o.client, 'helm-controller', o.log),
+    events: o.events,
     metrics: o.metrics,
     log: o.log,
     workDir: join(helmHome, 'work'),
@@ -122,8 +129,12 @@ export async function registerHelmControllers(o: HelmControllersOptions): Promis
           return releaseController.dependentsOf(obj.metadata.namespace!, obj.metadata.name!, { readyExprOnly: !!notNewlyReady });
         },
       },
-      { informer: configMaps, keys: (type, obj, old) => (dataChanged(type, obj, old) ? releaseController.dependentsOfValues('ConfigMap', obj.metadata.namespace!, obj.metadata.name!) : []) },
-      { informer: secrets, keys: (type, obj, old) => (dataChanged(type, obj, old) ? releaseController.dependentsOfValues('Secret', obj.metadata.namespace!, obj.metadata.name!) : []) },
+      ...(configMaps && secrets
+        ? [
+            { informer: configMaps, keys: (type: WatchEvent, obj: KubeObject, old?: KubeObject) => (dataChanged(type, obj, old) ? releaseController.dependentsOfValues('ConfigMap', obj.metadata.namespace!, obj.metadata.name!) : []) },
+            { informer: secrets, keys: (type: WatchEvent, obj: KubeObject, old?: KubeObject) => (dataChanged(type, obj, old) ? releaseController.dependentsOfValues('Secret', obj.metadata.namespace!, obj.metadata.name!) : []) },
+          ]
+        : []),
     ],
   });
   return { releases: releaseController };

@@ -28,6 +28,8 @@ export interface WaitOptions {
   informers?: SharedInformers;
   /** How each object is judged; the built-in rules by default (see CustomHealth.rule for healthCheckExprs). */
   health?: (obj: KubeObject) => HealthResult;
+  /** Settle as soon as one object is Failed (default), rather than wait for all or the timeout. */
+  failFast?: boolean;
 }
 
 export interface WaitResult {
@@ -77,7 +79,7 @@ export async function waitForSet(
   const evaluate = () => {
     const all = snapshot();
     opts.onProgress?.(all);
-    if (all.every((o) => o.result.status === 'Current') || all.some((o) => o.result.status === 'Failed')) settle();
+    if (all.every((o) => o.result.status === 'Current') || (opts.failFast !== false && all.some((o) => o.result.status === 'Failed'))) settle();
   };
 
   const refresh = (g: { refs: WaitRef[] }, lookup: (name: string) => KubeObject | undefined) => {
