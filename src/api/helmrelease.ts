@@ -7,7 +7,6 @@ import {
   Free,
   FreeObject,
   LocalObjectReference,
-  NamespacedObjectReference,
   ReconcileRequestStatus,
   StringMap,
   readyColumns,
@@ -16,6 +15,7 @@ import {
   type KindDefinition,
   statusOptions,
 } from './schema.ts';
+import { DependencyReference, HealthCheckExprs } from './applier.ts';
 
 export const HELM_GROUP = 'helm.toolkit.fluxcd.io';
 
@@ -197,7 +197,8 @@ const helmReleaseSpec = <I extends TSchema, U extends TSchema>(install: I, upgra
   releaseName: Type.Optional(Type.String({ minLength: 1, maxLength: 53, description: 'Name of the Helm release; [<targetNamespace>-]<name> by default.' })),
   targetNamespace: Type.Optional(Type.String({ minLength: 1, maxLength: 63, description: 'Namespace of the release\'s objects.' })),
   storageNamespace: Type.Optional(Type.String({ minLength: 1, maxLength: 63, description: 'Namespace of the Helm storage.' })),
-  dependsOn: Type.Optional(Type.Array(NamespacedObjectReference('A HelmRelease that must be Ready first.'))),
+  dependsOn: Type.Optional(Type.Array(DependencyReference('A HelmRelease that must be ready first.'))),
+  healthCheckExprs: HealthCheckExprs('CEL expressions judging the health of custom resources, by kind; used when a Helm action waits.'),
   timeout: Type.Optional(Duration('Timeout of each Helm action; 5m by default.')),
   maxHistory: Type.Optional(Type.Integer({ description: 'Release revisions Helm keeps; 5 by default, 0 for unlimited.' })),
   serviceAccountName: Type.Optional(Type.String({ minLength: 1, maxLength: 253, description: 'Service account to impersonate.' })),

@@ -5,7 +5,6 @@ import {
   Enum,
   LocalObjectReference,
   NamespacedObjectKindReference,
-  NamespacedObjectReference,
   ReconcileRequestStatus,
   StringMap,
   readyColumns,
@@ -14,6 +13,7 @@ import {
   type KindDefinition,
   statusOptions,
 } from './schema.ts';
+import { DependencyReference, HealthCheckExprs } from './applier.ts';
 
 export const KUSTOMIZE_GROUP = 'kustomize.toolkit.fluxcd.io';
 /** The labels kustomize-controller puts on what a Kustomization applied, naming it. */
@@ -71,7 +71,8 @@ export const KustomizationSpec = Type.Object({
       { description: 'Objects to wait for after applying.' },
     ),
   ),
-  dependsOn: Type.Optional(Type.Array(NamespacedObjectReference('A Kustomization that must be Ready first.'), { description: 'Kustomizations that must be Ready before this one is applied.' })),
+  healthCheckExprs: HealthCheckExprs('CEL expressions judging the health of custom resources, by kind; used when wait or healthChecks is set.'),
+  dependsOn: Type.Optional(Type.Array(DependencyReference('A Kustomization that must be ready first.'), { description: 'Kustomizations that must be ready before this one is applied.' })),
   force: Type.Optional(Type.Boolean({ description: 'Recreate objects whose immutable fields changed.', default: false })),
   targetNamespace: Type.Optional(Type.String({ description: 'Namespace for every namespaced object.', maxLength: 63, minLength: 1 })),
   namePrefix: Type.Optional(Type.String({ description: 'Prefix for the names of all objects.', maxLength: 200, minLength: 1 })),

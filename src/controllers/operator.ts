@@ -129,6 +129,7 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
     metrics,
     log: o.log,
     noCrossNamespaceRefs: o.noCrossNamespaceRefs,
+    additiveCelDependencyCheck: gates.AdditiveCELDependencyCheck,
     defaultServiceAccount: o.defaultServiceAccount,
     requeueDependencyMs: o.requeueDependencyMs,
     applyConcurrency: o.applyConcurrency,
@@ -214,8 +215,9 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
         keys: (type, obj, old) => {
           if (type === 'DELETED') return [];
           const readyNow = readyStatus(obj) === 'True';
-          if (!readyNow || (old && readyStatus(old) === 'True' && old.status?.lastAppliedRevision === obj.status?.lastAppliedRevision)) return [];
-          return ksController.dependentsOf(obj.metadata.namespace!, obj.metadata.name!);
+          const notNewlyReady = !readyNow || (old && readyStatus(old) === 'True' && old.status?.lastAppliedRevision === obj.status?.lastAppliedRevision);
+          // Dependents by readyExpr look at any change: their expression may read more than Ready.
+          return ksController.dependentsOf(obj.metadata.namespace!, obj.metadata.name!, { readyExprOnly: !!notNewlyReady });
         },
       },
     ],
@@ -223,6 +225,7 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
   const helm = await registerHelmControllers({
     manager, client: o.client, log: o.log, metrics, artifacts, dataDir: o.dataDir, concurrency,
     noCrossNamespaceRefs: o.noCrossNamespaceRefs, defaultServiceAccount: o.defaultServiceAccount, requeueDependencyMs: o.requeueDependencyMs,
+    additiveCelDependencyCheck: gates.AdditiveCELDependencyCheck,
     releaseConcurrency: o.releaseConcurrency,
     events: new EventRecorder(o.client, 'helm-controller', o.log, { sink }),
     watchConfigsLabelSelector: gates.DisableConfigWatchers ? undefined : (o.watchConfigsLabelSelector ?? 'reconcile.fluxcd.io/watch=Enabled'),

@@ -33,6 +33,8 @@ export interface HelmControllersOptions {
   /** HelmReleases reconciled at once (each sends its Helm actions to the driver and waits for health); default eight per core, at most `concurrency`. */
   releaseConcurrency?: number;
   noCrossNamespaceRefs?: boolean;
+  /** Flux's AdditiveCELDependencyCheck gate: a dependency with a readyExpr must be Ready too. */
+  additiveCelDependencyCheck?: boolean;
   defaultServiceAccount?: string;
   requeueDependencyMs?: number;
   events: EventRecorder;
@@ -80,6 +82,7 @@ export async function registerHelmControllers(o: HelmControllersOptions): Promis
     log: o.log,
     workDir: join(helmHome, 'work'),
     noCrossNamespaceRefs: o.noCrossNamespaceRefs,
+    additiveCelDependencyCheck: o.additiveCelDependencyCheck,
     defaultServiceAccount: o.defaultServiceAccount,
     requeueDependencyMs: o.requeueDependencyMs,
   });
@@ -115,12 +118,15 @@ export async function registerHelmControllers(o: HelmControllersOptions): Promis
         },
       },
       {
-        // A HelmRelease turning Ready releases the ones that depend on it.
+        // A HelmRelease turning Ready releases the ones that depend on it; one
+        // whose readyExpr names it looks at any change (the expression may read more than Ready).
         informer: releases,
         keys: (type, obj, old) => {
-          if (type === 'DELETED' || findCondition(obj, 'Ready')?.status !== 'True') return [];
-          if (old && findCondition(old, 'Ready')?.status === 'True' && old.status?.observedGeneration === obj.status?.observedGeneration) return [];
-          return releaseController.dependentsOf(obj.metadata.namespace!, obj.metadata.name!);
+          if (type === 'DELETED') return [];
+          const notNewlyReady =
+            findCondition(obj, 'Ready')?.status !== 'True' ||
+            (old && findCondition(old, 'Ready')?.status === 'True' && old.status?.observedGeneration === obj.status?.observedGeneration);
+          return releaseController.dependentsOf(obj.metadata.namespace!, obj.metadata.name!, { readyExprOnly: !!notNewlyReady });
         },
       },
       ...(configMaps && secrets

@@ -26,6 +26,8 @@ export interface WaitOptions {
   onProgress?: (objects: ObjectHealth[]) => void;
   /** Shared caches to read objects from, instead of a list+watch per call (controllers). */
   informers?: SharedInformers;
+  /** How each object is judged; the built-in rules by default (see CustomHealth.rule for healthCheckExprs). */
+  health?: (obj: KubeObject) => HealthResult;
   /** Settle as soon as one object is Failed (default), rather than wait for all or the timeout. */
   failFast?: boolean;
 }
@@ -53,6 +55,7 @@ export async function waitForSet(
   refs: WaitRef[],
   opts: WaitOptions,
 ): Promise<WaitResult> {
+  const judge = opts.health ?? computeHealth;
   const health = new Map<string, ObjectHealth>();
   const groups = new Map<string, { path: string; refs: WaitRef[] }>();
   for (const ref of refs) {
@@ -83,7 +86,7 @@ export async function waitForSet(
     for (const ref of g.refs) {
       const key = subject({ kind: ref.kind, metadata: ref });
       const obj = lookup(ref.name);
-      health.set(key, { subject: key, ref, result: obj ? computeHealth(obj) : { status: 'NotFound', message: 'object not found' } });
+      health.set(key, { subject: key, ref, result: obj ? judge(obj) : { status: 'NotFound', message: 'object not found' } });
     }
   };
   const starters: Array<() => Promise<void>> = [];

@@ -71,8 +71,8 @@ export class HelmReleaseController {
   }
 
   /** Keys of HelmReleases that depend on the given one. */
-  dependentsOf(namespace: string, name: string): string[] {
-    return dependentsOf(this.o.releases, namespace, name);
+  dependentsOf(namespace: string, name: string, o: { readyExprOnly?: boolean } = {}): string[] {
+    return dependentsOf(this.o.releases, namespace, name, o);
   }
 
   /** Keys of HelmReleases that take values from the given ConfigMap or Secret. */

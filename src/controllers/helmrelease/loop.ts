@@ -20,7 +20,7 @@ import { jittered } from '../../runtime/queue.ts';
 import { driftDetection } from './drift.ts';
 import { HR_NAME_LABEL, HR_NAMESPACE_LABEL, ownedBy, REQUESTED_AT } from './object.ts';
 import { exhausted, governingAction, retryOnFailure, stall, testsFailed, waitBeforeRetry } from './policy.ts';
-import { checkDependencies, chartSource, prepare } from './prepare.ts';
+import { checkDependencies, checkExpressions, chartSource, prepare } from './prepare.ts';
 import { Reason } from './reasons.ts';
 import { finish } from './status.ts';
 
@@ -39,6 +39,7 @@ export async function runReconcile(cx: ReleaseContext): Promise<ReconcileOutcome
   // Any other stall is found again below if it still applies; retries exhausted stay until the spec changes.
   if (cx.conds.get('Stalled')?.reason !== Reason.RetriesExceeded) cx.conds.delete('Stalled');
   try {
+    checkExpressions(cx);
     checkDependencies(cx);
     const chart = await chartSource(cx);
     const px = await prepare(cx, chart);

@@ -26,6 +26,8 @@ export interface HelmReleaseControllerOptions {
   /** Scratch space for post-renderers. */
   workDir: string;
   noCrossNamespaceRefs?: boolean;
+  /** Flux's AdditiveCELDependencyCheck gate: a dependency with a readyExpr must be Ready too. */
+  additiveCelDependencyCheck?: boolean;
   defaultServiceAccount?: string;
   requeueDependencyMs?: number;
 }

@@ -8,7 +8,9 @@ import { createHash } from 'node:crypto';
 import { readReleases } from '../../helm/release.ts';
 import { canonicalJson, composeValues, configDigest, valuesChecksum, type Values } from '../../helm/values.ts';
 import { findCondition } from '../../kube/object.ts';
-import { unmetDependency } from '../../runtime/dependencies.ts';
+import { CustomHealth } from '../../health/cel.ts';
+import { invalidReadyExpr, unmetDependency } from '../../runtime/dependencies.ts';
+import { CelExpressionError } from '../../util/cel.ts';
 import { readSecret } from '../../runtime/secrets.ts';
 import { chartRoot, readChartMetadata, type ChartMetadata } from '../../source/helm/chart.ts';
 import type { HelmChart } from '../../api/helmchart.ts';
@@ -18,15 +20,39 @@ import { StepFailure, type PreparedContext, type ReleaseContext, type Target } f
 import { FORCE_AT, HR_NAME_LABEL, HR_NAMESPACE_LABEL, ownedBy, releaseNameOf, REQUESTED_AT, RESET_AT } from './object.ts';
 import { Reason } from './reasons.ts';
 
+/** Flux's prefix for configuration errors no retry can fix. */
+const TERMINAL = 'Reconciliation failed terminally due to configuration error';
+
+/**
+ * Throws, stalled, when a CEL expression of the spec (healthCheckExprs,
+ * dependsOn[].readyExpr) does not compile: found before any Helm action,
+ * rather than as a wait that never ends.
+ */
+export function checkExpressions(cx: ReleaseContext): void {
+  try {
+    CustomHealth.compile(cx.spec.healthCheckExprs);
+    const bad = invalidReadyExpr(cx.spec.dependsOn);
+    if (bad) throw bad;
+  } catch (err) {
+    if (err instanceof CelExpressionError) throw new StepFailure(Reason.InvalidCELExpression, `${TERMINAL}: ${err.message}`, true);
+    throw err;
+  }
+}
+
 /** Throws when a HelmRelease of spec.dependsOn is not ready (or may not be depended on). */
 export function checkDependencies(cx: ReleaseContext): void {
-  const unmet = unmetDependency(cx.spec.dependsOn, cx.ns, cx.o.releases, { noCrossNamespaceRefs: cx.o.noCrossNamespaceRefs });
+  const unmet = unmetDependency(cx.obj, cx.spec.dependsOn, cx.o.releases, {
+    noCrossNamespaceRefs: cx.o.noCrossNamespaceRefs,
+    additiveCelDependencyCheck: cx.o.additiveCelDependencyCheck,
+  });
   if (!unmet) return;
   const dep = `${unmet.namespace}/${unmet.name}`;
   if (unmet.problem === 'crossNamespace') {
     throw new StepFailure(Reason.DependencyNotReady, `cannot depend on HelmRelease '${dep}': cross-namespace references are disabled`, true);
   }
-  throw new StepFailure(Reason.DependencyNotReady, `dependency '${dep}' is not ready`, false, cx.o.requeueDependencyMs ?? 5_000);
+  if (unmet.problem === 'invalidExpr') throw new StepFailure(Reason.InvalidCELExpression, `${TERMINAL}: ${unmet.detail}`, true);
+  const why = unmet.detail?.startsWith('failed') ? unmet.detail : `dependency '${dep}' ${unmet.detail ?? 'is not ready'}`;
+  throw new StepFailure(Reason.DependencyNotReady, why, false, cx.o.requeueDependencyMs ?? 5_000);
 }
 
 /** Makes (or adopts) the HelmChart and returns it once it has a current artifact. */

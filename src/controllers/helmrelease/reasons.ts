@@ -18,6 +18,7 @@ export const Reason = {
   InitFailed: 'InitFailed',
   GetLastReleaseFailed: 'GetLastReleaseFailed',
   DependencyNotReady: 'DependencyNotReady',
+  InvalidCELExpression: 'InvalidCELExpression',
   SourceNotReady: 'SourceNotReady',
   ValuesError: 'ValuesError',
   PostRendererError: 'PostRendererError',

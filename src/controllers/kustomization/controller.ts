@@ -16,6 +16,7 @@ import { Failure, startAttempt, type Env, type PendingProgress } from './attempt
 import { build } from './build.ts';
 import { BuildCache } from './buildcache.ts';
 import { dependencyFailure } from './dependencies.ts';
+import { compileExpressions } from './expressions.ts';
 import { finalize } from './finalize.ts';
 import { finish, markAttempted, succeed } from './finish.ts';
 import { healthStage } from './health.ts';
@@ -27,7 +28,7 @@ export type { KustomizationControllerOptions } from './options.ts';
 export { ALLOW_MASS_PRUNE, FINALIZER, KS_PLURAL, NAME_LABEL, NAMESPACE_LABEL, Reason, REQUESTED_AT, type Kustomization } from './names.ts';
 
 /**
- * Reconciles Flux Kustomizations: waits for dependencies, takes the
+ * Reconciles Flux Kustomizations: checks its CEL expressions, waits for dependencies, takes the
  * source's artifact, builds it, applies it with the apply engine (under the
  * tenant's service account or on a remote cluster when asked), prunes what
  * left it, waits for health, and writes status as kustomize-controller does.
@@ -71,9 +72,9 @@ export class KustomizationController {
       .map(keyOf);
   }
 
-  /** Keys of Kustomizations that depend on the given one. */
-  dependentsOf(namespace: string, name: string): string[] {
-    return dependentsOf(this.o.kustomizations, namespace, name);
+  /** Keys of Kustomizations that depend on the given one (only those with a readyExpr on it, with `readyExprOnly`). */
+  dependentsOf(namespace: string, name: string, o: { readyExprOnly?: boolean } = {}): string[] {
+    return dependentsOf(this.o.kustomizations, namespace, name, o);
   }
 
   /** A source moved to a new revision: stop waiting on health checks of the old one. */
@@ -110,6 +111,8 @@ export class KustomizationController {
     }
 
     const a = startAttempt(begun.obj, key, log, progress);
+    const health = compileExpressions(a);
+    if (health instanceof Failure) return finish(env, a, health);
     const dependencies = dependencyFailure(env, a);
     if (dependencies) return finish(env, a, dependencies);
     const artifact = sourceArtifact(env, a);
@@ -123,9 +126,9 @@ export class KustomizationController {
     // A fresh copy each time, the same whether built now or reused.
     const applied = await applyStage(env, a, target, built.objects(), revision);
     if (applied instanceof Failure) return finish(env, a, applied);
-    const health = await healthStage(env, a, target, applied.applied, revision, signal);
-    if (health === 'canceled') return { requeueAfterMs: 0 };
-    if (health instanceof Failure) return finish(env, a, health);
+    const healthy = await healthStage(env, a, target, applied.applied, revision, signal, health);
+    if (healthy === 'canceled') return { requeueAfterMs: 0 };
+    if (healthy instanceof Failure) return finish(env, a, healthy);
     return succeed(env, a, revision, built.digest, applied.changes);
   }
 }

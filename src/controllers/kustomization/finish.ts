@@ -34,6 +34,9 @@ export function markAttempted(env: Env, a: Attempt, revision: string): void {
   // kstatus: while a new revision is attempted, Ready is Unknown, not the
   // verdict of the previous attempt (which a waiter would take for this one's).
   conds.set('Reconciling', 'True', Reason.Progressing, `Fetching manifests for revision ${revision} with a timeout of ${formatDuration(a.timeout)}`);
+  // As Flux's MarkReconciling: a Stalled from an earlier generation (an invalid
+  // expression since fixed) does not stay on while the new one is attempted.
+  conds.delete('Stalled');
   conds.set('Ready', 'Unknown', Reason.Progressing, 'Reconciliation in progress');
   // Written only if the attempt takes a while: a revision that changes
   // nothing (most Kustomizations of a monorepo commit) ends with one status

@@ -1,9 +1,11 @@
 // Stage 5, health: waits until the applied objects (spec.wait) or the listed
-// ones (spec.healthChecks) are ready, through the apply pipeline's last step.
+// ones (spec.healthChecks) are ready, through the apply pipeline's last step;
+// custom resources named by spec.healthCheckExprs are judged by those.
 // A new source revision cancels the wait, so the attempt starts over on it
 // instead of waiting out the old revision's timeout.
 import type { ChangeSetEntry } from '../../apply/changeset.ts';
 import { appliedRefs, waitForApplied } from '../../apply/pipeline.ts';
+import type { CustomHealth } from '../../health/cel.ts';
 import type { WaitRef } from '../../health/wait.ts';
 import { patchStatus } from '../../runtime/status.ts';
 import { formatDuration } from '../../util/duration.ts';
@@ -23,6 +25,7 @@ export async function healthStage(
   applied: ChangeSetEntry[],
   revision: string,
   signal: AbortSignal,
+  health: CustomHealth,
 ): Promise<'healthy' | 'canceled' | Failure> {
   const refs = healthRefs(a.obj, applied);
   if (!refs.length) {
@@ -34,7 +37,13 @@ export async function healthStage(
   signal.addEventListener('abort', onAbort);
   env.waits.set(a.key, { revision, abort });
   try {
-    const res = await waitForApplied(target.rm, refs, { timeoutMs: a.timeout, signal: abort.signal, informers: target.informers, failFast: env.o.failFast });
+    const res = await waitForApplied(target.rm, refs, {
+      timeoutMs: a.timeout,
+      signal: abort.signal,
+      informers: target.informers,
+      failFast: env.o.failFast,
+      health: health.rule(),
+    });
     if (abort.signal.aborted && !signal.aborted) {
       a.conds.set('Reconciling', 'True', Reason.Progressing, `New revision detected, health checks of ${revision} canceled`);
       a.status.conditions = a.conds.toArray();

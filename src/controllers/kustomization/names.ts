@@ -24,6 +24,7 @@ export const Reason = {
   PruneFailed: 'PruneFailed',
   AccessDenied: 'AccessDenied',
   HealthCheckCanceled: 'HealthCheckCanceled',
+  InvalidCELExpression: 'InvalidCELExpression',
 } as const;
 
 /** The annotation Flux puts on a Kustomization's events to name the source revision. */

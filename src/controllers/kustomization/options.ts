@@ -19,6 +19,8 @@ export interface KustomizationControllerOptions {
   log: Logger;
   /** Refuse sourceRefs and dependsOn in other namespaces (Flux's --no-cross-namespace-refs). */
   noCrossNamespaceRefs?: boolean;
+  /** Flux's AdditiveCELDependencyCheck gate: a dependency with a readyExpr must be Ready too. */
+  additiveCelDependencyCheck?: boolean;
   /** Service account impersonated when a Kustomization names none (Flux's --default-service-account). */
   defaultServiceAccount?: string;
   /** How long to wait before looking again at unready dependencies. */

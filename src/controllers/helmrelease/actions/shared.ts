@@ -10,6 +10,7 @@ import { parseAllDocuments } from 'yaml';
 import type { PostRendererRef } from '../../../helm/actions.ts';
 import { writePostRenderer } from '../../../helm/postrender.ts';
 import { manifestObjects, readReleases, setReleaseStatus, type HelmReleaseRecord } from '../../../helm/release.ts';
+import { CustomHealth } from '../../../health/cel.ts';
 import { waitForSet, type WaitRef } from '../../../health/wait.ts';
 import type { KubeObject } from '../../../kube/object.ts';
 import { formatDuration } from '../../../util/duration.ts';
@@ -74,7 +75,7 @@ export async function noteNewVersions(cx: PreparedContext, after = 0): Promise<v
 
 /**
  * After helm reports success, the release's objects must become ready
- * (kstatus rules, src/health). If they do not, the revision is marked
+ * (kstatus rules, src/health; spec.healthCheckExprs for the kinds it names). If they do not, the revision is marked
  * failed in Helm's storage, as `helm --wait` would have done.
  */
 export async function waitHealthy(cx: PreparedContext, rel: HelmReleaseRecord, timeoutMs: number, verb: string): Promise<void> {
@@ -84,6 +85,8 @@ export async function waitHealthy(cx: PreparedContext, rel: HelmReleaseRecord, t
     timeoutMs: Math.max(timeoutMs, 1_000),
     signal: cx.signal,
     informers: cx.target.informers,
+    // Compiled before any action (checkExpressions), so this cannot throw; programs come from the cache.
+    health: CustomHealth.compile(cx.spec.healthCheckExprs).rule(),
   });
   if (res.ok) return;
   const detail = res.notReady.map((o) => `${o.subject} status: '${o.result.status}': ${o.result.message}`).join(', ');
