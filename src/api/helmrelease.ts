@@ -76,7 +76,7 @@ const PostRenderer = Type.Object(
   { description: 'A post-renderer: kustomize patches and images applied to the rendered manifests.' },
 );
 
-/** Whether Helm applies an upgrade or rollback server-side (accepted as Flux does; Sluice's Helm does not act on it). */
+/** Whether Helm applies an upgrade or rollback server-side; auto (the default) does what the release it follows did. */
 const ServerSideApply = (action: string) =>
   Enum(['enabled', 'disabled', 'auto'] as const, `Server-side apply for the ${action}: enabled, disabled, or auto (as the release was made).`);
 
@@ -148,7 +148,7 @@ const installFields = {
   disableOpenAPIValidation: Type.Optional(Type.Boolean()),
   disableSchemaValidation: Type.Optional(Type.Boolean()),
   disableTakeOwnership: Type.Optional(Type.Boolean()),
-  serverSideApply: Type.Optional(Type.Boolean()),
+  serverSideApply: Type.Optional(Type.Boolean({ description: 'Server-side apply for the install; true by default.' })),
   replace: Type.Optional(Type.Boolean()),
   skipCRDs: Type.Optional(Type.Boolean({ description: 'Deprecated: use crds: Skip.' })),
   crds: Type.Optional(CrdsPolicy('CRDs of the chart\'s crds/ directory: Skip, Create (default) or CreateReplace.')),
@@ -202,7 +202,7 @@ const helmReleaseSpec = <I extends TSchema, U extends TSchema>(install: I, upgra
   timeout: Type.Optional(Duration('Timeout of each Helm action; 5m by default.')),
   maxHistory: Type.Optional(Type.Integer({ description: 'Release revisions Helm keeps; 5 by default, 0 for unlimited.' })),
   serviceAccountName: Type.Optional(Type.String({ minLength: 1, maxLength: 253, description: 'Service account to impersonate.' })),
-  persistentClient: Type.Optional(Type.Boolean()),
+  persistentClient: Type.Optional(Type.Boolean({ description: 'Reuse the API clients (discovery, OpenAPI schema) between actions; true by default.' })),
   driftDetection: Type.Optional(
     Type.Object({
       mode: Type.Optional(Enum(['enabled', 'warn', 'disabled'] as const, 'Correct drift (enabled), report it (warn) or do not look (disabled).')),
@@ -227,7 +227,7 @@ const helmReleaseSpec = <I extends TSchema, U extends TSchema>(install: I, upgra
       disableWait: Type.Optional(Type.Boolean()),
       disableWaitForJobs: Type.Optional(Type.Boolean()),
       disableHooks: Type.Optional(Type.Boolean()),
-      recreate: Type.Optional(Type.Boolean()),
+      recreate: Type.Optional(Type.Boolean({ description: 'Deprecated: no effect with Helm 4; a rollback with it set gets a Warning event.' })),
       force: Type.Optional(Type.Boolean()),
       cleanupOnFail: Type.Optional(Type.Boolean()),
       serverSideApply: Type.Optional(ServerSideApply('rollback')),
@@ -261,6 +261,15 @@ const helmReleaseSpec = <I extends TSchema, U extends TSchema>(install: I, upgra
   postRenderers: Type.Optional(Type.Array(PostRenderer, { description: 'Post-renderers, applied in order.' })),
   commonMetadata: Type.Optional(
     Type.Object({ labels: Type.Optional(StringMap('Labels for every object.')), annotations: Type.Optional(StringMap('Annotations for every object.')) }),
+  ),
+  postRenderStrategy: Type.Optional(
+    Enum(['nohooks', 'combined', 'separate'] as const, 'What the post-renderers get: templates and hooks together (combined, the default), apart (separate), or templates only (nohooks).'),
+  ),
+  waitStrategy: Type.Optional(
+    Type.Object(
+      { name: Enum(['poller', 'legacy'] as const, "poller (kstatus, the default) or legacy (Helm 3's wait).") },
+      { description: 'How to wait for the applied objects to become ready.' },
+    ),
   ),
 }, {
   'x-kubernetes-validations': [

@@ -16,6 +16,8 @@ import { registerSources } from '../source/kinds.ts';
 import { HelmCli } from '../tools/helmcli.ts';
 import { ensureHelm } from '../tools/gotool.ts';
 import { registerHelmControllers } from './register-helm.ts';
+import { useHelm3Defaults } from './helmrelease/helm4.ts';
+import { defaultToRetryOnFailure } from './helmrelease/policy.ts';
 import type { HelmReleaseController } from './helmrelease/controller.ts';
 import { KustomizationController, type Kustomization } from './kustomization/controller.ts';
 import { ControllerManager } from '../runtime/manager.ts';
@@ -79,6 +81,9 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
   const metrics = new Metrics();
   await mkdir(o.dataDir, { recursive: true });
   const gates = o.featureGates ?? parseFeatureGates([]);
+  // helm-controller reads these two for the whole process too.
+  useHelm3Defaults(gates.UseHelm3Defaults!);
+  defaultToRetryOnFailure(gates.DefaultToRetryOnFailure!);
   const storage = new Storage({ root: join(o.dataDir, 'artifacts'), baseUrl: o.artifactBaseUrl, keep: o.artifactRetention?.records, ttlMs: o.artifactRetention?.ttlMs });
   const [host, port] = (o.storageAddress ?? '127.0.0.1:0').split(':') as [string, string];
   const storageServer = await startStorageServer(storage, { host, port: Number(port) });

@@ -19,7 +19,24 @@ interface ReleaseRef {
   storageNamespace?: string;
   timeoutMs: number;
   signal?: AbortSignal;
+  /** Fresh API clients for this action instead of the driver's cached ones (Flux's persistentClient: false). */
+  freshClient?: boolean;
 }
+
+/**
+ * How Helm itself waits for what it applied: 'hookOnly' (the driver's
+ * default) waits for hooks alone, the controller then waiting for the
+ * objects with its shared caches; 'legacy' is Helm 3's polling wait,
+ * 'watcher' Helm 4's kstatus watches.
+ */
+export interface HelmWait {
+  waitStrategy?: 'hookOnly' | 'legacy' | 'watcher';
+  /** With a Helm wait: Jobs must complete. */
+  waitForJobs?: boolean;
+}
+
+/** Server-side apply on upgrade and rollback: 'auto' does what the release it follows did (Helm 3 releases: client-side). */
+export type SsaMode = 'true' | 'false' | 'auto';
 
 export interface PostRendererRef {
   /** Executable helm runs with the rendered manifests on stdin. */
@@ -27,7 +44,7 @@ export interface PostRendererRef {
   args?: string[];
 }
 
-interface ChartAction extends ReleaseRef {
+interface ChartAction extends ReleaseRef, HelmWait {
   /** Chart directory or .tgz. */
   chart: string;
   values: Record<string, unknown>;
@@ -36,12 +53,16 @@ interface ChartAction extends ReleaseRef {
   skipSchemaValidation?: boolean;
   takeOwnership?: boolean;
   postRenderer?: PostRendererRef;
+  /** What the post-renderer gets: templates and hooks together (combined, Helm 4's default), apart (separate), or templates only (nohooks, Helm 3's way). */
+  postRenderStrategy?: 'combined' | 'separate' | 'nohooks';
   /** Labels stored on the release (its storage Secret). */
   labels?: Record<string, string>;
   description?: string;
 }
 
 export interface InstallRequest extends ChartAction {
+  /** Server-side apply; on unless false, as in Helm 4. */
+  serverSideApply?: boolean;
   createNamespace?: boolean;
   skipCrds?: boolean;
   replace?: boolean;
@@ -50,27 +71,29 @@ export interface InstallRequest extends ChartAction {
 export interface UpgradeRequest extends ChartAction {
   /** Revisions helm keeps; 0 is unlimited. */
   historyMax: number;
+  serverSideApply?: SsaMode;
   /** Reuse the last release's values and merge these over them (upgrade.preserveValues). */
   reuseValues?: boolean;
   force?: boolean;
   cleanupOnFail?: boolean;
 }
 
-export interface RollbackRequest extends ReleaseRef {
+export interface RollbackRequest extends ReleaseRef, HelmWait {
   /** Revision to roll back to; 0 is the previous one. */
   revision: number;
   historyMax: number;
+  serverSideApply?: SsaMode;
   force?: boolean;
   cleanupOnFail?: boolean;
   noHooks?: boolean;
-  recreatePods?: boolean;
 }
 
 export interface UninstallRequest extends ReleaseRef {
   keepHistory?: boolean;
   noHooks?: boolean;
-  /** Wait until the release's objects are gone. */
+  /** Wait until the release's objects are gone (Helm's watcher, or its legacy poller with waitStrategy 'legacy'). */
   wait?: boolean;
+  waitStrategy?: 'legacy' | 'watcher';
   cascade?: 'background' | 'foreground' | 'orphan';
 }
 

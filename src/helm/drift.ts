@@ -107,6 +107,24 @@ export function diffPaths(a: unknown, b: unknown, base = ''): string[] {
   return [base || '/'];
 }
 
+/**
+ * The release's objects as Helm applies them: with its ownership label and
+ * annotations, which are not in the stored manifest. Helm 4 applies them
+ * server-side as the same field manager drift correction uses, so a
+ * comparison without them would see them as drift and a correction would
+ * strip them.
+ */
+export function withHelmOwnership(objects: KubeObject[], releaseName: string, releaseNamespace: string): KubeObject[] {
+  return objects.map((o) => ({
+    ...o,
+    metadata: {
+      ...o.metadata,
+      labels: { ...(o.metadata.labels ?? {}), 'app.kubernetes.io/managed-by': 'Helm' },
+      annotations: { ...(o.metadata.annotations ?? {}), 'meta.helm.sh/release-name': releaseName, 'meta.helm.sh/release-namespace': releaseNamespace },
+    },
+  }));
+}
+
 function disabled(obj: KubeObject): boolean {
   return obj.metadata.labels?.[DRIFT_DISABLED_KEY] === 'disabled' || obj.metadata.annotations?.[DRIFT_DISABLED_KEY] === 'disabled';
 }

@@ -44,6 +44,8 @@ export interface HelmReleaseRecord {
   config?: Record<string, unknown> | null;
   manifest?: string;
   hooks?: HelmHook[];
+  /** How Helm 4 applied the release: 'ssa' (server-side) or 'csa'; Helm 3 releases have none (client-side). */
+  apply_method?: 'ssa' | 'csa';
   /** Labels of the storage Secret (not part of helm's JSON). */
   labels?: Record<string, string>;
   [k: string]: unknown;

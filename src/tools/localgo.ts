@@ -15,10 +15,12 @@ export interface LocalGoTool {
   purpose: string;
   /** Environment variable naming a binary to use instead of building one. */
   overrideEnv: string;
+  /** Its module directory, when not tools/<name> (an earlier version of it, extracted for a test). */
+  dir?: string;
 }
 
 export function localToolDir(tool: LocalGoTool): string {
-  return join(projectRoot, 'tools', tool.name);
+  return tool.dir ?? join(projectRoot, 'tools', tool.name);
 }
 
 /**

@@ -142,7 +142,8 @@ export interface ChartRepoServer {
 }
 
 /** A chart repository on 127.0.0.1: static files, optional basic auth. */
-export async function startChartRepo(opts: { username?: string; password?: string } = {}): Promise<ChartRepoServer> {
+/** `stallArchives`: requests for chart archives (.tgz) are never answered, as a hung server's. */
+export async function startChartRepo(opts: { username?: string; password?: string; stallArchives?: boolean } = {}): Promise<ChartRepoServer> {
   const dir = await mkdtemp(join(tmpdir(), 'sluice-chartrepo-'));
   const requests: ChartRepoServer['requests'] = [];
   const server = http.createServer(async (req, res) => {
@@ -152,6 +153,7 @@ export async function startChartRepo(opts: { username?: string; password?: strin
       const want = `Basic ${Buffer.from(`${opts.username}:${opts.password ?? ''}`).toString('base64')}`;
       if (req.headers.authorization !== want) return void res.writeHead(401, { 'www-authenticate': 'Basic' }).end();
     }
+    if (opts.stallArchives && path.endsWith('.tgz')) return;
     const file = normalize(join(dir, path));
     if (!file.startsWith(dir + sep)) return void res.writeHead(404).end();
     const st = await stat(file).catch(() => undefined);
@@ -217,7 +219,9 @@ export interface Cond {
 
 export type HRStatus = {
   conditions?: Cond[];
-  history?: Array<{ name: string; namespace: string; version: number; status: string; chartName: string; chartVersion: string; configDigest: string; digest: string; testHooks?: Record<string, { phase?: string }> }>;
+  history?: Array<{ name: string; namespace: string; version: number; status: string; chartName: string; chartVersion: string; configDigest: string; digest: string; testHooks?: Record<string, { phase?: string }>; apiVersion?: string; action?: string; ociDigest?: string }>;
+  observedPostRenderersDigest?: string;
+  observedCommonMetadataDigest?: string;
   lastAttemptedRevision?: string;
   lastAttemptedConfigDigest?: string;
   lastAttemptedValuesChecksum?: string;

@@ -5,15 +5,15 @@ import (
 	"sync"
 	"time"
 
-	"helm.sh/helm/v3/pkg/action"
-	"helm.sh/helm/v3/pkg/chartutil"
+	"helm.sh/helm/v4/pkg/action"
+	chartcommon "helm.sh/helm/v4/pkg/chart/common"
 )
 
 // capabilityFetch is one read of the cluster's version and API groups.
 type capabilityFetch struct {
 	started time.Time
 	done    chan struct{}
-	caps    *chartutil.Capabilities
+	caps    *chartcommon.Capabilities
 	err     error
 }
 
@@ -28,7 +28,7 @@ type capabilities struct {
 	cur *capabilityFetch
 }
 
-func (c *capabilities) get(id *identity) (*chartutil.Capabilities, error) {
+func (c *capabilities) get(id *identity) (*chartcommon.Capabilities, error) {
 	asked := time.Now()
 	for {
 		c.mu.Lock()
@@ -59,7 +59,7 @@ func (c *capabilities) get(id *identity) (*chartutil.Capabilities, error) {
 }
 
 // readCapabilities does what helm's own (unexported) capability read does.
-func readCapabilities(id *identity) (*chartutil.Capabilities, error) {
+func readCapabilities(id *identity) (*chartcommon.Capabilities, error) {
 	id.discovery.Invalidate()
 	v, err := id.discovery.ServerVersion()
 	if err != nil {
@@ -69,9 +69,9 @@ func readCapabilities(id *identity) (*chartutil.Capabilities, error) {
 	if err != nil {
 		return nil, fmt.Errorf("could not get apiVersions from Kubernetes: %w", err)
 	}
-	return &chartutil.Capabilities{
+	return &chartcommon.Capabilities{
 		APIVersions: versions,
-		KubeVersion: chartutil.KubeVersion{Version: v.GitVersion, Major: v.Major, Minor: v.Minor},
-		HelmVersion: chartutil.DefaultCapabilities.HelmVersion,
+		KubeVersion: chartcommon.KubeVersion{Version: v.GitVersion, Major: v.Major, Minor: v.Minor},
+		HelmVersion: chartcommon.DefaultCapabilities.HelmVersion,
 	}, nil
 }

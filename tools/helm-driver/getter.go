@@ -16,7 +16,7 @@ import (
 	cmdutil "k8s.io/kubectl/pkg/cmd/util"
 	"k8s.io/kubectl/pkg/validation"
 
-	"helm.sh/helm/v3/pkg/kube"
+	"helm.sh/helm/v4/pkg/kube"
 )
 
 // target says which cluster and as whom: a kubeconfig's content (never a
@@ -76,6 +76,16 @@ func (s *identities) get(t target) (*identity, error) {
 	if id, ok := s.byID[k]; ok {
 		return id, nil
 	}
+	id, err := newIdentity(t)
+	if err != nil {
+		return nil, err
+	}
+	s.byID[k] = id
+	return id, nil
+}
+
+// newIdentity makes the clients of a target, with nothing read yet.
+func newIdentity(t target) (*identity, error) {
 	loader, err := clientcmd.NewClientConfigFromBytes([]byte(t.Kubeconfig))
 	if err != nil {
 		return nil, err
@@ -105,7 +115,6 @@ func (s *identities) get(t target) (*identity, error) {
 		mapper:    restmapper.NewShortcutExpander(restmapper.NewDeferredDiscoveryRESTMapper(cached), cached, nil),
 	}
 	id.factory = &cachingFactory{Factory: cmdutil.NewFactory(id)}
-	s.byID[k] = id
 	return id, nil
 }
 

@@ -44,7 +44,11 @@ export interface Desired {
   revision: string;
   values: Values;
   configDigest: string;
-  postRenderDigest: string;
+  /** Digests of spec.postRenderers and spec.commonMetadata, each undefined when unset (Flux's observed digests). */
+  postRenderDigest: string | undefined;
+  commonMetadataDigest: string | undefined;
+  /** The OCI artifact digest of a chart from an OCIRepository. */
+  ociDigest: string | undefined;
   force: boolean;
 }
 
@@ -96,6 +100,8 @@ export interface ReleaseContext {
   /** Release versions this HelmRelease made (its history, plus this reconcile's actions). */
   readonly ours: Set<number>;
   readonly hooksByVersion: Map<number, Snapshot['testHooks']>;
+  /** What this reconcile did to a revision (its history's action), and the OCI digest of its chart. */
+  readonly made: Map<number, { action: NonNullable<Snapshot['action']>; ociDigest?: string }>;
   /** A revision this reconcile unlocked from a pending state (an interrupted run). */
   unlocked: number | undefined;
   /**
@@ -148,6 +154,7 @@ export function newContext(
     timeout: durationOr(obj.spec.timeout, DEFAULT_TIMEOUT),
     ours: new Set(),
     hooksByVersion: new Map(),
+    made: new Map(),
     unlocked: undefined,
     retryNow: false,
     eventAnnotations: {},

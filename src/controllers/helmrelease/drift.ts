@@ -3,7 +3,7 @@
 // spec.driftDetection.mode says, reports the drift (warn) or puts the objects
 // back (enabled). A step of its own, after the action loop found nothing to
 // do, as helm-controller runs it; the comparing itself is in src/helm/drift.ts.
-import { correctDrift, detectDrift } from '../../helm/drift.ts';
+import { correctDrift, detectDrift, withHelmOwnership } from '../../helm/drift.ts';
 import { manifestObjects, type HelmReleaseRecord } from '../../helm/release.ts';
 import { findCondition } from '../../kube/object.ts';
 import { chartLabel, fullName, type PreparedContext } from './context.ts';
@@ -16,7 +16,7 @@ export async function driftDetection(cx: PreparedContext, cur: HelmReleaseRecord
     return;
   }
   const ignore = cx.spec.driftDetection?.ignore ?? [];
-  const report = await detectDrift(cx.target.client, cx.target.discovery, manifestObjects(cur.manifest), cur.namespace, ignore);
+  const report = await detectDrift(cx.target.client, cx.target.discovery, withHelmOwnership(manifestObjects(cur.manifest), cur.name, cur.namespace), cur.namespace, ignore);
   for (const e of report.errors) cx.log.error('drift detection could not compare an object', e);
   if (!report.drifted.length) {
     cx.conds.set('Drifted', 'False', Reason.NoDriftDetected, `No drift detected for release ${fullName(cx, cur)}`);

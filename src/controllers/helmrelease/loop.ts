@@ -10,6 +10,7 @@ import { configDigest, type Values } from '../../helm/values.ts';
 import { objectId } from '../../kube/object.ts';
 import type { ReconcileOutcome } from '../../runtime/queue.ts';
 import { install } from './actions/install.ts';
+import { recordRenderDigests } from './actions/shared.ts';
 import { rollback } from './actions/rollback.ts';
 import { test } from './actions/test.ts';
 import { uninstall } from './actions/uninstall.ts';
@@ -20,7 +21,7 @@ import { jittered } from '../../runtime/queue.ts';
 import { driftDetection } from './drift.ts';
 import { HR_NAME_LABEL, HR_NAMESPACE_LABEL, ownedBy, REQUESTED_AT } from './object.ts';
 import { exhausted, governingAction, retryOnFailure, stall, testsFailed, waitBeforeRetry } from './policy.ts';
-import { checkDependencies, checkExpressions, chartSource, prepare } from './prepare.ts';
+import { checkDependencies, checkExpressions, chartSource, legacyRenderDigest, prepare } from './prepare.ts';
 import { Reason } from './reasons.ts';
 import { finish } from './status.ts';
 
@@ -111,8 +112,7 @@ async function step(cx: PreparedContext): Promise<Outcome> {
     !cx.ours.has(cur.version) ||
     cur.chart?.metadata.version !== d.chart.version ||
     configDigest((cur.config ?? {}) as Values) !== d.configDigest ||
-    (cx.status.observedPostRenderersDigest !== undefined && cx.status.observedPostRenderersDigest !== d.postRenderDigest) ||
-    (cx.status.observedPostRenderersDigest === undefined && (cx.spec.postRenderers?.length ?? 0) > 0) ||
+    renderChanged(cx) ||
     d.force;
   if (outOfSync) {
     if (retryOnFailure(cx, 'upgrade')) return waitBeforeRetry(cx, 'upgrade') ?? upgrade(cx, cur);
@@ -164,7 +164,7 @@ async function inSync(cx: PreparedContext, cur: HelmReleaseRecord): Promise<Outc
   const summary = cx.spec.test?.enable && cx.conds.get('TestSuccess') ? cx.conds.get('TestSuccess')! : cx.conds.get('Released')!;
   if (summary.status === 'True') cx.conds.set('Ready', 'True', summary.reason, summary.message);
   else cx.conds.set('Ready', 'True', cx.conds.get('Released')!.reason, cx.conds.get('Released')!.message);
-  cx.status.observedPostRenderersDigest = cx.desired.postRenderDigest;
+  if (!renderChanged(cx)) recordRenderDigests(cx);
   cx.status.lastAppliedRevision = cx.desired.revision;
   cx.status.lastReleaseRevision = cur.version;
   cx.status.inventory = { entries: await inventory(cx, cur) };
@@ -181,4 +181,16 @@ async function inventory(cx: PreparedContext, cur: HelmReleaseRecord): Promise<I
     out.push({ id: objectId({ ...o, metadata: { ...o.metadata, namespace: ns } }), v: o.apiVersion.split('/').pop()! });
   }
   return out.sort((a, b) => a.id.localeCompare(b.id));
+}
+
+/**
+ * The post-renderers or the common metadata differ from what the last
+ * release applied (Flux's observed digests); a digest recorded by an earlier
+ * Sluice for both at once counts as in sync while it still matches.
+ */
+function renderChanged(cx: PreparedContext): boolean {
+  const { postRenderDigest, commonMetadataDigest } = cx.desired;
+  const s = cx.status;
+  if (s.observedCommonMetadataDigest === undefined && s.observedPostRenderersDigest === legacyRenderDigest(cx.spec)) return false;
+  return s.observedPostRenderersDigest !== postRenderDigest || s.observedCommonMetadataDigest !== commonMetadataDigest;
 }

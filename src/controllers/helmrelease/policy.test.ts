@@ -3,7 +3,8 @@
 import { test, describe } from 'node:test';
 import assert from 'node:assert/strict';
 import type { HelmReleaseRecord } from '../../helm/release.ts';
-import { exhausted, governingAction } from './policy.ts';
+import { defaultToRetryOnFailure, exhausted, governingAction, retryOnFailure } from './policy.ts';
+import type { ReleaseContext } from './context.ts';
 
 const rel = (version: number, status: string) => ({ name: 'web', namespace: 'ns', version, info: { status } }) as HelmReleaseRecord;
 
@@ -21,4 +22,18 @@ describe('remediation policy', () => {
     assert.equal(governingAction(rel(3, 'failed'), [rel(1, 'superseded'), rel(2, 'failed'), rel(3, 'failed')]), 'upgrade');
     assert.equal(governingAction(rel(2, 'failed'), [rel(1, 'deployed'), rel(2, 'failed')]), 'upgrade');
   });
+});
+
+test('DefaultToRetryOnFailure: install and upgrade without a strategy retry; a strategy set still decides', () => {
+  const cx = (s: Record<string, unknown>) => ({ spec: s }) as unknown as ReleaseContext;
+  assert.equal(retryOnFailure(cx({}), 'install'), undefined, 'remediation by default');
+  try {
+    defaultToRetryOnFailure(true);
+    assert.ok(retryOnFailure(cx({}), 'install'));
+    assert.ok(retryOnFailure(cx({ upgrade: {} }), 'upgrade'));
+    assert.equal(retryOnFailure(cx({ install: { strategy: { name: 'RemediateOnFailure' } } }), 'install'), undefined);
+    assert.equal(retryOnFailure(cx({ upgrade: { strategy: { name: 'RetryOnFailure', retryInterval: '2m' } } }), 'upgrade')?.intervalMs, 120_000);
+  } finally {
+    defaultToRetryOnFailure(false);
+  }
 });

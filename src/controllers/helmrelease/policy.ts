@@ -12,9 +12,16 @@ import { Reason } from './reasons.ts';
 /** The actions whose failures are counted, retried and remediated. */
 export type ReleaseAction = NonNullable<HelmReleaseStatus['lastAttemptedReleaseAction']>;
 
+let retryByDefault = false;
+
+/** Flux's DefaultToRetryOnFailure gate (process-wide, as in helm-controller): an action without a strategy retries instead of remediating. */
+export function defaultToRetryOnFailure(on: boolean): void {
+  retryByDefault = on;
+}
+
 /** The RetryOnFailure settings of an action, or undefined when its failures are remediated (RemediateOnFailure, the default). */
 export function retryOnFailure(cx: ReleaseContext, action: ReleaseAction): { intervalMs: number } | undefined {
-  const strategy = cx.spec[action]?.strategy;
+  const strategy = cx.spec[action]?.strategy ?? (retryByDefault && (action === 'install' || action === 'upgrade') ? { name: 'RetryOnFailure' as const } : undefined);
   if (strategy?.name !== 'RetryOnFailure') return undefined;
   return { intervalMs: durationOr(strategy.retryInterval, DEFAULT_RETRY_INTERVAL) };
 }

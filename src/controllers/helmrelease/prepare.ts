@@ -192,7 +192,7 @@ export async function prepare(cx: ReleaseContext, hc: HelmChart): Promise<Prepar
   const revision = ociDigest ? chart.version : artifact.revision;
   if (ociDigest) cx.status.lastAttemptedRevisionDigest = ociDigest;
   else delete cx.status.lastAttemptedRevisionDigest;
-  const postRenderDigest = `sha256:${createHash('sha256').update(canonicalJson({ p: cx.spec.postRenderers ?? [], m: cx.spec.commonMetadata ?? {} })).digest('hex')}`;
+  const { postRenderDigest, commonMetadataDigest } = renderDigests(cx.spec);
   const annotations = cx.obj.metadata.annotations;
   const forceAt = annotations?.[FORCE_AT];
   const force = !!forceAt && forceAt === annotations?.[REQUESTED_AT] && forceAt !== cx.prev.lastHandledForceAt;
@@ -225,6 +225,8 @@ export async function prepare(cx: ReleaseContext, hc: HelmChart): Promise<Prepar
       values,
       configDigest: digest,
       postRenderDigest,
+      commonMetadataDigest,
+      ociDigest,
       force,
     },
   });
@@ -240,6 +242,25 @@ export async function prepare(cx: ReleaseContext, hc: HelmChart): Promise<Prepar
     cx.ours.clear();
   }
   return px;
+}
+
+/** sha256 of canonical JSON; undefined for a field that is not set (Flux records a digest only for what is there). */
+function digestOf(v: unknown): string | undefined {
+  return v === undefined ? undefined : `sha256:${createHash('sha256').update(canonicalJson(v)).digest('hex')}`;
+}
+
+/** The digests of the post-renderers and of the common metadata, kept apart as Flux keeps them. */
+export function renderDigests(spec: ReleaseContext['spec']): { postRenderDigest?: string; commonMetadataDigest?: string } {
+  return { postRenderDigest: digestOf(spec.postRenderers), commonMetadataDigest: digestOf(spec.commonMetadata) };
+}
+
+/**
+ * The single digest earlier Sluice versions recorded in
+ * observedPostRenderersDigest for both: a release it stands for is in sync,
+ * so moving to the two digests upgrades nothing.
+ */
+export function legacyRenderDigest(spec: ReleaseContext['spec']): string {
+  return `sha256:${createHash('sha256').update(canonicalJson({ p: spec.postRenderers ?? [], m: spec.commonMetadata ?? {} })).digest('hex')}`;
 }
 
 function pick(o: Record<string, unknown>, keys: string[]): Record<string, unknown> {

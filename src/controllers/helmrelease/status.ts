@@ -28,6 +28,12 @@ export function progressing(cx: ReleaseContext, message: string): Promise<void> 
   );
 }
 
+/**
+ * Flux's snapshot API version: "v2" marks snapshots of the Helm 4 era (the
+ * digest computed over a release record as Helm 4 stores it).
+ */
+export const SNAPSHOT_API_VERSION = 'v2';
+
 /** History snapshots of the releases this HelmRelease made, newest first, truncated as Flux does. */
 async function history(cx: ReleaseContext): Promise<Snapshot[] | undefined> {
   const { desired, target } = cx;
@@ -41,11 +47,16 @@ async function history(cx: ReleaseContext): Promise<Snapshot[] | undefined> {
     const old = byVersion.get(v);
     if (!rel) {
       if (old && old.namespace === desired.releaseNamespace && old.name === desired.releaseName) {
-        out.push(old.status === 'uninstalled' ? old : { ...old, status: 'uninstalled', deleted: old.deleted ?? rfc3339(new Date()) });
+        const gone = old.status === 'uninstalled' ? old : { ...old, status: 'uninstalled', deleted: old.deleted ?? rfc3339(new Date()) };
+        out.push(cx.made.has(v) ? { ...gone, action: cx.made.get(v)!.action } : gone);
       }
       continue;
     }
+    const made = cx.made.get(v);
+    const action = made?.action ?? old?.action;
+    const ociDigest = made ? made.ociDigest : old?.ociDigest;
     const snap: Snapshot = {
+      apiVersion: SNAPSHOT_API_VERSION,
       digest: releaseDigest(rel),
       name: rel.name,
       namespace: rel.namespace,
@@ -59,7 +70,8 @@ async function history(cx: ReleaseContext): Promise<Snapshot[] | undefined> {
       lastDeployed: goTime(rel.info.last_deployed) ?? rfc3339(new Date()),
       ...(rel.info.deleted ? { deleted: goTime(rel.info.deleted) } : {}),
       ...(cx.hooksByVersion.has(v) ? { testHooks: cx.hooksByVersion.get(v) } : {}),
-      ...(old?.action ? { action: old.action } : {}),
+      ...(ociDigest ? { ociDigest } : {}),
+      ...(action ? { action } : {}),
     };
     out.push(snap);
   }

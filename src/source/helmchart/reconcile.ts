@@ -193,7 +193,8 @@ async function httpRemote(obj: HelmChart, repo: HelmRepository, deps: HelmChartD
       const file = join(tmp, 'download.tgz');
       let res;
       try {
-        res = await httpGet(chartUrl(repo.spec.url, entry), auth, { timeoutMs: 60_000, authHost: new URL(repo.spec.url).host, toFile: file });
+        // The repository's timeout bounds the chart download too, as in source-controller.
+        res = await httpGet(chartUrl(repo.spec.url, entry), auth, { timeoutMs: repositoryTimeout(repo), authHost: new URL(repo.spec.url).host, toFile: file });
       } catch (err) {
         throw new Failure(err instanceof RepositoryError && err.reason === 'AuthenticationFailed' ? 'AuthenticationFailed' : 'ChartPullError', `chart pull error: ${(err as Error).message}`);
       }
@@ -227,7 +228,7 @@ async function ociRemote(obj: HelmChart, repo: HelmRepository, deps: HelmChartDe
       chart: obj.spec.chart,
       insecure: repo.spec.insecure,
       ...auth,
-      timeoutMs: repo.spec.timeout ? parseDuration(repo.spec.timeout) : 60_000,
+      timeoutMs: repositoryTimeout(repo),
     };
     const version = await resolveOciChartVersion(src, obj.spec.version);
     return {
@@ -320,4 +321,9 @@ async function store(obj: HelmChart, tgz: string, revision: string, now: Date, t
   const artifact = await deps.storage.store({ kind: 'helmchart', namespace: ns, name, revision, treeDir: tree, tarball: tgz, digest: `sha256:${hash.digest('hex')}`, size, now });
   await deps.storage.garbageCollect('helmchart', ns, name, [artifact.path]);
   return artifact;
+}
+
+/** A HelmRepository's spec.timeout (60s by default): index fetches, chart downloads and registry operations. */
+export function repositoryTimeout(repo: HelmRepository): number {
+  return repo.spec.timeout ? parseDuration(repo.spec.timeout) : 60_000;
 }

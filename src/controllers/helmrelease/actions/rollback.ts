@@ -5,6 +5,7 @@ import { rollbackRelease } from '../../../helm/actions.ts';
 import { readReleases, type HelmReleaseRecord } from '../../../helm/release.ts';
 import { formatDuration } from '../../../util/duration.ts';
 import { DEFAULT_MAX_HISTORY, durationOr, errMessage, fullName, type PreparedContext } from '../context.ts';
+import { freshClient, ssaMode, waitPlan } from '../helm4.ts';
 import { Reason } from '../reasons.ts';
 import { progressing } from '../status.ts';
 import { waitHealthy } from './shared.ts';
@@ -22,6 +23,11 @@ export async function rollback(cx: PreparedContext, cur: HelmReleaseRecord, stor
   const timeout = durationOr(r.timeout, cx.timeout);
   const label = `${prev.chart?.metadata.name}@${prev.chart?.metadata.version}`;
   await progressing(cx, `Running 'rollback' action with timeout of ${formatDuration(timeout)}`);
+  if (r.recreate) {
+    // Helm 4 removed recreate (Helm 3 had deprecated it): say so rather than ignore it.
+    await cx.o.events.record(cx.obj, 'Warning', 'DeprecatedField', 'spec.rollback.recreate has no effect with Helm 4 and is ignored; remove it', cx.eventAnnotations);
+  }
+  const wait = waitPlan(cx.spec, r);
   try {
     await rollbackRelease(cx.o.helm, {
       target: cx.target.helm,
@@ -31,6 +37,9 @@ export async function rollback(cx: PreparedContext, cur: HelmReleaseRecord, stor
       revision: prev.version,
       timeoutMs: timeout,
       historyMax: cx.spec.maxHistory ?? DEFAULT_MAX_HISTORY,
+      freshClient: freshClient(cx.spec),
+      serverSideApply: ssaMode(r.serverSideApply),
+      ...wait.helm,
       force: r.force,
       cleanupOnFail: r.cleanupOnFail,
       noHooks: r.disableHooks,
@@ -39,7 +48,8 @@ export async function rollback(cx: PreparedContext, cur: HelmReleaseRecord, stor
     const after = await readReleases(cx.target.client, cx.desired.storageNamespace, cur.name);
     const rel = after[after.length - 1]!;
     cx.ours.add(rel.version);
-    if (!r.disableWait) await waitHealthy(cx, rel, timeout, 'Rollback');
+    cx.made.set(rel.version, { action: 'rollback', ociDigest: cx.status.history?.find((s) => s.version === prev.version)?.ociDigest });
+    if (wait.controllerWaits) await waitHealthy(cx, rel, timeout, 'Rollback', wait.jobs);
     const msg = `Helm rollback to previous release ${fullName(cx, prev)} with chart ${label} succeeded`;
     cx.conds.set('Remediated', 'True', Reason.RollbackSucceeded, msg);
     cx.conds.set('Ready', 'False', Reason.RollbackSucceeded, msg);

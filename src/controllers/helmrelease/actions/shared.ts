@@ -67,19 +67,25 @@ export async function applyCrds(cx: PreparedContext, policy: 'Skip' | 'Create' |
 }
 
 /** Revisions helm recorded for a failed action of ours (helm writes them before it fails). */
-export async function noteNewVersions(cx: PreparedContext, after = 0): Promise<void> {
+export async function noteNewVersions(cx: PreparedContext, after = 0, action?: 'install' | 'upgrade'): Promise<void> {
   const stored = await readReleases(cx.target.client, cx.desired.storageNamespace, cx.desired.releaseName).catch(() => []);
   const known = Math.max(after, ...cx.ours, 0);
-  for (const r of stored) if (r.version > known) cx.ours.add(r.version);
+  for (const r of stored) {
+    if (r.version <= known) continue;
+    cx.ours.add(r.version);
+    if (action) cx.made.set(r.version, { action, ociDigest: cx.desired.ociDigest });
+  }
 }
 
 /**
  * After helm reports success, the release's objects must become ready
- * (kstatus rules, src/health; spec.healthCheckExprs for the kinds it names). If they do not, the revision is marked
- * failed in Helm's storage, as `helm --wait` would have done.
+ * (kstatus rules, src/health; spec.healthCheckExprs for the kinds it names):
+ * Flux's 'poller' wait. If they do not, the revision is marked failed in
+ * Helm's storage, as `helm --wait` would have done. Without `jobs`
+ * (disableWaitForJobs), Jobs are not waited for.
  */
-export async function waitHealthy(cx: PreparedContext, rel: HelmReleaseRecord, timeoutMs: number, verb: string): Promise<void> {
-  const refs = await waitRefs(cx, rel);
+export async function waitHealthy(cx: PreparedContext, rel: HelmReleaseRecord, timeoutMs: number, verb: string, jobs = true): Promise<void> {
+  const refs = (await waitRefs(cx, rel)).filter((r) => jobs || !(r.kind === 'Job' && r.apiVersion.startsWith('batch/')));
   if (!refs.length) return;
   const res = await waitForSet(cx.target.client, cx.target.discovery, refs, {
     timeoutMs: Math.max(timeoutMs, 1_000),
@@ -115,7 +121,7 @@ export async function released(cx: PreparedContext, action: ReleaseAction, rel: 
   cx.conds.set('Ready', 'True', reason, msg);
   cx.conds.delete('Remediated');
   cx.conds.delete('TestSuccess');
-  cx.status.observedPostRenderersDigest = d.postRenderDigest;
+  recordRenderDigests(cx);
   cx.status.lastAppliedRevision = d.revision;
   cx.status.lastReleaseRevision = rel.version;
   await cx.o.events.record(cx.obj, 'Normal', reason, msg, cx.eventAnnotations);
@@ -139,7 +145,7 @@ export async function actionFailed(
 ): Promise<Outcome> {
   cx.status.lastAttemptedReleaseActionDuration = formatDuration(Date.now() - startedAt);
   if (err instanceof StepFailure && err.reason === Reason.PostRendererError) throw err;
-  await noteNewVersions(cx, previousVersion);
+  await noteNewVersions(cx, previousVersion, action);
   const retry = retryOnFailure(cx, governing);
   if (!retry) {
     if (action === 'install') cx.status.installFailures = (cx.status.installFailures ?? 0) + 1;
@@ -155,3 +161,12 @@ export async function actionFailed(
   return retry ? retryLater(cx, retry) : { done: false };
 }
 
+
+/** As Flux: the digests of the post-renderers and common metadata applied, absent when the spec has none. */
+export function recordRenderDigests(cx: PreparedContext): void {
+  const { postRenderDigest, commonMetadataDigest } = cx.desired;
+  if (postRenderDigest === undefined) delete cx.status.observedPostRenderersDigest;
+  else cx.status.observedPostRenderersDigest = postRenderDigest;
+  if (commonMetadataDigest === undefined) delete cx.status.observedCommonMetadataDigest;
+  else cx.status.observedCommonMetadataDigest = commonMetadataDigest;
+}

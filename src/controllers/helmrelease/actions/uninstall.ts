@@ -7,6 +7,7 @@ import type { HelmReleaseRecord } from '../../../helm/release.ts';
 import { formatDuration } from '../../../util/duration.ts';
 import { durationOr, errMessage, type ReleaseContext, type Target } from '../context.ts';
 import { Reason } from '../reasons.ts';
+import { freshClient } from '../helm4.ts';
 import { progressing } from '../status.ts';
 
 /** `why` is 'remediation' for a remediating uninstall (which sets Remediated), or a reason for the log and the message. */
@@ -26,9 +27,12 @@ export async function uninstall(cx: ReleaseContext & { target: Target }, cur: He
       keepHistory: u.keepHistory,
       noHooks: u.disableHooks,
       wait: !u.disableWait,
+      waitStrategy: cx.spec.waitStrategy?.name === 'legacy' ? 'legacy' : 'watcher',
+      freshClient: freshClient(cx.spec),
       cascade: u.deletionPropagation,
       signal: cx.signal,
     });
+    cx.made.set(cur.version, { action: why === 'remediation' ? 'uninstall-remediation' : 'uninstall' });
     const msg = `Helm uninstall succeeded for release ${full} with chart ${label}`;
     if (why === 'remediation') {
       cx.conds.set('Remediated', 'True', Reason.UninstallSucceeded, msg);

@@ -5,11 +5,12 @@
 import { upgradeRelease } from '../../../helm/actions.ts';
 import type { HelmReleaseRecord } from '../../../helm/release.ts';
 import { formatDuration } from '../../../util/duration.ts';
-import {  DEFAULT_MAX_HISTORY, durationOr,   type Outcome, type PreparedContext } from '../context.ts';
+import { DEFAULT_MAX_HISTORY, durationOr, type Outcome, type PreparedContext } from '../context.ts';
+import { freshClient, postRenderStrategy, ssaMode, takeOwnership, waitPlan } from '../helm4.ts';
 import { FORCE_AT, releaseLabels } from '../object.ts';
-import {   type ReleaseAction } from '../policy.ts';
+import type { ReleaseAction } from '../policy.ts';
 import { progressing } from '../status.ts';
-import { actionFailed, applyCrds,  released, waitHealthy, withPostRenderer } from './shared.ts';
+import { actionFailed, applyCrds, released, waitHealthy, withPostRenderer } from './shared.ts';
 
 /** `governing`: whose strategy a failure falls under; a retried failed install is an upgrade governed by the install strategy. */
 export async function upgrade(cx: PreparedContext, cur: HelmReleaseRecord, governing: ReleaseAction = 'upgrade'): Promise<Outcome> {
@@ -21,6 +22,7 @@ export async function upgrade(cx: PreparedContext, cur: HelmReleaseRecord, gover
   const forced = d.force;
   if (forced) cx.status.lastHandledForceAt = cx.obj.metadata.annotations?.[FORCE_AT];
   d.force = false;
+  const wait = waitPlan(cx.spec, u);
   const t0 = Date.now();
   try {
     const crds = u.crds ?? 'Skip';
@@ -35,6 +37,11 @@ export async function upgrade(cx: PreparedContext, cur: HelmReleaseRecord, gover
         values: d.values,
         timeoutMs: timeout,
         historyMax: cx.spec.maxHistory ?? DEFAULT_MAX_HISTORY,
+        freshClient: freshClient(cx.spec),
+        serverSideApply: ssaMode(u.serverSideApply),
+        ...wait.helm,
+        takeOwnership: takeOwnership(u),
+        postRenderStrategy: postRenderStrategy(cx.spec),
         reuseValues: u.preserveValues,
         force: u.force || forced,
         cleanupOnFail: u.cleanupOnFail,
@@ -47,7 +54,8 @@ export async function upgrade(cx: PreparedContext, cur: HelmReleaseRecord, gover
       }),
     );
     cx.ours.add(rel.version);
-    if (!u.disableWait) await waitHealthy(cx, rel, timeout - (Date.now() - t0), 'Upgrade');
+    cx.made.set(rel.version, { action: 'upgrade', ociDigest: d.ociDigest });
+    if (wait.controllerWaits) await waitHealthy(cx, rel, timeout - (Date.now() - t0), 'Upgrade', wait.jobs);
     cx.status.lastAttemptedReleaseActionDuration = formatDuration(Date.now() - t0);
     return released(cx, 'upgrade', rel);
   } catch (err) {
