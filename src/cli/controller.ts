@@ -6,6 +6,7 @@ import { jsonLogger } from '../util/log.ts';
 import { sluiceHome } from '../util/paths.ts';
 import { parseDuration } from '../util/duration.ts';
 import { limitHeapGrowth } from '../util/heap.ts';
+import { parseFeatureGates } from '../runtime/features.ts';
 import { clientFromFlags, clusterFlags } from './kubeconfig.ts';
 
 const usage = `usage: sluice controller [flags]
@@ -25,6 +26,7 @@ the current kubeconfig (or in-cluster credentials).
   --default-service-account NAME     impersonate this service account when a Kustomization names none
   --watch-namespace NS               reconcile objects of this namespace only (default: all)
   --qps N --burst N                  client rate limit (default 500/1000)
+  --feature-gates A=true,B=false     Flux's feature gates: StrictPostBuildSubstitutions (default true)
 `;
 
 export async function controllerCommand(args: string[]): Promise<number> {
@@ -45,6 +47,7 @@ export async function controllerCommand(args: string[]): Promise<number> {
       'no-cross-namespace-refs': { type: 'boolean', default: false },
       'default-service-account': { type: 'string' },
       'watch-namespace': { type: 'string' },
+      'feature-gates': { type: 'string' },
       qps: { type: 'string', default: '500' },
       burst: { type: 'string', default: '1000' },
       help: { type: 'boolean', short: 'h' },
@@ -54,6 +57,7 @@ export async function controllerCommand(args: string[]): Promise<number> {
     process.stdout.write(usage);
     return 0;
   }
+  const gates = parseFeatureGates(values['feature-gates']);
   limitHeapGrowth();
   const log = jsonLogger({ logger: 'sluice' });
   const client = await clientFromFlags(values, { qps: Number(values.qps), burst: Number(values.burst) });
@@ -74,6 +78,7 @@ export async function controllerCommand(args: string[]): Promise<number> {
       defaultServiceAccount: values['default-service-account'],
       requeueDependencyMs: parseDuration(values['requeue-dependency']),
       watchNamespace: values['watch-namespace'],
+      strictPostBuildSubstitutions: gates.StrictPostBuildSubstitutions,
     });
   } catch (err) {
     if (err instanceof KubeApiError && err.status === 404) {

@@ -41,6 +41,8 @@ export interface OperatorOptions {
   requeueDependencyMs?: number;
   /** Reconcile objects of this namespace only. */
   watchNamespace?: string;
+  /** Flux's StrictPostBuildSubstitutions gate (default true). */
+  strictPostBuildSubstitutions?: boolean;
 }
 
 export interface Operator {
@@ -103,6 +105,7 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
     defaultServiceAccount: o.defaultServiceAccount,
     requeueDependencyMs: o.requeueDependencyMs,
     applyConcurrency: o.applyConcurrency,
+    strictPostBuildSubstitutions: o.strictPostBuildSubstitutions,
   });
 
   /**

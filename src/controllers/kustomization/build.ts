@@ -30,6 +30,7 @@ export async function build(env: Env, a: Attempt, artifact: ArtifactRef, target:
       dir: decrypted?.dir ?? dir,
       decrypted: !!decrypted,
       spec: a.obj.spec,
+      strictSubstitution: env.o.strictPostBuildSubstitutions ?? true,
       vars: { lookup: (kind, n) => lookupVars(target.client, a.namespace, kind, n) },
     });
     built = BuiltSet.of(result.objects.map((m) => m.object as KubeObject));

@@ -24,4 +24,6 @@ export interface KustomizationControllerOptions {
   /** How long to wait before looking again at unready dependencies. */
   requeueDependencyMs?: number;
   applyConcurrency?: number;
+  /** Fail post-build substitution on an unset variable without a default (Flux's StrictPostBuildSubstitutions gate; true by default, as in Flux 2.9). */
+  strictPostBuildSubstitutions?: boolean;
 }
