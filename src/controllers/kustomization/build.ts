@@ -25,7 +25,7 @@ export async function build(env: Env, a: Attempt, artifact: ArtifactRef, target:
   try {
     const dir = await env.o.artifacts.resolve(artifact);
     const keys = await decryptionKeys(env, a.obj);
-    if (keys) decrypted = await decryptTree(dir, keys, a.obj.spec.path);
+    if (keys) decrypted = await decryptTree(dir, keys, a.obj.spec.path, { serviceAccountName: a.obj.spec.decryption?.serviceAccountName });
     const result = await buildKustomization({
       dir: decrypted?.dir ?? dir,
       decrypted: !!decrypted,
