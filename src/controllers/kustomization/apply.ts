@@ -76,7 +76,7 @@ export async function applyStage(env: Env, a: Attempt, target: Target, objects: 
   const changes = [...run.applied, ...run.pruned];
   if (hasChanges(changes)) {
     a.log.info('server-side apply completed', { revision, changes: summarizeLines(changes) });
-    await env.o.events.record(a.obj, 'Normal', Reason.Progressing, formatChangeSet(changes.filter((e) => e.action !== 'unchanged')), revisionAnnotation(revision));
+    await env.o.events.record(a.obj, 'Normal', Reason.Progressing, formatChangeSet(changes.filter((e) => e.action !== 'unchanged')), revisionAnnotation(revision, a.originRevision));
   }
   return { applied: run.applied, changes };
 }

@@ -19,7 +19,7 @@ import { dependencyFailure } from './dependencies.ts';
 import { finalize } from './finalize.ts';
 import { finish, markAttempted, succeed } from './finish.ts';
 import { healthStage } from './health.ts';
-import { KS_PLURAL, type Kustomization } from './names.ts';
+import { KS_PLURAL, ORIGIN_REVISION_KEY, type Kustomization } from './names.ts';
 import { sourceArtifact } from './source.ts';
 
 export type { KustomizationControllerOptions } from './options.ts';
@@ -115,6 +115,7 @@ export class KustomizationController {
     const artifact = sourceArtifact(env, a);
     if (artifact instanceof Failure) return finish(env, a, artifact);
     const revision = artifact.revision;
+    a.originRevision = artifact.metadata?.[ORIGIN_REVISION_KEY] || undefined;
     markAttempted(env, a, revision);
     const target = await targetStage(env, a);
     if (target instanceof Failure) return finish(env, a, target);
