@@ -26,6 +26,8 @@ the current kubeconfig (or in-cluster credentials).
   --default-service-account NAME     impersonate this service account when a Kustomization names none
   --watch-namespace NS               reconcile objects of this namespace only (default: all)
   --qps N --burst N                  client rate limit (default 500/1000)
+  --watch-configs-label-selector SEL ConfigMaps and Secrets whose changes re-reconcile the Kustomizations and
+                                     HelmReleases that use them (default reconcile.fluxcd.io/watch=Enabled)
   --feature-gates A=true,B=false     Flux's feature gates: StrictPostBuildSubstitutions (default true)
 `;
 
@@ -48,6 +50,7 @@ export async function controllerCommand(args: string[]): Promise<number> {
       'default-service-account': { type: 'string' },
       'watch-namespace': { type: 'string' },
       'feature-gates': { type: 'string' },
+      'watch-configs-label-selector': { type: 'string' },
       qps: { type: 'string', default: '500' },
       burst: { type: 'string', default: '1000' },
       help: { type: 'boolean', short: 'h' },
@@ -79,6 +82,7 @@ export async function controllerCommand(args: string[]): Promise<number> {
       requeueDependencyMs: parseDuration(values['requeue-dependency']),
       watchNamespace: values['watch-namespace'],
       strictPostBuildSubstitutions: gates.StrictPostBuildSubstitutions,
+      watchConfigsSelector: values['watch-configs-label-selector'],
     });
   } catch (err) {
     if (err instanceof KubeApiError && err.status === 404) {

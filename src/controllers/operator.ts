@@ -16,6 +16,7 @@ import { registerSources } from '../source/kinds.ts';
 import { HelmCli } from '../tools/helmcli.ts';
 import { ensureHelm } from '../tools/gotool.ts';
 import { registerHelmControllers } from './register-helm.ts';
+import { configDataChanged, configInformers } from './configwatch.ts';
 import type { HelmReleaseController } from './helmrelease/controller.ts';
 import { KustomizationController, type Kustomization } from './kustomization/controller.ts';
 import { ControllerManager } from '../runtime/manager.ts';
@@ -41,6 +42,8 @@ export interface OperatorOptions {
   requeueDependencyMs?: number;
   /** Reconcile objects of this namespace only. */
   watchNamespace?: string;
+  /** Which ConfigMaps and Secrets changes re-reconcile their users (Flux's --watch-configs-label-selector; reconcile.fluxcd.io/watch=Enabled by default, "" for all). */
+  watchConfigsSelector?: string;
   /** Flux's StrictPostBuildSubstitutions gate (default true). */
   strictPostBuildSubstitutions?: boolean;
 }
@@ -89,6 +92,7 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
   const repos = sources.get('GitRepository')!;
   const ociRepos = sources.get('OCIRepository')!;
   const kss = manager.informer(`/apis/${KUSTOMIZE_GROUP}/v1/kustomizations`);
+  const configs = configInformers(manager, o.watchConfigsSelector);
 
   const ksController = new KustomizationController({
     client: o.client,
@@ -179,6 +183,9 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
           return keys;
         },
       },
+      // A watched ConfigMap or Secret that Kustomizations use (substituteFrom, decryption, kubeConfig) changed.
+      { informer: configs.configMaps, keys: (type, obj, old) => (configDataChanged(type, obj, old) ? ksController.dependentsOfConfig('ConfigMap', obj.metadata.namespace!, obj.metadata.name!) : []) },
+      { informer: configs.secrets, keys: (type, obj, old) => (configDataChanged(type, obj, old) ? ksController.dependentsOfConfig('Secret', obj.metadata.namespace!, obj.metadata.name!) : []) },
       {
         // A Kustomization turning Ready releases the ones that depend on it.
         informer: kss,
@@ -195,6 +202,7 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
     manager, client: o.client, log: o.log, metrics, artifacts, dataDir: o.dataDir, concurrency,
     noCrossNamespaceRefs: o.noCrossNamespaceRefs, defaultServiceAccount: o.defaultServiceAccount, requeueDependencyMs: o.requeueDependencyMs,
     releaseConcurrency: o.releaseConcurrency,
+    configs,
   });
   await manager.start();
   return {

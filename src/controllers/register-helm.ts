@@ -18,8 +18,8 @@ import { EventRecorder } from '../runtime/events.ts';
 import { HelmReleaseController } from './helmrelease/controller.ts';
 import type { ControllerManager } from '../runtime/manager.ts';
 import type { Metrics } from '../runtime/metrics.ts';
+import { configDataChanged, type ConfigInformers } from './configwatch.ts';
 
-export const WATCH_LABEL = 'reconcile.fluxcd.io/watch';
 
 export interface HelmControllersOptions {
   manager: ControllerManager;
@@ -35,6 +35,8 @@ export interface HelmControllersOptions {
   noCrossNamespaceRefs?: boolean;
   defaultServiceAccount?: string;
   requeueDependencyMs?: number;
+  /** The watched ConfigMaps and Secrets (configwatch.ts), shared with the Kustomizations. */
+  configs: ConfigInformers;
 }
 
 export interface HelmControllers {
@@ -46,7 +48,7 @@ export interface HelmControllers {
  * HelmRepository, HelmChart and OCIRepository, come from the source table,
  * src/source/kinds.ts), with the watches that make a new chart artifact, a Ready
  * dependency, or a change of a ConfigMap or Secret labelled
- * reconcile.fluxcd.io/watch: Enabled reach the HelmReleases at once.
+ * watched (--watch-configs-label-selector, configwatch.ts) reach the HelmReleases at once.
  */
 export async function registerHelmControllers(o: HelmControllersOptions): Promise<HelmControllers> {
   const helmHome = join(o.dataDir, 'helm');
@@ -56,9 +58,7 @@ export async function registerHelmControllers(o: HelmControllersOptions): Promis
   const charts = m.informer(`/apis/${SOURCE_GROUP}/v1/helmcharts`);
   const ociRepos = m.informer(`/apis/${SOURCE_GROUP}/v1/ocirepositories`);
   const releases = m.informer(`/apis/${HELM_GROUP}/v2/helmreleases`);
-  const selector = `labelSelector=${encodeURIComponent(`${WATCH_LABEL}=Enabled`)}`;
-  const configMaps = m.informer(`/api/v1/configmaps?${selector}`);
-  const secrets = m.informer(`/api/v1/secrets?${selector}`);
+  const { configMaps, secrets } = o.configs;
 
   const releaseController = new HelmReleaseController({
     client: o.client,
@@ -116,8 +116,8 @@ export async function registerHelmControllers(o: HelmControllersOptions): Promis
           return releaseController.dependentsOf(obj.metadata.namespace!, obj.metadata.name!);
         },
       },
-      { informer: configMaps, keys: (type, obj, old) => (dataChanged(type, obj, old) ? releaseController.dependentsOfValues('ConfigMap', obj.metadata.namespace!, obj.metadata.name!) : []) },
-      { informer: secrets, keys: (type, obj, old) => (dataChanged(type, obj, old) ? releaseController.dependentsOfValues('Secret', obj.metadata.namespace!, obj.metadata.name!) : []) },
+      { informer: configMaps, keys: (type, obj, old) => (configDataChanged(type, obj, old) ? releaseController.dependentsOfValues('ConfigMap', obj.metadata.namespace!, obj.metadata.name!) : []) },
+      { informer: secrets, keys: (type, obj, old) => (configDataChanged(type, obj, old) ? releaseController.dependentsOfValues('Secret', obj.metadata.namespace!, obj.metadata.name!) : []) },
     ],
   });
   return { releases: releaseController };
@@ -132,9 +132,4 @@ function chartRefDependents(releases: Informer, kind: string, namespace: string,
       return ref?.kind === kind && ref.name === name && (ref.namespace ?? r.metadata.namespace) === namespace;
     })
     .map((r) => `${r.metadata.namespace}/${r.metadata.name}`);
-}
-
-function dataChanged(type: string, obj: KubeObject, old?: KubeObject): boolean {
-  if (type !== 'MODIFIED' || !old) return true;
-  return JSON.stringify(obj.data ?? null) !== JSON.stringify(old.data ?? null) || JSON.stringify(obj.binaryData ?? null) !== JSON.stringify(old.binaryData ?? null);
 }

@@ -71,6 +71,23 @@ export class KustomizationController {
       .map(keyOf);
   }
 
+  /**
+   * Keys of the Kustomizations in `namespace` that read this ConfigMap or
+   * Secret: postBuild.substituteFrom, decryption.secretRef, kubeConfig.
+   */
+  dependentsOfConfig(kind: 'ConfigMap' | 'Secret', namespace: string, name: string): string[] {
+    return this.o.kustomizations
+      .list(namespace)
+      .filter((k) => {
+        const spec = (k as Kustomization).spec;
+        if (!spec) return false;
+        if (spec.postBuild?.substituteFrom?.some((r) => r.kind === kind && r.name === name)) return true;
+        if (kind === 'Secret') return spec.decryption?.secretRef?.name === name || spec.kubeConfig?.secretRef?.name === name;
+        return spec.kubeConfig?.configMapRef?.name === name;
+      })
+      .map(keyOf);
+  }
+
   /** Keys of Kustomizations that depend on the given one. */
   dependentsOf(namespace: string, name: string): string[] {
     return dependentsOf(this.o.kustomizations, namespace, name);
