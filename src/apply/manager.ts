@@ -185,6 +185,9 @@ export class ResourceManager {
         p.decision = 'deferred';
         return;
       }
+      if (betaFluxObject(p.obj) && err instanceof KubeApiError && /unknown field|field not declared in schema/i.test(err.serverMessage)) {
+        throw new Error(`${err.serverMessage}: ${p.obj.apiVersion} fields that the current version does not have would be lost; \`sluice migrate -f PATH\` rewrites them to the current version`);
+      }
       if (isImmutableError(err)) {
         if (opts.force || forceEnabled(p.obj)) {
           p.decision = 'recreate';
@@ -291,7 +294,15 @@ export class ResourceManager {
     return this.client.request<KubeObject>({
       method: 'PATCH',
       path,
-      query: { fieldManager: opts.fieldManager ?? 'sluice', force: 'true', ...(dryRun ? { dryRun: 'All' } : {}) },
+      query: {
+        fieldManager: opts.fieldManager ?? 'sluice',
+        force: 'true',
+        ...(dryRun ? { dryRun: 'All' } : {}),
+        // Sluice serves Flux's betas with the current schema: a field only a beta
+        // had would be dropped without a word (a warning header at most) under
+        // the server's default; refused instead, before anything is applied.
+        ...(betaFluxObject(p.obj) ? { fieldValidation: 'Strict' } : {}),
+      },
       body: p.obj,
       contentType: APPLY_PATCH,
     });
@@ -331,6 +342,11 @@ export class ResourceManager {
       }
     }
   }
+}
+
+/** A Flux object written for a beta API version (kustomize.toolkit.fluxcd.io/v1beta2, helm.toolkit.fluxcd.io/v2beta1, ...). */
+function betaFluxObject(obj: KubeObject): boolean {
+  return /^[a-z]+\.toolkit\.fluxcd\.io\/v\d+(alpha|beta)\d+$/.test(obj.apiVersion ?? '');
 }
 
 export function errorText(err: unknown): string {

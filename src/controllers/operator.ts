@@ -16,11 +16,16 @@ import { registerSources } from '../source/kinds.ts';
 import { HelmCli } from '../tools/helmcli.ts';
 import { ensureHelm } from '../tools/gotool.ts';
 import { registerHelmControllers } from './register-helm.ts';
-import { configDataChanged, configInformers } from './configwatch.ts';
+import { configDataChanged, configInformers, DEFAULT_WATCH_CONFIGS_SELECTOR } from './configwatch.ts';
 import type { HelmReleaseController } from './helmrelease/controller.ts';
 import { KustomizationController, type Kustomization } from './kustomization/controller.ts';
 import { ControllerManager } from '../runtime/manager.ts';
+import { EventSink } from '../runtime/eventsink.ts';
+import { parseFeatureGates, type FeatureGates } from '../runtime/featuregates.ts';
+import { DEFAULT_TAKEOVER_MANAGERS } from '../apply/takeover.ts';
 import { Metrics } from '../runtime/metrics.ts';
+
+type WatchEvent = 'ADDED' | 'MODIFIED' | 'DELETED';
 
 export interface OperatorOptions {
   client: KubeClient;
@@ -32,7 +37,7 @@ export interface OperatorOptions {
   /** Base URL written into status.artifact.url (default: the artifact server's own URL). */
   artifactBaseUrl?: string;
   httpAddress?: string;
-  leaderElection?: { namespace: string; name?: string; leaseDurationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number; identity?: string };
+  leaderElection?: { namespace: string; name?: string; leaseDurationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number; identity?: string; releaseOnCancel?: boolean };
   concurrency?: number;
   applyConcurrency?: number;
   /** HelmReleases reconciled at once (default: four per core, at most `concurrency`). */
@@ -42,10 +47,26 @@ export interface OperatorOptions {
   requeueDependencyMs?: number;
   /** Reconcile objects of this namespace only. */
   watchNamespace?: string;
-  /** Which ConfigMaps and Secrets changes re-reconcile their users (Flux's --watch-configs-label-selector; reconcile.fluxcd.io/watch=Enabled by default, "" for all). */
-  watchConfigsSelector?: string;
-  /** Flux's StrictPostBuildSubstitutions gate (default true). */
-  strictPostBuildSubstitutions?: boolean;
+  /** Probes on their own address (Flux's --health-addr); default: httpAddress. */
+  healthAddress?: string;
+  /** Also POST every event in Flux's format to this receiver (Flux's --events-addr). */
+  eventsAddress?: string;
+  /** Artifacts kept per source, and how long a previous one may stay (Flux's --artifact-retention-records/-ttl). */
+  artifactRetention?: { records?: number; ttlMs?: number };
+  /** Reconcile only toolkit objects with these labels (Flux's --watch-label-selector). */
+  watchLabelSelector?: string;
+  /** ConfigMaps and Secrets whose changes reach the objects using them (Flux's --watch-configs-label-selector). */
+  watchConfigsLabelSelector?: string;
+  /** Retry delays after failures (Flux's --min-retry-delay, --max-retry-delay). */
+  retry?: { baseDelayMs: number; maxDelayMs: number };
+  /** Time running reconciles get on shutdown (Flux's --graceful-shutdown-timeout). */
+  shutdownGraceMs?: number;
+  /** Secret with fallback age keys for SOPS (Flux's --sops-age-secret). */
+  sopsAgeSecret?: { namespace: string; name: string };
+  /** Field managers taken over besides Sluice's defaults (Flux's --override-manager). */
+  overrideManagers?: string[];
+  /** Flux's feature gates (parseFeatureGates); defaults when unset. */
+  featureGates?: FeatureGates;
 }
 
 export interface Operator {
@@ -60,7 +81,8 @@ export interface Operator {
 export async function startOperator(o: OperatorOptions): Promise<Operator> {
   const metrics = new Metrics();
   await mkdir(o.dataDir, { recursive: true });
-  const storage = new Storage({ root: join(o.dataDir, 'artifacts'), baseUrl: o.artifactBaseUrl });
+  const gates = o.featureGates ?? parseFeatureGates([]);
+  const storage = new Storage({ root: join(o.dataDir, 'artifacts'), baseUrl: o.artifactBaseUrl, keep: o.artifactRetention?.records, ttlMs: o.artifactRetention?.ttlMs });
   const [host, port] = (o.storageAddress ?? '127.0.0.1:0').split(':') as [string, string];
   const storageServer = await startStorageServer(storage, { host, port: Number(port) });
   const mirrors = new MirrorCache(join(o.dataDir, 'mirrors'));
@@ -77,12 +99,17 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
     log: o.log,
     metrics,
     httpAddress: o.httpAddress,
+    healthAddress: o.healthAddress,
+    retry: o.retry,
+    shutdownGraceMs: o.shutdownGraceMs,
+    watchLabelSelector: o.watchLabelSelector,
     leaderElection: o.leaderElection && { name: 'sluice-controller-leader', ...o.leaderElection },
     watchNamespace: o.watchNamespace,
   });
   const concurrency = o.concurrency ?? 8;
-  const sourceEvents = new EventRecorder(o.client, 'source-controller', o.log);
-  const ksEvents = new EventRecorder(o.client, 'kustomize-controller', o.log);
+  const sink = o.eventsAddress ? new EventSink({ address: o.eventsAddress, log: o.log }) : undefined;
+  const sourceEvents = new EventRecorder(o.client, 'source-controller', o.log, { sink });
+  const ksEvents = new EventRecorder(o.client, 'kustomize-controller', o.log, { sink });
   // Helm's own files (registry logins, repository caches) for the HelmChart source and the releases.
   const helmHome = join(o.dataDir, 'helm');
   await mkdir(helmHome, { recursive: true, mode: 0o700 });
@@ -92,7 +119,8 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
   const repos = sources.get('GitRepository')!;
   const ociRepos = sources.get('OCIRepository')!;
   const kss = manager.informer(`/apis/${KUSTOMIZE_GROUP}/v1/kustomizations`);
-  const configs = configInformers(manager, o.watchConfigsSelector);
+  // Flux's --watch-configs-label-selector; the DisableConfigWatchers gate turns those watches off.
+  const configs = gates.DisableConfigWatchers ? undefined : configInformers(manager, o.watchConfigsLabelSelector ?? DEFAULT_WATCH_CONFIGS_SELECTOR);
 
   const ksController = new KustomizationController({
     client: o.client,
@@ -109,7 +137,10 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
     defaultServiceAccount: o.defaultServiceAccount,
     requeueDependencyMs: o.requeueDependencyMs,
     applyConcurrency: o.applyConcurrency,
-    strictPostBuildSubstitutions: o.strictPostBuildSubstitutions,
+    sopsAgeSecret: o.sopsAgeSecret,
+    takeoverManagers: o.overrideManagers?.length ? [...DEFAULT_TAKEOVER_MANAGERS, ...o.overrideManagers] : undefined,
+    failFast: !gates.DisableFailFastBehavior,
+    strictPostBuildSubstitutions: gates.StrictPostBuildSubstitutions,
   });
 
   /**
@@ -184,8 +215,12 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
         },
       },
       // A watched ConfigMap or Secret that Kustomizations use (substituteFrom, decryption, kubeConfig) changed.
-      { informer: configs.configMaps, keys: (type, obj, old) => (configDataChanged(type, obj, old) ? ksController.dependentsOfConfig('ConfigMap', obj.metadata.namespace!, obj.metadata.name!) : []) },
-      { informer: configs.secrets, keys: (type, obj, old) => (configDataChanged(type, obj, old) ? ksController.dependentsOfConfig('Secret', obj.metadata.namespace!, obj.metadata.name!) : []) },
+      ...(configs
+        ? [
+            { informer: configs.configMaps, keys: (type: WatchEvent, obj: KubeObject, old?: KubeObject) => (configDataChanged(type, obj, old) ? ksController.dependentsOfConfig('ConfigMap', obj.metadata.namespace!, obj.metadata.name!) : []) },
+            { informer: configs.secrets, keys: (type: WatchEvent, obj: KubeObject, old?: KubeObject) => (configDataChanged(type, obj, old) ? ksController.dependentsOfConfig('Secret', obj.metadata.namespace!, obj.metadata.name!) : []) },
+          ]
+        : []),
       {
         // A Kustomization turning Ready releases the ones that depend on it.
         informer: kss,
@@ -202,6 +237,7 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
     manager, client: o.client, log: o.log, metrics, artifacts, dataDir: o.dataDir, concurrency,
     noCrossNamespaceRefs: o.noCrossNamespaceRefs, defaultServiceAccount: o.defaultServiceAccount, requeueDependencyMs: o.requeueDependencyMs,
     releaseConcurrency: o.releaseConcurrency,
+    events: new EventRecorder(o.client, 'helm-controller', o.log, { sink }),
     configs,
   });
   await manager.start();
@@ -216,6 +252,7 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
       await helm.releases.stop();
       // Queued events go out before the process ends.
       await Promise.all([sourceEvents.flush(), ksEvents.flush()]);
+      await sink?.flush();
       await storageServer.close();
       o.client.close();
     },

@@ -20,6 +20,7 @@ import type { ControllerManager } from '../runtime/manager.ts';
 import type { Metrics } from '../runtime/metrics.ts';
 import { configDataChanged, type ConfigInformers } from './configwatch.ts';
 
+type WatchEvent = 'ADDED' | 'MODIFIED' | 'DELETED';
 
 export interface HelmControllersOptions {
   manager: ControllerManager;
@@ -35,8 +36,13 @@ export interface HelmControllersOptions {
   noCrossNamespaceRefs?: boolean;
   defaultServiceAccount?: string;
   requeueDependencyMs?: number;
-  /** The watched ConfigMaps and Secrets (configwatch.ts), shared with the Kustomizations. */
-  configs: ConfigInformers;
+  events: EventRecorder;
+  /**
+   * The watched ConfigMaps and Secrets (configwatch.ts, Flux's
+   * --watch-configs-label-selector), shared with the Kustomizations;
+   * undefined turns those watches off (the DisableConfigWatchers gate).
+   */
+  configs?: ConfigInformers;
 }
 
 export interface HelmControllers {
@@ -58,7 +64,8 @@ export async function registerHelmControllers(o: HelmControllersOptions): Promis
   const charts = m.informer(`/apis/${SOURCE_GROUP}/v1/helmcharts`);
   const ociRepos = m.informer(`/apis/${SOURCE_GROUP}/v1/ocirepositories`);
   const releases = m.informer(`/apis/${HELM_GROUP}/v2/helmreleases`);
-  const { configMaps, secrets } = o.configs;
+  const configMaps = o.configs?.configMaps;
+  const secrets = o.configs?.secrets;
 
   const releaseController = new HelmReleaseController({
     client: o.client,
@@ -68,7 +75,7 @@ export async function registerHelmControllers(o: HelmControllersOptions): Promis
     artifacts: o.artifacts,
     helm: new HelmDriver({ bin: () => ensureHelmDriver({ log: (m) => o.log.info(m) }) }),
     kustomize: () => (kustomize ??= ensureKustomize({ log: (msg) => o.log.info(msg) })),
-    events: new EventRecorder(o.client, 'helm-controller', o.log),
+    events: o.events,
     metrics: o.metrics,
     log: o.log,
     workDir: join(helmHome, 'work'),
@@ -116,8 +123,12 @@ export async function registerHelmControllers(o: HelmControllersOptions): Promis
           return releaseController.dependentsOf(obj.metadata.namespace!, obj.metadata.name!);
         },
       },
-      { informer: configMaps, keys: (type, obj, old) => (configDataChanged(type, obj, old) ? releaseController.dependentsOfValues('ConfigMap', obj.metadata.namespace!, obj.metadata.name!) : []) },
-      { informer: secrets, keys: (type, obj, old) => (configDataChanged(type, obj, old) ? releaseController.dependentsOfValues('Secret', obj.metadata.namespace!, obj.metadata.name!) : []) },
+      ...(configMaps && secrets
+        ? [
+            { informer: configMaps, keys: (type: WatchEvent, obj: KubeObject, old?: KubeObject) => (configDataChanged(type, obj, old) ? releaseController.dependentsOfValues('ConfigMap', obj.metadata.namespace!, obj.metadata.name!) : []) },
+            { informer: secrets, keys: (type: WatchEvent, obj: KubeObject, old?: KubeObject) => (configDataChanged(type, obj, old) ? releaseController.dependentsOfValues('Secret', obj.metadata.namespace!, obj.metadata.name!) : []) },
+          ]
+        : []),
     ],
   });
   return { releases: releaseController };

@@ -26,6 +26,8 @@ export interface WaitOptions {
   onProgress?: (objects: ObjectHealth[]) => void;
   /** Shared caches to read objects from, instead of a list+watch per call (controllers). */
   informers?: SharedInformers;
+  /** Settle as soon as one object is Failed (default), rather than wait for all or the timeout. */
+  failFast?: boolean;
 }
 
 export interface WaitResult {
@@ -74,7 +76,7 @@ export async function waitForSet(
   const evaluate = () => {
     const all = snapshot();
     opts.onProgress?.(all);
-    if (all.every((o) => o.result.status === 'Current') || all.some((o) => o.result.status === 'Failed')) settle();
+    if (all.every((o) => o.result.status === 'Current') || (opts.failFast !== false && all.some((o) => o.result.status === 'Failed'))) settle();
   };
 
   const refresh = (g: { refs: WaitRef[] }, lookup: (name: string) => KubeObject | undefined) => {

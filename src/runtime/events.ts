@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import type { KubeClient } from '../kube/client.ts';
 import type { KubeObject } from '../kube/object.ts';
 import type { Logger } from '../util/log.ts';
+import { fluxEvent, type EventSink } from './eventsink.ts';
 
 export type EventType = 'Normal' | 'Warning';
 
@@ -43,11 +44,17 @@ export class EventRecorder {
     private readonly client: KubeClient,
     private readonly component: string,
     private readonly log: Logger,
-    private readonly instance = process.env.HOSTNAME ?? 'sluice',
+    /** `sink`: where every event also goes, in Flux's format (--events-addr). */
+    private readonly opts: { sink?: EventSink; instance?: string } = {},
   ) {}
+
+  private get instance(): string {
+    return this.opts.instance ?? process.env.HOSTNAME ?? 'sluice';
+  }
 
   /** Queues an event; resolves at once. */
   async record(obj: KubeObject, type: EventType, reason: string, message: string, annotations?: Record<string, string>): Promise<void> {
+    this.opts.sink?.send(fluxEvent(obj, type, reason, message, annotations, this.component, this.instance, new Date()));
     if (this.pending.length >= MAX_PENDING) {
       if (this.dropped++ % 1000 === 0) this.log.error('events dropped: too many waiting', { dropped: this.dropped });
       return;

@@ -11,6 +11,8 @@ export interface LeaderElectionOptions {
   leaseDurationMs?: number;
   renewDeadlineMs?: number;
   retryPeriodMs?: number;
+  /** Give the lease up on stop, so a replica takes over at once (default true; Flux's --leader-election-release-on-cancel). */
+  releaseOnCancel?: boolean;
   onStartedLeading: () => void;
   /** Leadership was lost (not released): the process must stop acting at once. */
   onStoppedLeading: () => void;
@@ -75,6 +77,7 @@ export class LeaderElector {
     await this.inflight;
     if (!this.leading) return;
     this.leading = false;
+    if (this.opts.releaseOnCancel === false) return;
     try {
       const lease = await this.client.request<Lease>({ path: this.path });
       if (lease.spec.holderIdentity !== this.identity) return;

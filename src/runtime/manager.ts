@@ -11,6 +11,9 @@ import { LeaderElector } from './leader.ts';
 import type { Metrics } from './metrics.ts';
 import { WorkQueue, type ReconcileOutcome } from './queue.ts';
 
+/** Collections of Flux's kinds, which --watch-label-selector narrows. */
+const TOOLKIT_PATH = /^\/apis\/[a-z]+\.toolkit\.fluxcd\.io\//;
+
 export interface ControllerRegistration {
   kind: string;
   /** Cache of the reconciled kind; its changes enqueue the object itself. */
@@ -27,7 +30,16 @@ export interface ManagerOptions {
   metrics: Metrics;
   /** Address for /healthz, /readyz and /metrics, e.g. 127.0.0.1:8080; port 0 picks one. */
   httpAddress?: string;
-  leaderElection?: { namespace: string; name: string; identity?: string; leaseDurationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number };
+  /** Serve /healthz and /readyz here instead (Flux's --health-addr), when not the same as httpAddress. */
+  healthAddress?: string;
+  /** Retry delays after a failed reconcile (Flux's --min-retry-delay, --max-retry-delay). */
+  retry?: { baseDelayMs: number; maxDelayMs: number };
+  /**
+   * Reconcile only objects of the toolkit kinds that carry these labels
+   * (Flux's --watch-label-selector, for sharding); other caches are not narrowed.
+   */
+  watchLabelSelector?: string;
+  leaderElection?: { namespace: string; name: string; identity?: string; leaseDurationMs?: number; renewDeadlineMs?: number; retryPeriodMs?: number; releaseOnCancel?: boolean };
   /** How long running reconciles may take to finish on shutdown. */
   shutdownGraceMs?: number;
   /** Watch and reconcile objects of this namespace only (Flux's --watch-all-namespaces=false). */
@@ -46,6 +58,7 @@ export class ControllerManager {
   private readonly controllers: ControllerRegistration[] = [];
   private readonly queues = new Map<string, WorkQueue>();
   private server: http.Server | undefined;
+  private healthServer: http.Server | undefined;
   private elector: LeaderElector | undefined;
   private leading = false;
   private stopping = false;
@@ -66,7 +79,8 @@ export class ControllerManager {
     const path = this.o.watchNamespace ? inNamespace(clusterPath, this.o.watchNamespace) : clusterPath;
     let inf = this.informers.get(path);
     if (!inf) {
-      inf = new Informer(this.o.client, path, { onError: (err) => this.o.log.error('watch failed', { path, error: String(err) }) });
+      const labelSelector = this.o.watchLabelSelector && TOOLKIT_PATH.test(path) ? this.o.watchLabelSelector : undefined;
+      inf = new Informer(this.o.client, path, { labelSelector, onError: (err) => this.o.log.error('watch failed', { path, error: String(err) }) });
       this.informers.set(path, inf);
     }
     return inf;
@@ -118,7 +132,7 @@ export class ControllerManager {
     await Promise.all([...this.queues.values()].map((q) => q.shutDown(this.o.shutdownGraceMs ?? 30_000)));
     await this.elector?.stop();
     for (const i of this.informers.values()) i.stop();
-    await new Promise<void>((r) => (this.server ? this.server.close(() => r()) : r()));
+    await Promise.all([this.server, this.healthServer].map((s) => new Promise<void>((r) => (s ? s.close(() => r()) : r()))));
     this.o.log.info('stopped');
   }
 
@@ -126,7 +140,7 @@ export class ControllerManager {
     if (this.leading || this.stopping) return;
     this.leading = true;
     for (const c of this.controllers) {
-      const q = new WorkQueue((key, signal) => c.reconcile(key, signal), { concurrency: c.concurrency }, (key, outcome, ms) => {
+      const q = new WorkQueue((key, signal) => c.reconcile(key, signal), { concurrency: c.concurrency, ...this.o.retry }, (key, outcome, ms) => {
         const result = 'error' in outcome ? 'error' : 'success';
         this.o.metrics.reconcileDuration.observe({ kind: c.kind, result }, ms / 1000);
         this.o.metrics.reconcileTotal.inc({ kind: c.kind, result });
@@ -151,14 +165,19 @@ export class ControllerManager {
   }
 
   private async startHttp(): Promise<void> {
-    const [host, port] = (this.o.httpAddress ?? '127.0.0.1:0').split(':') as [string, string];
-    this.server = http.createServer(async (req, res) => {
+    const probes = async (path: string, res: http.ServerResponse): Promise<boolean> => {
+      if (path === '/healthz') return res.writeHead(200).end('ok'), true;
+      if (path !== '/readyz') return false;
+      const synced = [...this.informers.values()].every((i) => i.synced);
+      res.writeHead(synced ? 200 : 503).end(synced ? 'ok' : 'caches not synced');
+      return true;
+    };
+    const main = this.o.httpAddress ?? '127.0.0.1:0';
+    // Flux serves probes on --health-addr and metrics on --metrics-addr; one server when they are the same (port 0: two ports).
+    const separateHealth = this.o.healthAddress !== undefined && (this.o.healthAddress !== main || main.endsWith(':0'));
+    this.server = await listen(main, async (req, res) => {
       const path = (req.url ?? '/').split('?')[0]!;
-      if (path === '/healthz') return void res.writeHead(200).end('ok');
-      if (path === '/readyz') {
-        const synced = [...this.informers.values()].every((i) => i.synced);
-        return void res.writeHead(synced ? 200 : 503).end(synced ? 'ok' : 'caches not synced');
-      }
+      if (!separateHealth && (await probes(path, res))) return;
       if (path === '/metrics') {
         res.writeHead(200, { 'content-type': this.o.metrics.registry.contentType });
         return void res.end(await this.o.metrics.registry.metrics());
@@ -168,12 +187,29 @@ export class ControllerManager {
       }
       res.writeHead(404).end('not found');
     });
-    await new Promise<void>((resolve, reject) => {
-      this.server!.once('error', reject);
-      this.server!.listen(Number(port), host, () => resolve());
-    });
-    this.o.log.info('serving health and metrics', { address: `${host}:${(this.server.address() as AddressInfo).port}` });
+    this.o.log.info(separateHealth ? 'serving metrics' : 'serving health and metrics', { address: addressOf(this.server) });
+    if (separateHealth) {
+      this.healthServer = await listen(this.o.healthAddress!, async (req, res) => {
+        if (!(await probes((req.url ?? '/').split('?')[0]!, res))) res.writeHead(404).end('not found');
+      });
+      this.o.log.info('serving health', { address: addressOf(this.healthServer) });
+    }
   }
+}
+
+async function listen(address: string, handler: http.RequestListener): Promise<http.Server> {
+  const i = address.lastIndexOf(':');
+  const server = http.createServer(handler);
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(Number(address.slice(i + 1)), address.slice(0, i).replace(/^\[(.*)\]$/, '$1'), () => resolve());
+  });
+  return server;
+}
+
+function addressOf(server: http.Server): string {
+  const a = server.address() as AddressInfo;
+  return `${a.address}:${a.port}`;
 }
 
 /** `/apis/g/v/things?x` → `/apis/g/v/namespaces/ns/things?x`. */

@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { WorkQueue } from './queue.ts';
+import { jittered, setIntervalJitter, WorkQueue } from './queue.ts';
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
@@ -126,4 +126,19 @@ test('whenDone resolves once the keys are through, runs added meanwhile included
   const pending = q.whenDone(['slow']);
   await q.shutDown(0); // a stopped queue lets waiters go
   await pending;
+});
+
+test('jittered: the interval moves by up to ±--interval-jitter-percentage, 0 turns it off', () => {
+  try {
+    assert.equal(jittered(60_000, () => 0), 57_000);
+    assert.equal(jittered(60_000, () => 1), 63_000);
+    assert.equal(jittered(60_000, () => 0.5), 60_000);
+    setIntervalJitter(10);
+    assert.equal(jittered(60_000, () => 0), 54_000);
+    setIntervalJitter(0);
+    assert.equal(jittered(60_000), 60_000);
+    assert.throws(() => setIntervalJitter(100), /0 to 99/);
+  } finally {
+    setIntervalJitter(5);
+  }
 });

@@ -175,10 +175,19 @@ export class WorkQueue {
   }
 }
 
+let jitterFraction = 0.05;
+
+/** Flux's --interval-jitter-percentage, for the whole process (0 turns jitter off). */
+export function setIntervalJitter(percent: number): void {
+  if (!(percent >= 0 && percent < 100)) throw new Error(`interval jitter must be from 0 to 99 %, got ${percent}`);
+  jitterFraction = percent / 100;
+}
+
 /**
- * An interval with up to 5 % added at random, so objects created together
- * (a thousand Kustomizations of one commit) do not poll together forever.
+ * An interval moved by up to ±5 % (--interval-jitter-percentage) at random,
+ * as Flux's controllers do, so objects created together (a thousand
+ * Kustomizations of one commit) do not poll together forever.
  */
-export function jittered(intervalMs: number): number {
-  return Math.round(intervalMs * (1 + Math.random() * 0.05));
+export function jittered(intervalMs: number, random: () => number = Math.random): number {
+  return Math.round(intervalMs * (1 + (random() * 2 - 1) * jitterFraction));
 }

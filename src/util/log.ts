@@ -29,6 +29,31 @@ export function jsonLogger(
   };
 }
 
+/**
+ * Logs as zap's console encoder does (Flux's --log-encoding=console): time,
+ * level, message and the fields as JSON, tab-separated, for people reading a
+ * terminal rather than a log pipeline.
+ */
+export function consoleLogger(
+  base: Record<string, unknown> = {},
+  level: Level = 'info',
+  out: (line: string) => void = (l) => process.stderr.write(l),
+): Logger {
+  const emit = (lvl: Level, msg: string, fields?: Record<string, unknown>) => {
+    if (order[lvl] < order[level]) return;
+    const rest: Record<string, unknown> = { ...base, ...fields };
+    if (rest.error instanceof Error) rest.error = rest.error.message;
+    const tail = Object.keys(rest).length ? `\t${JSON.stringify(rest)}` : '';
+    out(`${new Date().toISOString()}\t${lvl.toUpperCase()}\t${msg}${tail}\n`);
+  };
+  return {
+    info: (m, f) => emit('info', m, f),
+    error: (m, f) => emit('error', m, f),
+    debug: (m, f) => emit('debug', m, f),
+    with: (f) => consoleLogger({ ...base, ...f }, level, out),
+  };
+}
+
 export const silentLogger: Logger = {
   info: () => {},
   error: () => {},

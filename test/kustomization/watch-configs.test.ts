@@ -16,7 +16,7 @@ const revs = new Map<GitOps, string>();
 before(async () => {
   g = await GitOps.start('ks-watch');
   // A second operator with Flux's flag: ConfigMaps and Secrets labelled team=blue.
-  custom = await GitOps.start('ks-watch-sel', { watchConfigsSelector: 'team in (blue)' });
+  custom = await GitOps.start('ks-watch-sel', { watchConfigsLabelSelector: 'team in (blue)' });
   for (const x of [g, custom]) {
     revs.set(x, await x.push({ 'app/cm.yaml': configMap('out', { greeting: '${greeting}', token: '${token}' }) }, 'init'));
     await x.createGitRepository();

@@ -51,7 +51,7 @@ export async function applyStage(env: Env, a: Attempt, target: Target, objects: 
   let run: ApplySetResult;
   try {
     run = await applySet(target.rm, objects, {
-      apply: { ownerLabels, liveCache: target.informers, memo, force: a.obj.spec.force, concurrency: env.o.applyConcurrency ?? 16, ignore },
+      apply: { ownerLabels, liveCache: target.informers, memo, force: a.obj.spec.force, concurrency: env.o.applyConcurrency ?? 16, takeoverManagers: env.o.takeoverManagers, ignore },
       previous: () => a.prev.inventory,
       prune: a.obj.spec.prune
         ? {

@@ -50,11 +50,21 @@ function countBuild(env: Env, result: BuildCacheResult): void {
   env.o.metrics.buildCache.inc({ kind: env.kind, result });
 }
 
-/** The keys of `spec.decryption.secretRef`, read with the controller's own client. */
+/**
+ * The keys of `spec.decryption.secretRef`, read with the controller's own
+ * client; without a secretRef, the age keys of the --sops-age-secret Secret
+ * (only `*.agekey` entries, as Flux reads it), if the controller has one.
+ */
 async function decryptionKeys(env: Env, obj: Kustomization): Promise<DecryptionKeys | undefined> {
   const dec = obj.spec.decryption;
   if (!dec) return undefined;
-  if (!dec.secretRef) return { age: [], pgp: [] };
+  if (!dec.secretRef) {
+    const fallback = env.o.sopsAgeSecret;
+    if (!fallback) return { age: [], pgp: [] };
+    const secret = await readSecret(env.o.client, fallback.namespace, fallback.name);
+    if (!secret) throw new DecryptionError(`SOPS age decryption Secret '${fallback.namespace}/${fallback.name}' (--sops-age-secret) not found`);
+    return { age: keysFromSecret(secret.data).age, pgp: [] };
+  }
   const ns = obj.metadata.namespace!;
   const secret = await readSecret(env.o.client, ns, dec.secretRef.name);
   if (!secret) throw new DecryptionError(`decryption Secret '${ns}/${dec.secretRef.name}' not found`);

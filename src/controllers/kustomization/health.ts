@@ -34,7 +34,7 @@ export async function healthStage(
   signal.addEventListener('abort', onAbort);
   env.waits.set(a.key, { revision, abort });
   try {
-    const res = await waitForApplied(target.rm, refs, { timeoutMs: a.timeout, signal: abort.signal, informers: target.informers });
+    const res = await waitForApplied(target.rm, refs, { timeoutMs: a.timeout, signal: abort.signal, informers: target.informers, failFast: env.o.failFast });
     if (abort.signal.aborted && !signal.aborted) {
       a.conds.set('Reconciling', 'True', Reason.Progressing, `New revision detected, health checks of ${revision} canceled`);
       a.status.conditions = a.conds.toArray();

@@ -24,6 +24,12 @@ export interface KustomizationControllerOptions {
   /** How long to wait before looking again at unready dependencies. */
   requeueDependencyMs?: number;
   applyConcurrency?: number;
+  /** Secret with age keys for Kustomizations that decrypt with SOPS and name no Secret (Flux's --sops-age-secret). */
+  sopsAgeSecret?: { namespace: string; name: string };
+  /** Field managers whose fields the apply takes over (default: the apply's own list; Flux's --override-manager adds to it). */
+  takeoverManagers?: string[];
+  /** Stop waiting for health as soon as one object failed (default true; Flux's DisableFailFastBehavior gate turns it off). */
+  failFast?: boolean;
   /** Fail post-build substitution on an unset variable without a default (Flux's StrictPostBuildSubstitutions gate; true by default, as in Flux 2.9). */
   strictPostBuildSubstitutions?: boolean;
 }

@@ -16,6 +16,13 @@ export interface StorageOptions {
   /** Artifacts kept per source by garbage collection (default 2, the current one included). */
   keep?: number;
   /**
+   * Flux's --artifact-retention-ttl: an artifact other than the current one
+   * older than this is collected even within `keep`. Unset by default: the
+   * previous artifact is what a new revision's build and change-first
+   * ordering start from, so Sluice keeps it by count alone.
+   */
+  ttlMs?: number;
+  /**
    * Background work (deleting collected trees, preparing the next build's
    * copy of a tree) starts this long after it was last asked for, so that it
    * does not compete with the reconciles a new artifact sets off (default 2 s).
@@ -58,6 +65,7 @@ export class Storage {
   readonly root: string;
   baseUrl: string | undefined;
   readonly keep: number;
+  readonly ttlMs: number | undefined;
   readonly #backgroundDelayMs: number;
   #background: Array<() => Promise<void>> = [];
   #backgroundTimer: NodeJS.Timeout | undefined;
@@ -69,6 +77,7 @@ export class Storage {
     this.root = resolve(opts.root);
     this.baseUrl = opts.baseUrl?.replace(/\/+$/, '');
     this.keep = Math.max(1, opts.keep ?? 2);
+    this.ttlMs = opts.ttlMs;
     this.#backgroundDelayMs = opts.backgroundDelayMs ?? 2000;
   }
 
@@ -290,8 +299,9 @@ export class Storage {
   }
 
   /**
-   * Removes all but the `keep` most recent artifacts of a source; the paths in
-   * `protect` (the current artifact) always stay. Returns the removed paths.
+   * Removes all but the `keep` most recent artifacts of a source, and those
+   * older than `ttlMs` when set; the paths in `protect` (the current
+   * artifact) always stay. Returns the removed paths.
    */
   async garbageCollect(kind: string, namespace: string, name: string, protect: string[] = []): Promise<string[]> {
     const dir = this.sourceDir(kind, namespace, name);
@@ -310,9 +320,10 @@ export class Storage {
     }
     tarballs.sort((a, b) => b.mtime - a.mtime || (a.rel < b.rel ? -1 : 1));
     const keep = new Set(protect);
+    const expired = this.ttlMs === undefined ? -Infinity : Date.now() - this.ttlMs;
     for (const t of tarballs) {
       if (keep.size >= this.keep) break;
-      keep.add(t.rel);
+      if (t.mtime >= expired) keep.add(t.rel);
     }
     const removed: string[] = [];
     for (const t of tarballs) {
