@@ -6,6 +6,7 @@ import {
   Enum,
   Free,
   FreeObject,
+  KubeConfigReference,
   LocalObjectReference,
   ReconcileRequestStatus,
   StringMap,
@@ -187,12 +188,7 @@ const helmReleaseSpec = <I extends TSchema, U extends TSchema>(install: I, upgra
     ),
   ),
   interval: Duration('How often to reconcile the release.'),
-  kubeConfig: Type.Optional(
-    Type.Object(
-      { secretRef: Type.Object({ name: Type.String(), key: Type.Optional(Type.String()) }) },
-      { description: 'Release to a remote cluster with this kubeconfig.' },
-    ),
-  ),
+  kubeConfig: Type.Optional(KubeConfigReference('Release to a remote cluster with this kubeconfig.')),
   suspend: Type.Optional(Type.Boolean({ description: 'Stop reconciling; the release stays as it is.' })),
   releaseName: Type.Optional(Type.String({ minLength: 1, maxLength: 53, description: 'Name of the Helm release; [<targetNamespace>-]<name> by default.' })),
   targetNamespace: Type.Optional(Type.String({ minLength: 1, maxLength: 63, description: 'Namespace of the release\'s objects.' })),

@@ -3,6 +3,7 @@ import {
   Condition,
   Duration,
   Enum,
+  KubeConfigReference,
   LocalObjectReference,
   NamespacedObjectKindReference,
   ReconcileRequestStatus,
@@ -115,6 +116,9 @@ export const KustomizationSpec = Type.Object({
             { description: 'ConfigMaps and Secrets holding variables; later ones win.' },
           ),
         ),
+        substituteStrategy: Type.Optional(
+          Enum(['WithVariables', 'Always'] as const, 'WithVariables (default): substitute only when some variable is defined; Always: substitute even without variables.'),
+        ),
       },
       { description: 'Variable substitution after the build.' },
     ),
@@ -124,22 +128,28 @@ export const KustomizationSpec = Type.Object({
       {
         provider: Enum(['sops'] as const, 'Decryption provider.'),
         secretRef: Type.Optional(LocalObjectReference('Secret with the age and OpenPGP private keys.')),
+        serviceAccountName: Type.Optional(Type.String({ description: 'Service account for secret-less authentication to cloud KMS services.' })),
       },
       { description: 'Decryption of SOPS-encrypted objects.' },
     ),
   ),
   serviceAccountName: Type.Optional(Type.String({ description: 'Service account to impersonate for every apply in this namespace.' })),
-  kubeConfig: Type.Optional(
-    Type.Object(
-      {
-        secretRef: Type.Object({
-          name: Type.String(),
-          key: Type.Optional(Type.String({ description: 'Key of the kubeconfig in the Secret: value or value.yaml by default.' })),
-        }),
-      },
-      { description: 'Apply to a remote cluster with this kubeconfig.' },
+  kubeConfig: Type.Optional(KubeConfigReference('Apply to a remote cluster with this kubeconfig.')),
+  ignore: Type.Optional(
+    Type.Array(
+      Type.Object({
+        paths: Type.Array(Type.String(), { description: 'JSON pointers (RFC 6901) of fields that drift detection and apply leave as they are in the cluster.' }),
+        target: Type.Optional(Selector),
+      }),
+      { description: 'Fields to ignore on the applied objects the rule targets (all of them without a target).' },
     ),
   ),
+  buildMetadata: Type.Optional(
+    Type.Array(Enum(['originAnnotations', 'transformerAnnotations'] as const, 'A kustomize build metadata option.'), {
+      description: "Kustomize build metadata to add to the built objects: originAnnotations (where each came from), transformerAnnotations (what transformed it).",
+    }),
+  ),
+  ignoreMissingComponents: Type.Optional(Type.Boolean({ description: 'Leave out spec.components paths that the source lacks instead of failing.' })),
 });
 
 export const KustomizationStatus = Type.Object({

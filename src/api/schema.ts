@@ -37,6 +37,38 @@ export const NamespacedObjectKindReference = (description: string, kinds: string
     { description },
   );
 
+/**
+ * spec.kubeConfig of the appliers (Kustomization, HelmRelease): a kubeconfig
+ * in a Secret, or the parameters to build one in a ConfigMap (Flux's
+ * secret-less authentication); exactly one, as Flux's CEL rules say.
+ */
+export const KubeConfigReference = (description: string) =>
+  Type.Object(
+    {
+      configMapRef: Type.Optional(
+        LocalObjectReference(
+          'ConfigMap with the keys provider (aws, azure, gcp or generic), cluster, address, ca.crt, audiences and serviceAccountName to build a kubeconfig from. Mutually exclusive with secretRef.',
+        ),
+      ),
+      secretRef: Type.Optional(
+        Type.Object(
+          {
+            name: Type.String({ description: 'Name of the Secret.' }),
+            key: Type.Optional(Type.String({ description: 'Key of the kubeconfig in the Secret: value or value.yaml by default.' })),
+          },
+          { description: 'Secret with a kubeconfig. Mutually exclusive with configMapRef.' },
+        ),
+      ),
+    },
+    {
+      description,
+      'x-kubernetes-validations': [
+        { rule: 'has(self.configMapRef) || has(self.secretRef)', message: 'exactly one of spec.kubeConfig.configMapRef or spec.kubeConfig.secretRef must be specified' },
+        { rule: '!has(self.configMapRef) || !has(self.secretRef)', message: 'exactly one of spec.kubeConfig.configMapRef or spec.kubeConfig.secretRef must be specified' },
+      ],
+    },
+  );
+
 /** A string enum, as Kubernetes schemas want it (no anyOf). */
 export const Enum = <T extends string>(values: readonly T[], description: string, options: SchemaOptions = {}) =>
   Type.Unsafe<T>({ type: 'string', enum: [...values], description, ...options });

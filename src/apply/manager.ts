@@ -10,6 +10,7 @@ import { forceEnabled, reconcileDisabled, ssaPolicy } from './annotations.ts';
 import type { ChangeSetEntry } from './changeset.ts';
 import { appliedBy, immutableFields, isImmutableError, sameContent } from './compare.ts';
 import { mapSettled } from '../util/pool.ts';
+import { adoptIgnored, ignoredPaths } from './ignore.ts';
 import { byStage } from './stages.ts';
 import { DEFAULT_TAKEOVER_MANAGERS, needsTakeover, takeOver } from './takeover.ts';
 import { validateSet, type Problem } from './validate.ts';
@@ -164,6 +165,7 @@ export class ResourceManager {
       p.reason = 'ssa: IfNotPresent, object exists';
       return;
     }
+    this.keepIgnored(p, opts);
     if (opts.memo?.unchanged(p.obj, p.live, p.json)) {
       p.decision = 'unchanged';
       return;
@@ -175,6 +177,7 @@ export class ResourceManager {
       // like with like. A dry-run create has no resourceVersion.
       for (let i = 0; i < 3 && (p.merged.metadata.resourceVersion ?? '') !== (p.live?.metadata.resourceVersion ?? ''); i++) {
         p.live = await this.client.getOrUndefined<KubeObject>(path);
+        this.keepIgnored(p, opts);
         p.merged = await this.serverApply(p, opts, true);
       }
     } catch (err) {
@@ -205,6 +208,21 @@ export class ResourceManager {
       p.decision = 'unchanged';
       opts.memo?.record(p.obj, p.live.metadata.resourceVersion, p.json);
     } else p.decision = 'apply';
+  }
+
+  /**
+   * Ignore rules: the live values of ignored fields go into the object sent,
+   * so the dry run sees no drift there and an apply keeps them. Not on
+   * create: a new object gets what the source says, as in Flux.
+   */
+  private keepIgnored(p: Planned, opts: ApplyOptions): void {
+    if (!opts.ignore?.length) return;
+    p.built ??= p.obj;
+    const adopted = p.live ? adoptIgnored(p.built, p.live, ignoredPaths(opts.ignore, p.built)) : undefined;
+    const next = adopted ?? p.built;
+    if (next === p.obj) return;
+    p.obj = next;
+    p.json = JSON.stringify(next);
   }
 
   /** A 404 for a namespace that this very set creates: validate after stage 0. */

@@ -4,6 +4,7 @@ import type { ResourceMapping } from '../kube/discovery.ts';
 import type { SharedInformers } from '../kube/informer.ts';
 import type { KubeObject } from '../kube/object.ts';
 import type { ChangeSetEntry } from './changeset.ts';
+import type { IgnoreRule } from './ignore.ts';
 import type { AppliedMemo } from './memo.ts';
 import type { Stage } from './stages.ts';
 
@@ -35,6 +36,8 @@ export interface ApplyOptions {
    * nobody wrote since are not dry-run again (steady state costs no requests).
    */
   memo?: AppliedMemo;
+  /** Fields to leave as the cluster has them on existing objects (Flux's spec.ignore, compiled by compileIgnoreRules). */
+  ignore?: IgnoreRule[];
 }
 
 export type Decision = 'create' | 'apply' | 'unchanged' | 'skip' | 'recreate' | 'deferred';
@@ -54,7 +57,9 @@ export interface Planned {
   namespaceInSet: boolean;
   /** `live` was read by a LIST already. */
   liveFetched?: boolean;
-  /** `obj` serialized, as validation measured it (`obj` does not change after). */
+  /** `obj` serialized, as validation measured it (and again when ignore rules take live values into `obj`). */
   json?: string;
+  /** `obj` as built, before ignore rules took live values into it. */
+  built?: KubeObject;
 }
 

@@ -18,6 +18,7 @@ import { ensureHelm } from '../tools/gotool.ts';
 import { registerHelmControllers } from './register-helm.ts';
 import { useHelm3Defaults } from './helmrelease/helm4.ts';
 import { defaultToRetryOnFailure } from './helmrelease/policy.ts';
+import { configDataChanged, configInformers, DEFAULT_WATCH_CONFIGS_SELECTOR } from './configwatch.ts';
 import type { HelmReleaseController } from './helmrelease/controller.ts';
 import { KustomizationController, type Kustomization } from './kustomization/controller.ts';
 import { ControllerManager } from '../runtime/manager.ts';
@@ -25,6 +26,8 @@ import { EventSink } from '../runtime/eventsink.ts';
 import { parseFeatureGates, type FeatureGates } from '../runtime/featuregates.ts';
 import { DEFAULT_TAKEOVER_MANAGERS } from '../apply/takeover.ts';
 import { Metrics } from '../runtime/metrics.ts';
+
+type WatchEvent = 'ADDED' | 'MODIFIED' | 'DELETED';
 
 export interface OperatorOptions {
   client: KubeClient;
@@ -121,6 +124,8 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
   const repos = sources.get('GitRepository')!;
   const ociRepos = sources.get('OCIRepository')!;
   const kss = manager.informer(`/apis/${KUSTOMIZE_GROUP}/v1/kustomizations`);
+  // Flux's --watch-configs-label-selector; the DisableConfigWatchers gate turns those watches off.
+  const configs = gates.DisableConfigWatchers ? undefined : configInformers(manager, o.watchConfigsLabelSelector ?? DEFAULT_WATCH_CONFIGS_SELECTOR);
 
   const ksController = new KustomizationController({
     client: o.client,
@@ -141,6 +146,7 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
     sopsAgeSecret: o.sopsAgeSecret,
     takeoverManagers: o.overrideManagers?.length ? [...DEFAULT_TAKEOVER_MANAGERS, ...o.overrideManagers] : undefined,
     failFast: !gates.DisableFailFastBehavior,
+    strictPostBuildSubstitutions: gates.StrictPostBuildSubstitutions,
   });
 
   /**
@@ -214,6 +220,13 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
           return keys;
         },
       },
+      // A watched ConfigMap or Secret that Kustomizations use (substituteFrom, decryption, kubeConfig) changed.
+      ...(configs
+        ? [
+            { informer: configs.configMaps, keys: (type: WatchEvent, obj: KubeObject, old?: KubeObject) => (configDataChanged(type, obj, old) ? ksController.dependentsOfConfig('ConfigMap', obj.metadata.namespace!, obj.metadata.name!) : []) },
+            { informer: configs.secrets, keys: (type: WatchEvent, obj: KubeObject, old?: KubeObject) => (configDataChanged(type, obj, old) ? ksController.dependentsOfConfig('Secret', obj.metadata.namespace!, obj.metadata.name!) : []) },
+          ]
+        : []),
       {
         // A Kustomization turning Ready releases the ones that depend on it.
         informer: kss,
@@ -233,7 +246,7 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
     additiveCelDependencyCheck: gates.AdditiveCELDependencyCheck,
     releaseConcurrency: o.releaseConcurrency,
     events: new EventRecorder(o.client, 'helm-controller', o.log, { sink }),
-    watchConfigsLabelSelector: gates.DisableConfigWatchers ? undefined : (o.watchConfigsLabelSelector ?? 'reconcile.fluxcd.io/watch=Enabled'),
+    configs,
   });
   await manager.start();
   return {

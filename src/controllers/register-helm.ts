@@ -18,6 +18,7 @@ import { EventRecorder } from '../runtime/events.ts';
 import { HelmReleaseController } from './helmrelease/controller.ts';
 import type { ControllerManager } from '../runtime/manager.ts';
 import type { Metrics } from '../runtime/metrics.ts';
+import { configDataChanged, type ConfigInformers } from './configwatch.ts';
 
 type WatchEvent = 'ADDED' | 'MODIFIED' | 'DELETED';
 
@@ -39,11 +40,11 @@ export interface HelmControllersOptions {
   requeueDependencyMs?: number;
   events: EventRecorder;
   /**
-   * Labels of the ConfigMaps and Secrets whose changes reach the releases
-   * that use them (Flux's --watch-configs-label-selector); undefined turns
-   * those watches off (the DisableConfigWatchers gate).
+   * The watched ConfigMaps and Secrets (configwatch.ts, Flux's
+   * --watch-configs-label-selector), shared with the Kustomizations;
+   * undefined turns those watches off (the DisableConfigWatchers gate).
    */
-  watchConfigsLabelSelector?: string;
+  configs?: ConfigInformers;
 }
 
 export interface HelmControllers {
@@ -55,7 +56,7 @@ export interface HelmControllers {
  * HelmRepository, HelmChart and OCIRepository, come from the source table,
  * src/source/kinds.ts), with the watches that make a new chart artifact, a Ready
  * dependency, or a change of a ConfigMap or Secret labelled
- * reconcile.fluxcd.io/watch: Enabled reach the HelmReleases at once.
+ * watched (--watch-configs-label-selector, configwatch.ts) reach the HelmReleases at once.
  */
 export async function registerHelmControllers(o: HelmControllersOptions): Promise<HelmControllers> {
   const helmHome = join(o.dataDir, 'helm');
@@ -65,9 +66,8 @@ export async function registerHelmControllers(o: HelmControllersOptions): Promis
   const charts = m.informer(`/apis/${SOURCE_GROUP}/v1/helmcharts`);
   const ociRepos = m.informer(`/apis/${SOURCE_GROUP}/v1/ocirepositories`);
   const releases = m.informer(`/apis/${HELM_GROUP}/v2/helmreleases`);
-  const selector = o.watchConfigsLabelSelector && `labelSelector=${encodeURIComponent(o.watchConfigsLabelSelector)}`;
-  const configMaps = selector ? m.informer(`/api/v1/configmaps?${selector}`) : undefined;
-  const secrets = selector ? m.informer(`/api/v1/secrets?${selector}`) : undefined;
+  const configMaps = o.configs?.configMaps;
+  const secrets = o.configs?.secrets;
 
   const releaseController = new HelmReleaseController({
     client: o.client,
@@ -131,8 +131,8 @@ export async function registerHelmControllers(o: HelmControllersOptions): Promis
       },
       ...(configMaps && secrets
         ? [
-            { informer: configMaps, keys: (type: WatchEvent, obj: KubeObject, old?: KubeObject) => (dataChanged(type, obj, old) ? releaseController.dependentsOfValues('ConfigMap', obj.metadata.namespace!, obj.metadata.name!) : []) },
-            { informer: secrets, keys: (type: WatchEvent, obj: KubeObject, old?: KubeObject) => (dataChanged(type, obj, old) ? releaseController.dependentsOfValues('Secret', obj.metadata.namespace!, obj.metadata.name!) : []) },
+            { informer: configMaps, keys: (type: WatchEvent, obj: KubeObject, old?: KubeObject) => (configDataChanged(type, obj, old) ? releaseController.dependentsOfValues('ConfigMap', obj.metadata.namespace!, obj.metadata.name!) : []) },
+            { informer: secrets, keys: (type: WatchEvent, obj: KubeObject, old?: KubeObject) => (configDataChanged(type, obj, old) ? releaseController.dependentsOfValues('Secret', obj.metadata.namespace!, obj.metadata.name!) : []) },
           ]
         : []),
     ],
@@ -149,9 +149,4 @@ function chartRefDependents(releases: Informer, kind: string, namespace: string,
       return ref?.kind === kind && ref.name === name && (ref.namespace ?? r.metadata.namespace) === namespace;
     })
     .map((r) => `${r.metadata.namespace}/${r.metadata.name}`);
-}
-
-function dataChanged(type: string, obj: KubeObject, old?: KubeObject): boolean {
-  if (type !== 'MODIFIED' || !old) return true;
-  return JSON.stringify(obj.data ?? null) !== JSON.stringify(old.data ?? null) || JSON.stringify(obj.binaryData ?? null) !== JSON.stringify(old.binaryData ?? null);
 }

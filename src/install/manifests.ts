@@ -56,6 +56,8 @@ export function installManifests(o: InstallOptions): KubeObject[] {
         { apiGroups: [''], resources: ['secrets', 'configmaps'], verbs: ['get', 'list', 'watch'] },
         { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
         { apiGroups: [''], resources: ['serviceaccounts'], verbs: ['impersonate'] },
+        // Tokens for kubeConfig.configMapRef (provider generic): the remote cluster trusts this cluster's service-account tokens.
+        { apiGroups: [''], resources: ['serviceaccounts/token'], verbs: ['create'] },
         { apiGroups: ['apiextensions.k8s.io'], resources: ['customresourcedefinitions'], verbs: ['get', 'list', 'watch'] },
       ],
     },

@@ -11,7 +11,6 @@
 import { stat } from 'node:fs/promises';
 import { isAbsolute, relative, resolve, sep } from 'node:path';
 import type { KustomizationSpec } from '../api/kustomization.ts';
-import type { KustomizeSpec } from './kustomize.ts';
 import { BuildError, findKustomizationFile, kustomizeBuild, listPlainDirectory } from './kustomize.ts';
 import type { Manifest } from './manifests.ts';
 import { readManifestFile } from './manifests.ts';
@@ -29,10 +28,18 @@ export type { VarSources, PostBuild, SubstituteReference, ConfigMapData, SecretD
 /** The fields of a Flux Kustomization's spec (kustomize.toolkit.fluxcd.io/v1) that the build uses. */
 export type KustomizationBuildSpec = Pick<
   KustomizationSpec,
-  'path' | 'targetNamespace' | 'namePrefix' | 'nameSuffix' | 'commonMetadata' | 'patches' | 'images' | 'components' | 'postBuild'
-> &
-  // Not (yet) a field of the API's schema: only callers of the build set it.
-  Pick<KustomizeSpec, 'ignoreMissingComponents'>;
+  | 'path'
+  | 'targetNamespace'
+  | 'namePrefix'
+  | 'nameSuffix'
+  | 'commonMetadata'
+  | 'patches'
+  | 'images'
+  | 'components'
+  | 'ignoreMissingComponents'
+  | 'buildMetadata'
+  | 'postBuild'
+>;
 
 export interface BuildOptions {
   /** Root of the source artifact. Nothing outside it is read. */
@@ -40,7 +47,12 @@ export interface BuildOptions {
   spec?: KustomizationBuildSpec;
   /** ConfigMaps and Secrets for spec.postBuild.substituteFrom. */
   vars?: VarSources;
-  /** Fail on unset variables without defaults (Flux's StrictPostBuildSubstitutions feature gate). */
+  /**
+   * Fail on unset variables without defaults: Flux's
+   * StrictPostBuildSubstitutions feature gate, on by default since Flux 2.9
+   * (kustomize-controller v1.9); `false` gives the older behaviour (unset
+   * variables become empty strings).
+   */
   strictSubstitution?: boolean;
   /** The directory is a decrypted view of the source (spec.decryption is set). */
   decrypted?: boolean;
@@ -100,6 +112,7 @@ export async function buildKustomization(opts: BuildOptions): Promise<BuildResul
   if (!reason && spec.patches?.length) reason = 'the spec has patches';
   if (!reason && spec.images?.length) reason = 'the spec has images';
   if (!reason && spec.components?.length) reason = 'the spec has components';
+  if (!reason && spec.buildMetadata?.length) reason = 'the spec has buildMetadata';
   if (!reason) {
     const entries = await listPlainDirectory(target, root);
     if (entries.length === 0) {
@@ -131,6 +144,7 @@ export async function buildKustomization(opts: BuildOptions): Promise<BuildResul
         images: spec.images,
         components: spec.components,
         ignoreMissingComponents: spec.ignoreMissingComponents,
+        buildMetadata: spec.buildMetadata,
       },
       log: opts.log,
     });
@@ -139,7 +153,7 @@ export async function buildKustomization(opts: BuildOptions): Promise<BuildResul
   assertDecrypted(objects, opts.decrypted);
   if (spec.postBuild) {
     const vars = await loadVariables(spec.postBuild, opts.vars);
-    objects = substituteManifests(objects, vars, { strict: opts.strictSubstitution });
+    objects = substituteManifests(objects, vars, { strict: opts.strictSubstitution ?? true, always: spec.postBuild.substituteStrategy === 'Always' });
   }
   objects = applyCommonMetadata(objects, spec.commonMetadata);
   return { objects, usedKustomize: reason !== undefined, kustomizeReason: reason };

@@ -47,6 +47,8 @@ export interface KustomizeSpec {
   images?: FluxImage[];
   components?: string[];
   ignoreMissingComponents?: boolean;
+  /** kustomize's buildMetadata options (originAnnotations, transformerAnnotations), added to the file's. */
+  buildMetadata?: string[];
 }
 
 export class BuildError extends Error {
@@ -333,6 +335,10 @@ export function applyFluxSpec(kus: Record<string, unknown>, spec: KustomizeSpec,
       components.push(c);
     }
     out.components = components;
+  }
+  if (spec.buildMetadata?.length) {
+    const options = asStrings(out.buildMetadata);
+    out.buildMetadata = [...options, ...spec.buildMetadata.filter((o) => !options.includes(o))];
   }
   if (spec.images?.length) {
     const images = Array.isArray(out.images) ? [...(out.images as unknown[])] : [];

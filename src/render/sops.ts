@@ -65,7 +65,7 @@ export interface DecryptedTree {
  * its environment and a private GNUPGHOME; plaintext lives only in a 0700
  * directory the caller removes with `cleanup`.
  */
-export async function decryptTree(root: string, keys: DecryptionKeys, focus = ''): Promise<DecryptedTree> {
+export async function decryptTree(root: string, keys: DecryptionKeys, focus = '', opts: { serviceAccountName?: string } = {}): Promise<DecryptedTree> {
   const focusRel = focus.replace(/^\.?\/+/, '').replace(/\/+$/, '');
   const work = await mkdtemp(join(tmpdir(), 'sluice-decrypt-'));
   await chmod(work, 0o700);
@@ -103,6 +103,14 @@ export async function decryptTree(root: string, keys: DecryptionKeys, focus = ''
             await writeFile(d, res.stdout, { mode: 0o600 });
             decrypted.push(r);
           } else if (!focusRel || r === focusRel || r.startsWith(`${focusRel}/`)) {
+            const cloud = opts.serviceAccountName ? cloudKms(await readFile(s, 'utf8')) : [];
+            if (cloud.length) {
+              // Flux would authenticate to the KMS as this service account (workload identity); Sluice has no cloud identity to offer.
+              throw new DecryptionError(
+                `${r}: encrypted with ${cloud.join(', ')}, which spec.decryption.serviceAccountName '${opts.serviceAccountName}' would authenticate to through cloud workload identity; ` +
+                  'Sluice cannot use workload identity, and no age or OpenPGP key in the decryption Secret opens the file',
+              );
+            }
             throw new DecryptionError(`${r}: sops could not decrypt it: ${sopsError(res.stderr)}`);
           } else {
             // Outside the built path: maybe another Kustomization's, with other keys.
@@ -121,6 +129,16 @@ export async function decryptTree(root: string, keys: DecryptionKeys, focus = ''
     await cleanup();
     throw err;
   }
+}
+
+/** The cloud KMS services whose keys a SOPS file's metadata lists (YAML or JSON, non-empty lists only). */
+export function cloudKms(text: string): string[] {
+  const services: Array<[string, string]> = [
+    ['kms', 'AWS KMS'],
+    ['gcp_kms', 'GCP KMS'],
+    ['azure_kv', 'Azure Key Vault'],
+  ];
+  return services.filter(([key]) => new RegExp(`(^|[\\s"{,])${key}"?\\s*:\\s*(\\n\\s*-|\\[\\s*\\{)`, 'm').test(text)).map(([, name]) => name);
 }
 
 /** sops's own message, without its multi-line key dump. */

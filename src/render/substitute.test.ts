@@ -112,6 +112,22 @@ test('without any variable nothing is substituted (as in Flux)', async () => {
   assert.equal(out[0]!.object.metadata.name, 'app-${env:=dev}');
 });
 
+test('substituteStrategy Always substitutes without any variable: defaults apply, and strict mode still names an unset one', async () => {
+  const none = await loadVariables({ substitute: {} });
+  const objs = parse('apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a-${env:=dev}\ndata:\n  x: ${unset}\n');
+  assert.equal(substituteManifests(objs, none, { always: true })[0]!.object.metadata.name, 'a-dev');
+  assert.deepEqual(substituteManifests(objs, none, { always: true })[0]!.object.data, { x: null });
+  assert.throws(() => substituteManifests(objs, none, { always: true, strict: true }), /variable not set \(strict mode\): "unset"/);
+  // WithVariables (the default): nothing happens without a variable, strict or not.
+  assert.equal(substituteManifests(objs, none, { strict: true })[0]!.object.metadata.name, 'a-${env:=dev}');
+});
+
+test('strict mode accepts a variable set to the empty string (it is defined)', async () => {
+  const objs = parse('apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  labels:\n    l: "${empty}"\n');
+  const vars = await loadVariables({ substitute: { empty: '' } });
+  assert.deepEqual(substituteManifests(objs, vars, { strict: true })[0]!.object.metadata.labels, { l: null });
+});
+
 test('strict mode fails on unset variables and names them', async () => {
   const objs = parse('apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\ndata:\n  x: ${set}\n  y: ${unset:=fine}\n  z: ${missing}\n');
   const vars = await loadVariables({ substitute: { set: 'ok' } });

@@ -24,6 +24,8 @@ export interface SubstituteReference {
 export interface PostBuild {
   substitute?: Record<string, string>;
   substituteFrom?: SubstituteReference[];
+  /** WithVariables (default): substitute only when some variable is defined; Always: substitute even without variables. */
+  substituteStrategy?: 'WithVariables' | 'Always';
 }
 
 /** A ConfigMap as the API returns it: `data` holds plain strings. */
@@ -122,6 +124,8 @@ export function redactor(vars: Variables): (msg: string) => string {
 export interface SubstituteOptions {
   /** Flux's StrictPostBuildSubstitutions: an unset variable without a default is an error. */
   strict?: boolean;
+  /** postBuild.substituteStrategy: Always: substitute even when no variable is defined (defaults and, with strict, unset-variable errors apply). */
+  always?: boolean;
 }
 
 function lineAt(text: string, line: number): string | undefined {
@@ -140,7 +144,8 @@ function lineOfOffset(text: string, offset: number): number {
  * numbers and booleans), expanded, and read back. Returns new manifests.
  */
 export function substituteManifests(manifests: Manifest[], vars: Variables, opts: SubstituteOptions = {}): Manifest[] {
-  if (vars.size === 0) return manifests; // Flux substitutes only when some variable is defined
+  // Flux substitutes only when some variable is defined, unless the strategy is Always.
+  if (vars.size === 0 && !opts.always) return manifests;
   const redact = redactor(vars);
   const values = new Map([...vars].map(([k, v]) => [k, v.value]));
   let namesChecked = false;

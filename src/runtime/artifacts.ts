@@ -13,6 +13,8 @@ export interface ArtifactRef {
   path: string;
   revision: string;
   digest?: string;
+  /** The source's metadata of the artifact (an OCI manifest's annotations). */
+  metadata?: Record<string, string>;
 }
 
 /**

@@ -1,15 +1,17 @@
 // Where and as whom an applier (Kustomization, HelmRelease) acts: the
-// controller's own cluster or the one of `spec.kubeConfig.secretRef`, as the
+// controller's own cluster or the one of `spec.kubeConfig.secretRef` (or the
+// kubeconfig built from `spec.kubeConfig.configMapRef`, kubeconfigmap.ts), as the
 // controller or impersonating `spec.serviceAccountName` (or the default
 // service account). What an applier keeps per target (an apply engine, shared
 // caches for health checks, a helm identity) is made once per target and
 // replaced when the kubeconfig Secret changes.
 import { KubeClient } from '../kube/client.ts';
+import { kubeconfigFor, parseKubeConfigMap, requestToken } from './kubeconfigmap.ts';
 import { readSecret } from './secrets.ts';
 
 /** The fields of an applier's spec that choose its target. */
 export interface TargetSpec {
-  kubeConfig?: { secretRef?: { name: string; key?: string } };
+  kubeConfig?: { secretRef?: { name: string; key?: string }; configMapRef?: { name: string } };
   serviceAccountName?: string;
 }
 
@@ -25,19 +27,32 @@ export interface TargetIdentity {
   asUser?: string;
 }
 
-/** The kubeConfig Secret is missing or lacks its key: the message says which. */
+/** The kubeConfig Secret is missing or lacks its key, or the kubeConfig ConfigMap is missing or cannot be served: the message says which. */
 export class TargetError extends Error {
   constructor(
-    readonly problem: 'secretNotFound' | 'keyNotFound',
-    /** namespace/name of the Secret. */
+    readonly problem: 'secretNotFound' | 'keyNotFound' | 'configMapNotFound' | 'configMapInvalid',
+    /** namespace/name of the Secret (or of the ConfigMap). */
     readonly secret: string,
     /** The key looked for, with keyNotFound. */
     readonly dataKey?: string,
+    /** What is wrong, with configMapInvalid. */
+    detail?: string,
   ) {
-    super(problem === 'secretNotFound' ? `kubeconfig Secret '${secret}' not found` : `kubeconfig Secret '${secret}' has no key '${dataKey}'`);
+    super(
+      problem === 'secretNotFound'
+        ? `kubeconfig Secret '${secret}' not found`
+        : problem === 'keyNotFound'
+          ? `kubeconfig Secret '${secret}' has no key '${dataKey}'`
+          : problem === 'configMapNotFound'
+            ? `kubeconfig ConfigMap '${secret}' not found`
+            : (detail ?? `kubeconfig ConfigMap '${secret}' cannot be used`),
+    );
     this.name = 'TargetError';
   }
 }
+
+/** How long before its token expires a kubeconfig built from a ConfigMap is built anew. */
+const TOKEN_RENEW_MS = 10 * 60_000;
 
 export interface TargetsOptions<T> {
   /** The controller's own client. */
@@ -60,6 +75,8 @@ interface Entry<T> {
 /** One entry per target, made on first use. */
 export class Targets<T> {
   readonly #entries = new Map<string, Entry<T>>();
+  /** Per ConfigMap-built target: the ConfigMap version and token expiry its entry was made with. */
+  readonly #tokens = new Map<string, { configMapVersion?: string; expiresAt: number }>();
   #localKubeconfig: string | undefined;
 
   constructor(private readonly o: TargetsOptions<T>) {}
@@ -85,6 +102,8 @@ export class Targets<T> {
         base = { client: await KubeClient.fromString(kubeconfig), kubeconfig: () => kubeconfig };
         this.#put(baseKey, { id: { key: baseKey, ...base }, value: this.o.make({ key: baseKey, ...base }), version });
       }
+    } else if (spec.kubeConfig?.configMapRef) {
+      ({ base, baseKey, version } = await this.#fromConfigMap(namespace, spec.kubeConfig.configMapRef.name));
     } else {
       base = { client: this.o.client, kubeconfig: () => (this.#localKubeconfig ??= this.o.client.exportKubeconfig()) };
     }
@@ -102,10 +121,42 @@ export class Targets<T> {
     return entry;
   }
 
+  /**
+   * The cluster of a kubeConfig ConfigMap, with a service-account token made
+   * for it; made again when the ConfigMap changes or the token nears its end.
+   */
+  async #fromConfigMap(namespace: string, name: string): Promise<{ base: { client: KubeClient; kubeconfig: () => string }; baseKey: string; version: string }> {
+    const where = `'${namespace}/${name}'`;
+    const cm = await this.o.client.getOrUndefined<{ metadata: { resourceVersion?: string }; data?: Record<string, string> }>(`/api/v1/namespaces/${namespace}/configmaps/${name}`);
+    if (!cm) throw new TargetError('configMapNotFound', `${namespace}/${name}`);
+    const baseKey = `remote-cm/${namespace}/${name}`;
+    const cached = this.#entries.get(baseKey);
+    const token = this.#tokens.get(baseKey);
+    if (cached?.version && token && token.configMapVersion === cm.metadata.resourceVersion && token.expiresAt - Date.now() > TOKEN_RENEW_MS) {
+      return { base: cached.id, baseKey, version: cached.version };
+    }
+    let kubeconfig: string;
+    let expiresAt: number;
+    try {
+      const params = parseKubeConfigMap(cm.data ?? {}, where);
+      const issued = await requestToken(this.o.client, namespace, params, where);
+      kubeconfig = kubeconfigFor(params, issued.token);
+      expiresAt = issued.expiresAt;
+    } catch (err) {
+      throw new TargetError('configMapInvalid', `${namespace}/${name}`, undefined, (err as Error).message);
+    }
+    const version = `${cm.metadata.resourceVersion}/${expiresAt}`;
+    const base = { client: await KubeClient.fromString(kubeconfig), kubeconfig: () => kubeconfig };
+    this.#put(baseKey, { id: { key: baseKey, ...base }, value: this.o.make({ key: baseKey, ...base }), version });
+    this.#tokens.set(baseKey, { configMapVersion: cm.metadata.resourceVersion, expiresAt });
+    return { base, baseKey, version };
+  }
+
   /** Releases everything made. */
   stop(): void {
     for (const e of this.#entries.values()) this.o.release?.(e.value);
     this.#entries.clear();
+    this.#tokens.clear();
   }
 
   #put(key: string, e: Entry<T>): void {

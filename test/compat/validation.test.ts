@@ -137,6 +137,32 @@ test('Kustomization: substituteFrom names are checked, optional and force defaul
   assert.equal(ks.spec.postBuild.substituteFrom[0].optional, false);
 });
 
+test('kubeConfig takes exactly one of configMapRef and secretRef, for Kustomizations and HelmReleases alike', async () => {
+  const message = /exactly one of spec\.kubeConfig\.configMapRef or spec\.kubeConfig\.secretRef must be specified/;
+  for (const make of [kustomization, helmRelease]) {
+    await refused(make({ kubeConfig: {} }), message);
+    await refused(make({ kubeConfig: { configMapRef: { name: 'cm' }, secretRef: { name: 's' } } }), message);
+    assert.deepEqual((await make({ kubeConfig: { configMapRef: { name: 'cm' } } })).spec.kubeConfig, { configMapRef: { name: 'cm' } });
+    assert.deepEqual((await make({ kubeConfig: { secretRef: { name: 's', key: 'k' } } })).spec.kubeConfig, { secretRef: { name: 's', key: 'k' } });
+  }
+});
+
+test('Kustomization: the enums of buildMetadata and substituteStrategy, and ignore rules need paths', async () => {
+  await refused(kustomization({ buildMetadata: ['originAnnotations', 'managedByLabel'] }), /spec\.buildMetadata\[1\]: Unsupported value: "managedByLabel"/);
+  await refused(kustomization({ postBuild: { substituteStrategy: 'Never' } }), /spec\.postBuild\.substituteStrategy: Unsupported value: "Never"/);
+  await refused(kustomization({ ignore: [{ target: { kind: 'Deployment' } }] }), /spec\.ignore\[0\]\.paths: Required value/);
+  const ks = await kustomization({
+    buildMetadata: ['originAnnotations', 'transformerAnnotations'],
+    ignoreMissingComponents: true,
+    postBuild: { substituteStrategy: 'Always' },
+    decryption: { provider: 'sops', serviceAccountName: 'kms' },
+    ignore: [{ paths: ['/spec/replicas'], target: { kind: 'Deployment', labelSelector: 'a=b' } }],
+  });
+  assert.equal(ks.spec.postBuild.substituteStrategy, 'Always');
+  assert.equal(ks.spec.decryption.serviceAccountName, 'kms');
+  assert.deepEqual(ks.spec.ignore, [{ paths: ['/spec/replicas'], target: { kind: 'Deployment', labelSelector: 'a=b' } }]);
+});
+
 test('HelmRepository provider defaults to generic', async () => {
   const repo = await dryCreate('source.toolkit.fluxcd.io/v1', 'HelmRepository', 'charts', { url: 'https://charts.example.com', interval: '5m' });
   assert.equal(repo.spec.provider, 'generic');

@@ -109,4 +109,32 @@ describe('SOPS decryption', () => {
     assert.ok(!ready(w)!.message.includes('hidden-value-1'));
     assert.equal(await g.get(g.path('secrets', 'no-key')), undefined);
   });
+  test('decryption.serviceAccountName with a file only a cloud KMS opens fails, naming the field', async () => {
+    // A file whose metadata also lists an AWS KMS key: the age key it was
+    // encrypted for is not in the Secret, so only the KMS could open it, and
+    // that is what Flux would use the service account for.
+    const keygen = await ensureGoTool({ name: 'age-keygen', module: 'filippo.io/age', version: 'v1.3.2', pkg: 'filippo.io/age/cmd/age-keygen' });
+    const stranger = /public key: (age1\w+)/.exec((await run(keygen, [])).stdout)![1]!;
+    const doc = (await encrypt(secretYaml('kms-only', 'kms-plaintext'), { age: stranger })).replace(
+      'sops:\n',
+      'sops:\n    kms:\n        - arn: arn:aws:kms:eu-west-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab\n          created_at: "2026-01-01T00:00:00Z"\n          enc: not-a-data-key\n          aws_profile: ""\n',
+    );
+    const rev = await g.pushAndFetch({ 'kms/s.yaml': doc });
+    await g.createKustomization('kms', {
+      path: './kms',
+      targetNamespace: g.ns.name,
+      decryption: { provider: 'sops', serviceAccountName: 'sops-identity', secretRef: { name: 'sops-keys' } },
+    });
+    const s = await g.untilKs('kms', 'failed', (st) => st.lastAttemptedRevision === rev && ready(st)?.status === 'False');
+    assert.equal(ready(s)!.reason, 'BuildFailed');
+    assert.match(ready(s)!.message, /kms\/s\.yaml: encrypted with AWS KMS, which spec\.decryption\.serviceAccountName 'sops-identity' would authenticate to through cloud workload identity; Sluice cannot use workload identity/);
+    assert.equal(await g.get(g.path('secrets', 'kms-only')), undefined);
+    // The field is accepted and harmless where the Secret's keys open everything.
+    await g.createKustomization('sa-age', {
+      path: './enc',
+      targetNamespace: g.ns.name,
+      decryption: { provider: 'sops', serviceAccountName: 'sops-identity', secretRef: { name: 'sops-keys' } },
+    });
+    await g.untilReady('sa-age', undefined, 60_000);
+  });
 });

@@ -462,3 +462,29 @@ test('kustomize errors are reported with paths in the source, not the temporary 
   await putAll('badyaml', { 'kustomization.yaml': 'resources: [cm.yaml\n' });
   await assert.rejects(buildKustomization({ dir: root, spec: { path: 'badyaml' } }), /^BuildError: badyaml\/kustomization\.yaml:2:1: invalid YAML: /);
 });
+
+test('spec.buildMetadata: kustomize adds origin and transformer annotations; a plain directory goes through kustomize for it', async () => {
+  await putAll('meta', {
+    'cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata: {a: b}\n',
+  });
+  const plain = await buildKustomization({ dir: root, spec: { path: 'meta' } });
+  assert.equal(plain.usedKustomize, false);
+  assert.equal(plain.objects[0]!.object.metadata.annotations, undefined);
+
+  const r = await buildKustomization({ dir: root, spec: { path: 'meta', namePrefix: 'p-', buildMetadata: ['originAnnotations', 'transformerAnnotations'] } });
+  assert.equal(r.usedKustomize, true);
+  assert.equal(r.kustomizeReason, 'the spec has buildMetadata');
+  const ann = r.objects[0]!.object.metadata.annotations ?? {};
+  assert.equal(r.objects[0]!.object.metadata.name, 'p-c');
+  assert.match(ann['config.kubernetes.io/origin'] ?? '', /path: cm\.yaml/, JSON.stringify(ann));
+  assert.match(ann['alpha.config.kubernetes.io/transformations'] ?? '', /PrefixTransformer/, JSON.stringify(ann));
+
+  // An option the kustomization file has already is not repeated; the spec's are added to it.
+  await putAll('meta2', {
+    'kustomization.yaml': 'resources: [cm.yaml]\nbuildMetadata: [originAnnotations]\n',
+    'cm.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\ndata: {a: b}\n',
+  });
+  const both = await buildKustomization({ dir: root, spec: { path: 'meta2', buildMetadata: ['originAnnotations'] } });
+  assert.match(both.objects[0]!.object.metadata.annotations?.['config.kubernetes.io/origin'] ?? '', /path: cm\.yaml/);
+  assert.equal(both.objects[0]!.object.metadata.annotations?.['alpha.config.kubernetes.io/transformations'], undefined);
+});

@@ -111,7 +111,7 @@ export class HelmReleaseController {
       if (err instanceof TargetError) {
         throw new StepFailure(
           Reason.InitFailed,
-          err.problem === 'secretNotFound' ? `could not get kubeconfig Secret '${err.secret}': not found` : `kubeconfig Secret '${err.secret}' has no key '${err.dataKey}'`,
+          err.problem === 'secretNotFound' ? `could not get kubeconfig Secret '${err.secret}': not found` : err.message,
         );
       }
       throw err;

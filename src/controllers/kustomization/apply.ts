@@ -2,6 +2,7 @@
 // shared apply pipeline (apply, inventory, prune against the inventory in
 // status), with the change set logged and recorded as an event.
 import { formatChangeSet, hasChanges, type ChangeSetEntry } from '../../apply/changeset.ts';
+import { compileIgnoreRules, IgnoreRuleError, type IgnoreRule } from '../../apply/ignore.ts';
 import { ApplyError } from '../../apply/manager.ts';
 import { AppliedMemo } from '../../apply/memo.ts';
 import { applySet, type ApplySetResult } from '../../apply/pipeline.ts';
@@ -40,10 +41,17 @@ export interface Applied {
 export async function applyStage(env: Env, a: Attempt, target: Target, objects: KubeObject[], revision: string): Promise<Applied | Failure> {
   const ownerLabels = { [NAME_LABEL]: a.name, [NAMESPACE_LABEL]: a.namespace };
   const memo = memoFor(env, a.key, target.key);
+  let ignore: IgnoreRule[];
+  try {
+    ignore = compileIgnoreRules(a.obj.spec.ignore);
+  } catch (err) {
+    if (!(err instanceof IgnoreRuleError)) throw err;
+    return new Failure(Reason.Failed, err.message, { stalled: true });
+  }
   let run: ApplySetResult;
   try {
     run = await applySet(target.rm, objects, {
-      apply: { ownerLabels, liveCache: target.informers, memo, force: a.obj.spec.force, concurrency: env.o.applyConcurrency ?? 16, takeoverManagers: env.o.takeoverManagers },
+      apply: { ownerLabels, liveCache: target.informers, memo, force: a.obj.spec.force, concurrency: env.o.applyConcurrency ?? 16, takeoverManagers: env.o.takeoverManagers, ignore },
       previous: () => a.prev.inventory,
       prune: a.obj.spec.prune
         ? {
@@ -68,7 +76,7 @@ export async function applyStage(env: Env, a: Attempt, target: Target, objects: 
   const changes = [...run.applied, ...run.pruned];
   if (hasChanges(changes)) {
     a.log.info('server-side apply completed', { revision, changes: summarizeLines(changes) });
-    await env.o.events.record(a.obj, 'Normal', Reason.Progressing, formatChangeSet(changes.filter((e) => e.action !== 'unchanged')), revisionAnnotation(revision));
+    await env.o.events.record(a.obj, 'Normal', Reason.Progressing, formatChangeSet(changes.filter((e) => e.action !== 'unchanged')), revisionAnnotation(revision, a.originRevision));
   }
   return { applied: run.applied, changes };
 }

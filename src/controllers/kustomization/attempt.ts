@@ -69,6 +69,8 @@ export interface Attempt {
   retryInterval: number;
   timeout: number;
   progress: PendingProgress;
+  /** The artifact's origin revision (org.opencontainers.image.revision), once the source stage found it. */
+  originRevision?: string;
 }
 
 export function startAttempt(obj: Kustomization, key: string, log: Logger, progress: PendingProgress): Attempt {

@@ -25,11 +25,12 @@ export async function build(env: Env, a: Attempt, artifact: ArtifactRef, target:
   try {
     const dir = await env.o.artifacts.resolve(artifact);
     const keys = await decryptionKeys(env, a.obj);
-    if (keys) decrypted = await decryptTree(dir, keys, a.obj.spec.path);
+    if (keys) decrypted = await decryptTree(dir, keys, a.obj.spec.path, { serviceAccountName: a.obj.spec.decryption?.serviceAccountName });
     const result = await buildKustomization({
       dir: decrypted?.dir ?? dir,
       decrypted: !!decrypted,
       spec: a.obj.spec,
+      strictSubstitution: env.o.strictPostBuildSubstitutions ?? true,
       vars: { lookup: (kind, n) => lookupVars(target.client, a.namespace, kind, n) },
     });
     built = BuiltSet.of(result.objects.map((m) => m.object as KubeObject));

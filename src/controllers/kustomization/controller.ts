@@ -20,7 +20,7 @@ import { compileExpressions } from './expressions.ts';
 import { finalize } from './finalize.ts';
 import { finish, markAttempted, succeed } from './finish.ts';
 import { healthStage } from './health.ts';
-import { KS_PLURAL, type Kustomization } from './names.ts';
+import { KS_PLURAL, ORIGIN_REVISION_KEY, type Kustomization } from './names.ts';
 import { sourceArtifact } from './source.ts';
 
 export type { KustomizationControllerOptions } from './options.ts';
@@ -72,6 +72,23 @@ export class KustomizationController {
       .map(keyOf);
   }
 
+  /**
+   * Keys of the Kustomizations in `namespace` that read this ConfigMap or
+   * Secret: postBuild.substituteFrom, decryption.secretRef, kubeConfig.
+   */
+  dependentsOfConfig(kind: 'ConfigMap' | 'Secret', namespace: string, name: string): string[] {
+    return this.o.kustomizations
+      .list(namespace)
+      .filter((k) => {
+        const spec = (k as Kustomization).spec;
+        if (!spec) return false;
+        if (spec.postBuild?.substituteFrom?.some((r) => r.kind === kind && r.name === name)) return true;
+        if (kind === 'Secret') return spec.decryption?.secretRef?.name === name || spec.kubeConfig?.secretRef?.name === name;
+        return spec.kubeConfig?.configMapRef?.name === name;
+      })
+      .map(keyOf);
+  }
+
   /** Keys of Kustomizations that depend on the given one (only those with a readyExpr on it, with `readyExprOnly`). */
   dependentsOf(namespace: string, name: string, o: { readyExprOnly?: boolean } = {}): string[] {
     return dependentsOf(this.o.kustomizations, namespace, name, o);
@@ -118,6 +135,7 @@ export class KustomizationController {
     const artifact = sourceArtifact(env, a);
     if (artifact instanceof Failure) return finish(env, a, artifact);
     const revision = artifact.revision;
+    a.originRevision = artifact.metadata?.[ORIGIN_REVISION_KEY] || undefined;
     markAttempted(env, a, revision);
     const target = await targetStage(env, a);
     if (target instanceof Failure) return finish(env, a, target);

@@ -75,7 +75,7 @@ export async function finish(env: Env, a: Attempt, failure?: Failure, extra?: ()
   if (failure) {
     const prevReady = findCondition(obj, 'Ready');
     if (wrote || prevReady?.message !== failure.message) {
-      await env.o.events.record(obj, 'Warning', failure.reason, failure.message, revisionAnnotation(status.lastAttemptedRevision));
+      await env.o.events.record(obj, 'Warning', failure.reason, failure.message, revisionAnnotation(status.lastAttemptedRevision, a.originRevision));
     }
     a.log.error('reconciliation failed', { reason: failure.reason, error: failure.message });
     if (failure.stalled) return {};
@@ -92,14 +92,17 @@ export function succeed(env: Env, a: Attempt, revision: string, digest: string, 
   return finish(env, a, undefined, () => {
     a.conds.set('Ready', 'True', Reason.Succeeded, message);
     a.status.lastAppliedRevision = revision;
-    a.status.history = updateHistory(a.prev.history, digest, revision, changes, a.now, Date.now() - a.started);
+    // Flux writes the origin revision of what it applied, and clears it for an artifact without one.
+    if (a.originRevision) a.status.lastAppliedOriginRevision = a.originRevision;
+    else delete a.status.lastAppliedOriginRevision;
+    a.status.history = updateHistory(a.prev.history, digest, revision, changes, a.now, Date.now() - a.started, a.originRevision);
     if (wasReady?.status !== 'True' || wasReady.message !== message) {
       void env.o.events.record(
         a.obj,
         'Normal',
         Reason.Succeeded,
         `Reconciliation finished in ${formatDuration(Date.now() - a.started)}, next run in ${formatDuration(a.interval)}`,
-        revisionAnnotation(revision),
+        revisionAnnotation(revision, a.originRevision),
       );
     }
   });

@@ -16,6 +16,8 @@ export function updateHistory(
   changes: ChangeSetEntry[],
   now: Date,
   durationMs: number,
+  /** The artifact's origin revision, kept in the snapshot's metadata as Flux does. */
+  originRevision?: string,
 ): HistorySnapshot[] {
   const list = [...(history ?? [])];
   const head = list[0];
@@ -38,7 +40,7 @@ export function updateHistory(
     lastReconciledDuration: formatDuration(durationMs),
     lastReconciledStatus: Reason.Succeeded,
     totalReconciliations: 1,
-    metadata: { revision },
+    metadata: originRevision ? { revision, originRevision } : { revision },
   });
   return list.slice(0, 5);
 }

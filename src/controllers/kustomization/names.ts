@@ -27,7 +27,14 @@ export const Reason = {
   InvalidCELExpression: 'InvalidCELExpression',
 } as const;
 
-/** The annotation Flux puts on a Kustomization's events to name the source revision. */
-export function revisionAnnotation(revision: string | undefined): Record<string, string> | undefined {
-  return revision ? { 'kustomize.toolkit.fluxcd.io/revision': revision } : undefined;
+/** The metadata key of an artifact's origin revision: the revision of the code it was built from (Flux's OCIArtifactOriginRevisionAnnotation). */
+export const ORIGIN_REVISION_KEY = 'org.opencontainers.image.revision';
+
+/** The annotations Flux puts on a Kustomization's events to name the source revision and, when the artifact has one, its origin revision. */
+export function revisionAnnotation(revision: string | undefined, originRevision?: string): Record<string, string> | undefined {
+  if (!revision && !originRevision) return undefined;
+  return {
+    ...(revision ? { 'kustomize.toolkit.fluxcd.io/revision': revision } : {}),
+    ...(originRevision ? { 'kustomize.toolkit.fluxcd.io/originRevision': originRevision } : {}),
+  };
 }

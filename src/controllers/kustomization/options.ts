@@ -32,4 +32,6 @@ export interface KustomizationControllerOptions {
   takeoverManagers?: string[];
   /** Stop waiting for health as soon as one object failed (default true; Flux's DisableFailFastBehavior gate turns it off). */
   failFast?: boolean;
+  /** Fail post-build substitution on an unset variable without a default (Flux's StrictPostBuildSubstitutions gate; true by default, as in Flux 2.9). */
+  strictPostBuildSubstitutions?: boolean;
 }

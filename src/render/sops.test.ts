@@ -1,0 +1,16 @@
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { cloudKms } from './sops.ts';
+
+test('cloud KMS keys in SOPS metadata, YAML and JSON; empty lists and look-alike keys do not count', () => {
+  const table: Array<[string, string[]]> = [
+    ['sops:\n    kms:\n        - arn: arn:aws:kms:eu-west-1:1:key/x\n    age: []\n', ['AWS KMS']],
+    ['sops:\n    gcp_kms:\n        - resource_id: projects/p/locations/l/keyRings/r/cryptoKeys/k\n', ['GCP KMS']],
+    ['sops:\n    azure_kv:\n    - vault_url: https://v.vault.azure.net\n', ['Azure Key Vault']],
+    ['{"sops": {"kms": [{"arn": "arn:aws:kms:x"}], "azure_kv": [{"vault_url": "u"}]}}', ['AWS KMS', 'Azure Key Vault']],
+    ['sops:\n    kms: []\n    gcp_kms: []\n    age:\n        - recipient: age1x\n', []],
+    ['{"sops": {"kms": null, "age": [{"recipient": "age1x"}]}}', []],
+    ['data:\n    my_kms:\n        - x\n', []],
+  ];
+  for (const [text, want] of table) assert.deepEqual(cloudKms(text), want, text);
+});
