@@ -231,8 +231,13 @@ export function parseControllerFlags(argv: string[], env: Record<string, string 
   const jitter = Number(v['interval-jitter-percentage'] ?? '5');
   if (!Number.isInteger(jitter) || jitter < 0 || jitter >= 100) throw new FlagError(`--interval-jitter-percentage: expected a whole number from 0 to 99, got "${v['interval-jitter-percentage']}"`);
 
+  // Flux advertises host:port; Sluice's older flag took a URL.
   const advertised = v['storage-adv-addr'];
-  const baseUrl = aliased({ a: advertised === undefined ? undefined : /^https?:\/\//.test(advertised) ? advertised : `http://${advertised}`, b: v['artifact-base-url'] }, 'a', 'b');
+  const baseUrl = aliased(
+    { 'storage-adv-addr': advertised === undefined || /^https?:\/\//.test(advertised) ? advertised : `http://${advertised}`, 'artifact-base-url': v['artifact-base-url'] },
+    'storage-adv-addr',
+    'artifact-base-url',
+  );
   const metricsAddress = address(aliased(v, 'metrics-addr', 'http-addr') ?? '127.0.0.1:8080');
 
   const settings: ControllerSettings = {
