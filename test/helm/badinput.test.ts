@@ -149,7 +149,7 @@ describe('bad input', () => {
     await patchSpec(client, hrPath(ns.name, 'render'), { chart: { spec: { version: '1.1.0' } } });
     const s = await untilHR(client, ns.name, 'render', 'upgrade failed and stalled', (x) => cond(x, 'Stalled')?.status === 'True');
     assert.equal(cond(s, 'Ready')?.reason, 'UpgradeFailed');
-    assert.match(cond(s, 'Ready')!.message, /Helm upgrade failed for release .*\/render with chart web@1\.1\.0: .*nil pointer evaluating interface \{\}\.here/);
+    assert.match(cond(s, 'Ready')!.message, /Helm upgrade failed for release .*\/render with chart web@1\.1\.0: web\/templates\/broken\.yaml:6:15[\s\S]*<\.Values\.nothing\.here>[\s\S]*nil pointer evaluating interface \{\}\.here/);
     assert.equal(s.upgradeFailures, 1);
     assert.deepEqual(await revisions('render'), [[1, 'deployed']], 'nothing was released');
     assert.equal((await configMapData(client, ns.name, 'render-settings'))!.message, 'running');
