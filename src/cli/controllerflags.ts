@@ -58,9 +58,9 @@ work with their Flux names; Sluice's earlier names are aliases (in brackets).
 
   --kubeconfig FILE --context NAME   cluster to run against
   --enable-leader-election           take part in leader election (for several replicas) [--leader-elect]
-  --leader-election-lease-duration D    how long a lease is held without renewal (default 35s)
-  --leader-election-renew-deadline D    how long the leader tries to renew before giving up (default 30s)
-  --leader-election-retry-period D      how often to try to take or renew the lease (default 5s)
+  --leader-election-lease-duration D    how long a lease is held without renewal (default 15s; Flux's 35s)
+  --leader-election-renew-deadline D    how long the leader tries to renew before giving up (default 10s; Flux's 30s)
+  --leader-election-retry-period D      how often to try to take or renew the lease (default 2s; Flux's 5s)
   --leader-election-release-on-cancel   give the lease up on shutdown (default true)
   --leader-election-namespace NS     namespace of the Lease (default: RUNTIME_NAMESPACE, else sluice-system)
   --metrics-addr HOST:PORT           /metrics (default 127.0.0.1:8080) [--http-addr]
@@ -246,9 +246,10 @@ export function parseControllerFlags(argv: string[], env: Record<string, string 
     leaderElection: leaderElect
       ? {
           namespace: v['leader-election-namespace'] ?? runtimeNamespace ?? 'sluice-system',
-          leaseDurationMs: duration('leader-election-lease-duration', v['leader-election-lease-duration'] ?? '35s'),
-          renewDeadlineMs: duration('leader-election-renew-deadline', v['leader-election-renew-deadline'] ?? '30s'),
-          retryPeriodMs: duration('leader-election-retry-period', v['leader-election-retry-period'] ?? '5s'),
+          // Sluice's shorter defaults: a killed leader is replaced in about 15 s, not Flux's 35.
+          leaseDurationMs: duration('leader-election-lease-duration', v['leader-election-lease-duration'] ?? '15s'),
+          renewDeadlineMs: duration('leader-election-renew-deadline', v['leader-election-renew-deadline'] ?? '10s'),
+          retryPeriodMs: duration('leader-election-retry-period', v['leader-election-retry-period'] ?? '2s'),
           releaseOnCancel: bools['leader-election-release-on-cancel'] ?? true,
         }
       : undefined,
