@@ -1,9 +1,7 @@
 // `sluice bootstrap git`: Flux's `flux bootstrap git` on any Git server (see
 // src/bootstrap/). The cluster it will touch is printed first and confirmed,
 // unless --yes: bootstrapping the wrong cluster is the mistake that hurts.
-import { readFileSync } from 'node:fs';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
 import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import { bootstrapGit, BootstrapError } from '../bootstrap/bootstrap.ts';
@@ -11,7 +9,7 @@ import { CredentialError, scanHostKeys, sourceSecretData } from '../bootstrap/cr
 import { GitError } from '../source/git/errors.ts';
 import { parseGitUrl } from '../source/git/url.ts';
 import { parseDuration } from '../util/duration.ts';
-import { projectRoot } from '../util/paths.ts';
+import { sluiceVersion } from '../util/paths.ts';
 import { imageReference } from '../install/image.ts';
 import { lastImageBuild } from './install.ts';
 import { clientFromFlags, clusterFlags } from './kubeconfig.ts';
@@ -102,7 +100,7 @@ export async function bootstrapCommand(argv: string[]): Promise<number> {
   if (!v.url || !v.path) return fail(`--url and --path are required\n${usage}`, 2);
   if (v.password !== undefined) return fail('--password would put the secret on the command line (and in shell history, ps): use --password-stdin or --password-file', 2);
   const say = (line: string) => process.stdout.write(`${line}\n`);
-  const version = (JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as { version: string }).version;
+  const version = sluiceVersion();
   try {
     const url = parseGitUrl(v.url);
     let timeoutMs: number;

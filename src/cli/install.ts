@@ -8,7 +8,7 @@ import { installManifests, RECONCILER_BINDING } from '../install/manifests.ts';
 import { imageReference, type ImageRecord } from '../install/image.ts';
 import type { KubeObject } from '../kube/object.ts';
 import { waitForSet } from '../health/wait.ts';
-import { projectRoot } from '../util/paths.ts';
+import { projectRoot, sluiceVersion } from '../util/paths.ts';
 import { clientFromFlags, clusterFlags } from './kubeconfig.ts';
 
 const usage = `usage: sluice install [--export] [flags]
@@ -48,7 +48,7 @@ export async function installCommand(args: string[]): Promise<number> {
     process.stdout.write(usage);
     return 0;
   }
-  const version = (JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as { version: string }).version;
+  const version = sluiceVersion();
   const image = imageReference({ image: values.image, registry: values.registry, record: lastImageBuild(), version });
   if (image.warning) process.stderr.write(`sluice install: ${image.warning}\n`);
   const objects = installManifests({

@@ -13,6 +13,7 @@ import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { kinds } from '../api/crds.ts';
 import type { KubeClient } from '../kube/client.ts';
+import { isNotFound } from '../kube/errors.ts';
 import type { KubeObject } from '../kube/object.ts';
 import { clientFromFlags, clusterFlags } from './kubeconfig.ts';
 import { migrateYamlText, type FileMigration } from './migratefiles.ts';
@@ -154,7 +155,7 @@ export async function migrateCluster(client: KubeClient, say: (line: string) => 
       try {
         await client.request({ method: 'PATCH', path, contentType: stale.length ? 'application/json-patch+json' : 'application/merge-patch+json', body });
       } catch (err) {
-        if ((err as { status?: number }).status === 404) continue;
+        if (isNotFound(err)) continue;
         say(`${def.kind}/${item.metadata.namespace}/${item.metadata.name}: could not migrate: ${(err as Error).message}`);
         return 1;
       }

@@ -5,6 +5,7 @@ import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KUSTOMIZE_GROUP } from '../api/kustomization.ts';
 import type { KubeClient } from '../kube/client.ts';
+import type { WatchEventType } from '../kube/watch.ts';
 import type { KubeObject } from '../kube/object.ts';
 import { MirrorCache, Storage, startStorageServer, type StorageServer } from '../source/git/index.ts';
 import { changedPaths, changedPathsByIndex } from '../source/treediff.ts';
@@ -27,7 +28,6 @@ import { parseFeatureGates, type FeatureGates } from '../runtime/featuregates.ts
 import { DEFAULT_TAKEOVER_MANAGERS } from '../apply/takeover.ts';
 import { Metrics } from '../runtime/metrics.ts';
 
-type WatchEvent = 'ADDED' | 'MODIFIED' | 'DELETED';
 
 export interface OperatorOptions {
   client: KubeClient;
@@ -223,8 +223,8 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
       // A watched ConfigMap or Secret that Kustomizations use (substituteFrom, decryption, kubeConfig) changed.
       ...(configs
         ? [
-            { informer: configs.configMaps, keys: (type: WatchEvent, obj: KubeObject, old?: KubeObject) => (configDataChanged(type, obj, old) ? ksController.dependentsOfConfig('ConfigMap', obj.metadata.namespace!, obj.metadata.name!) : []) },
-            { informer: configs.secrets, keys: (type: WatchEvent, obj: KubeObject, old?: KubeObject) => (configDataChanged(type, obj, old) ? ksController.dependentsOfConfig('Secret', obj.metadata.namespace!, obj.metadata.name!) : []) },
+            { informer: configs.configMaps, keys: (type: WatchEventType, obj: KubeObject, old?: KubeObject) => (configDataChanged(type, obj, old) ? ksController.dependentsOfConfig('ConfigMap', obj.metadata.namespace!, obj.metadata.name!) : []) },
+            { informer: configs.secrets, keys: (type: WatchEventType, obj: KubeObject, old?: KubeObject) => (configDataChanged(type, obj, old) ? ksController.dependentsOfConfig('Secret', obj.metadata.namespace!, obj.metadata.name!) : []) },
           ]
         : []),
       {

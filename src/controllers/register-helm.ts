@@ -7,6 +7,7 @@ import { HELM_GROUP } from '../api/helmrelease.ts';
 import { SOURCE_GROUP } from '../api/gitrepository.ts';
 import { HelmDriver } from '../helm/driver.ts';
 import type { KubeClient } from '../kube/client.ts';
+import type { WatchEventType } from '../kube/watch.ts';
 import type { Informer } from '../kube/informer.ts';
 import { findCondition, type KubeObject } from '../kube/object.ts';
 import { ensureKustomize } from '../tools/gotool.ts';
@@ -20,7 +21,6 @@ import type { ControllerManager } from '../runtime/manager.ts';
 import type { Metrics } from '../runtime/metrics.ts';
 import { configDataChanged, type ConfigInformers } from './configwatch.ts';
 
-type WatchEvent = 'ADDED' | 'MODIFIED' | 'DELETED';
 
 export interface HelmControllersOptions {
   manager: ControllerManager;
@@ -131,8 +131,8 @@ export async function registerHelmControllers(o: HelmControllersOptions): Promis
       },
       ...(configMaps && secrets
         ? [
-            { informer: configMaps, keys: (type: WatchEvent, obj: KubeObject, old?: KubeObject) => (configDataChanged(type, obj, old) ? releaseController.dependentsOfValues('ConfigMap', obj.metadata.namespace!, obj.metadata.name!) : []) },
-            { informer: secrets, keys: (type: WatchEvent, obj: KubeObject, old?: KubeObject) => (configDataChanged(type, obj, old) ? releaseController.dependentsOfValues('Secret', obj.metadata.namespace!, obj.metadata.name!) : []) },
+            { informer: configMaps, keys: (type: WatchEventType, obj: KubeObject, old?: KubeObject) => (configDataChanged(type, obj, old) ? releaseController.dependentsOfValues('ConfigMap', obj.metadata.namespace!, obj.metadata.name!) : []) },
+            { informer: secrets, keys: (type: WatchEventType, obj: KubeObject, old?: KubeObject) => (configDataChanged(type, obj, old) ? releaseController.dependentsOfValues('Secret', obj.metadata.namespace!, obj.metadata.name!) : []) },
           ]
         : []),
     ],

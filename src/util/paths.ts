@@ -41,3 +41,8 @@ export function cacheHome(): string {
   const xdg = process.env.XDG_CACHE_HOME || join(homedir(), '.cache');
   return join(xdg, 'sluice');
 }
+
+/** Sluice's version, from its package.json (the checkout's, or the one beside the bundle in the image). */
+export function sluiceVersion(): string {
+  return (JSON.parse(readFileSync(join(projectRoot, 'package.json'), 'utf8')) as { version: string }).version;
+}
