@@ -2,7 +2,6 @@
 // src/bootstrap/). The cluster it will touch is printed first and confirmed,
 // unless --yes: bootstrapping the wrong cluster is the mistake that hurts.
 import { readFile } from 'node:fs/promises';
-import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import { bootstrapGit, BootstrapError } from '../bootstrap/bootstrap.ts';
 import { CredentialError, scanHostKeys, sourceSecretData } from '../bootstrap/credentials.ts';
@@ -13,6 +12,7 @@ import { sluiceVersion } from '../util/paths.ts';
 import { imageReference } from '../install/image.ts';
 import { lastImageBuild } from './install.ts';
 import { clientFromFlags, clusterFlags } from './kubeconfig.ts';
+import { confirm } from './confirm.ts';
 
 const usage = `usage: sluice bootstrap git --url URL --path DIR [flags]
 Commits Sluice's components and sync manifests to DIR/<namespace>/ of the
@@ -42,14 +42,6 @@ until the cluster follows the repository. Running it again changes nothing.
   -y, --yes                   do not ask: the cluster, the fetched host keys
   --kubeconfig FILE  --context NAME
 `;
-
-async function confirm(question: string): Promise<boolean> {
-  if (!process.stdin.isTTY) return false;
-  const rl = createInterface({ input: process.stdin, output: process.stdout });
-  const answer = await rl.question(`${question} [y/N] `);
-  rl.close();
-  return /^y(es)?$/i.test(answer.trim());
-}
 
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];

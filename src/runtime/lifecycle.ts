@@ -2,6 +2,7 @@
 // object that is gone, hand a deleted one to its finalization, keep the
 // finalizer on a live one and record whether it is suspended; after
 // finalization, drop the finalizer.
+import { FINALIZER } from '../api/annotations.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { isNotFound } from '../kube/errors.ts';
 import type { Informer } from '../kube/informer.ts';
@@ -9,8 +10,7 @@ import type { KubeObject } from '../kube/object.ts';
 import type { Metrics } from './metrics.ts';
 import { addFinalizer, removeFinalizer } from './status.ts';
 
-/** Flux's finalizer, on every kind. */
-export const FINALIZER = 'finalizers.fluxcd.io';
+export { FINALIZER };
 
 export interface LifecycleOptions {
   client: KubeClient;
