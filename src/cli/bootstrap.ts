@@ -13,6 +13,7 @@ import { imageReference } from '../install/image.ts';
 import { lastImageBuild } from './install.ts';
 import { clientFromFlags, clusterFlags } from './kubeconfig.ts';
 import { confirm } from './confirm.ts';
+import { bootstrapNetworkCommand, networkUsage } from './bootstrapnetwork.ts';
 
 const usage = `usage: sluice bootstrap git --url URL --path DIR [flags]
 Commits Sluice's components and sync manifests to DIR/<namespace>/ of the
@@ -52,8 +53,9 @@ async function readStdin(): Promise<string> {
 export async function bootstrapCommand(argv: string[]): Promise<number> {
   const fail = (msg: string, code = 1) => (process.stderr.write(`sluice bootstrap: ${msg}\n`), code);
   const [sub, ...args] = argv;
-  if (sub === '--help' || sub === '-h' || sub === undefined) return process.stdout.write(usage), sub ? 0 : 2;
-  if (sub !== 'git') return fail(`unknown bootstrap target "${sub}": use \`sluice bootstrap git\`\n${usage}`, 2);
+  if (sub === '--help' || sub === '-h' || sub === undefined) return process.stdout.write(`${usage}\n${networkUsage}`), sub ? 0 : 2;
+  if (argv.some((a) => a === '--network' || a.startsWith('--network='))) return bootstrapNetworkCommand(argv);
+  if (sub !== 'git') return fail(`unknown bootstrap target "${sub}": use \`sluice bootstrap git\` or \`sluice bootstrap --network network.yaml\`\n${usage}`, 2);
   let v;
   try {
     v = parseArgs({
@@ -120,7 +122,8 @@ export async function bootstrapCommand(argv: string[]): Promise<number> {
       url: v.url,
       privateKeyFile: v['private-key-file'],
       keyPassword: url.transport === 'ssh' ? password : undefined,
-      username: v['token-auth'] ? 'git' : v.username,
+      // Flux's --token-auth keeps --username (default git) with the token as password.
+      username: v.username ?? (v['token-auth'] ? 'git' : undefined),
       password: url.transport === 'ssh' ? undefined : password,
       caFile: v['ca-file'],
       knownHosts,
