@@ -167,5 +167,5 @@ export async function bootstrapGit(o: BootstrapOptions): Promise<boolean> {
 function describeTakeover(t: FluxTakeover, say: (line: string) => void): void {
   say(`► would pause and then remove Flux's controllers: ${t.controllers.map((c) => c.name).join(', ')}`);
   for (const crd of t.keptCrds) say(`► would keep CustomResourceDefinition/${crd} (Sluice does not serve it) out of the sync's prune`);
-  if (t.leftovers.length) say(`► the sync would prune the rest of Flux's components: ${t.leftovers.join(', ')}`);
+  if (t.leftovers.length) say(`► would remove the rest of Flux's components: ${t.leftovers.map((l) => l.subject).join(', ')}`);
 }

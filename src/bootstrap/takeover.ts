@@ -9,9 +9,11 @@
 //      automation, say) get the prune-disabled annotation first, or the sync
 //      would prune them with Flux's old inventory, and every object of their
 //      kind with them;
-//   3. remove: once Sluice's components are applied, Flux's Deployments are
-//      deleted; the rest of Flux's old components (its ServiceAccounts,
-//      Services, RBAC) the sync Kustomization prunes as no longer in Git.
+//      Both leave the sync Kustomization's inventory, so that the sync never
+//      prunes them (nor refuses to, as a mass prune);
+//   3. remove: once Sluice's components are applied, Flux's Deployments and
+//      the rest of its components (ServiceAccounts, Services, RBAC) are
+//      deleted.
 // Nothing else is touched: no workload is re-created, so none restarts.
 import type { KubeClient } from '../kube/client.ts';
 import type { Discovery } from '../kube/discovery.ts';
@@ -27,8 +29,8 @@ export interface FluxTakeover {
   controllers: Array<{ name: string; replicas: number; version?: string }>;
   /** CRDs of Flux's components that Sluice does not serve: kept, with their objects. */
   keptCrds: string[];
-  /** The rest of Flux's components, which the sync prunes once Sluice applies its own. */
-  leftovers: string[];
+  /** The rest of Flux's components (not its Deployments), deleted once Sluice's are applied. */
+  leftovers: Array<{ id: string; subject: string; path: string }>;
 }
 
 type Inventory = { entries?: Array<{ id: string; v: string }> };
@@ -49,26 +51,46 @@ export async function planTakeover(client: KubeClient, discovery: Discovery, nam
   const ks = await client.getOrUndefined<KubeObject & { status?: { inventory?: Inventory } }>(`/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/${namespace}/kustomizations/${namespace}`);
   const ours = new Set(components.map((c) => objectId(c)));
   const keptCrds: string[] = [];
-  const leftovers: string[] = [];
+  const leftovers: FluxTakeover['leftovers'] = [];
   for (const e of ks?.status?.inventory?.entries ?? []) {
     if (ours.has(e.id)) continue;
     const ref = parseObjectId(e.id);
     // Only Flux's own components: everything else in the inventory is the user's and still in Git.
     if (ref.group === 'apiextensions.k8s.io' && ref.kind === 'CustomResourceDefinition') keptCrds.push(ref.name);
-    else if (await isFluxComponent(client, discovery, ref, e.v)) leftovers.push(subject(ref));
+    else if (ref.group === 'apps' && ref.kind === 'Deployment' && ref.namespace === namespace && flux.deployments.some((d) => d.name === ref.name)) continue;
+    else {
+      const path = await fluxComponentPath(client, discovery, ref, e.v);
+      if (path) leftovers.push({ id: e.id, subject: subject(ref), path });
+    }
   }
   return { namespace, controllers: flux.deployments.map((d: ControllerDeployment) => ({ name: d.name, replicas: d.desired, version: d.version })), keptCrds: keptCrds.sort(), leftovers };
 }
 
-/** Whether the live object carries Flux's part-of label (one of Flux's components, not a workload). */
-async function isFluxComponent(client: KubeClient, discovery: Discovery, ref: ReturnType<typeof parseObjectId>, version: string): Promise<boolean> {
+/** The API path of the object when it is live and carries Flux's part-of label (one of Flux's components, not a workload). */
+async function fluxComponentPath(client: KubeClient, discovery: Discovery, ref: ReturnType<typeof parseObjectId>, version: string): Promise<string | undefined> {
   const apiVersion = ref.group ? `${ref.group}/${version}` : version;
   const m = await discovery.mapping(apiVersion, ref.kind);
-  if (!m) return false;
+  if (!m) return undefined;
   const base = ref.group ? `/apis/${apiVersion}` : `/api/${version}`;
   const path = `${base}${m.namespaced && ref.namespace ? `/namespaces/${ref.namespace}` : ''}/${m.resource}/${ref.name}`;
   const live = await client.getOrUndefined<KubeObject>(path).catch(() => undefined);
-  return live?.metadata.labels?.['app.kubernetes.io/part-of'] === 'flux';
+  return live?.metadata.labels?.['app.kubernetes.io/part-of'] === 'flux' ? path : undefined;
+}
+
+const ksPath = (ns: string) => `/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/${ns}/kustomizations/${ns}`;
+
+/** Takes what the takeover handles itself out of the sync Kustomization's inventory. */
+async function dropFromInventory(client: KubeClient, t: FluxTakeover): Promise<void> {
+  const drop = new Set([...t.leftovers.map((l) => l.id), ...t.controllers.map((c) => `${t.namespace}_${c.name}_apps_Deployment`), ...t.keptCrds.map((n) => `_${n}_apiextensions.k8s.io_CustomResourceDefinition`)]);
+  const ks = await client.getOrUndefined<KubeObject & { status?: { inventory?: Inventory } }>(ksPath(t.namespace));
+  const entries = ks?.status?.inventory?.entries;
+  if (!entries?.some((e) => drop.has(e.id))) return;
+  await client.request({
+    method: 'PATCH',
+    path: `${ksPath(t.namespace)}/status`,
+    contentType: 'application/merge-patch+json',
+    body: { metadata: { resourceVersion: ks!.metadata.resourceVersion }, status: { inventory: { entries: entries.filter((e) => !drop.has(e.id)) } } },
+  });
 }
 
 /** Step 1 and 2: Flux's controllers to 0 replicas; its CRDs that Sluice lacks out of the sync's reach. */
@@ -88,6 +110,7 @@ export async function pauseFlux(client: KubeClient, t: FluxTakeover, say: (line:
     });
     say(`✔ kept CustomResourceDefinition/${name}: Sluice does not serve it, its objects stay (annotated ${PRUNE}: disabled)`);
   }
+  await dropFromInventory(client, t);
 }
 
 /** Undoes the pause when the bootstrap fails before Sluice is installed: Flux runs again as it did. */
@@ -103,5 +126,10 @@ export async function removeFlux(client: KubeClient, t: FluxTakeover, say: (line
     });
     say(`✔ removed Flux's ${c.name}${c.version ? ` ${c.version}` : ''}`);
   }
-  if (t.leftovers.length) say(`► the rest of Flux's components are no longer in Git; the ${t.namespace} Kustomization prunes them: ${t.leftovers.join(', ')}`);
+  for (const l of t.leftovers) {
+    await client.request({ method: 'DELETE', path: l.path }).catch((err) => {
+      if (!isNotFound(err)) throw err;
+    });
+    say(`✔ removed Flux's ${l.subject}`);
+  }
 }
