@@ -50,6 +50,7 @@ export async function controllerCommand(args: string[]): Promise<number> {
       defaultServiceAccount: s.defaultServiceAccount,
       requeueDependencyMs: s.requeueDependencyMs,
       watchNamespace: s.watchNamespace,
+      runtimeNamespace: s.runtimeNamespace,
       watchLabelSelector: s.watchLabelSelector,
       watchConfigsLabelSelector: s.watchConfigsLabelSelector,
       eventsAddress: s.eventsAddress,

@@ -27,6 +27,8 @@ import { EventSink } from '../runtime/eventsink.ts';
 import { parseFeatureGates, type FeatureGates } from '../runtime/featuregates.ts';
 import { DEFAULT_TAKEOVER_MANAGERS } from '../apply/takeover.ts';
 import { Metrics } from '../runtime/metrics.ts';
+import { NamespaceTeardown } from '../runtime/teardown.ts';
+import { kinds as fluxKinds } from '../api/crds.ts';
 
 
 export interface OperatorOptions {
@@ -49,6 +51,12 @@ export interface OperatorOptions {
   requeueDependencyMs?: number;
   /** Reconcile objects of this namespace only. */
   watchNamespace?: string;
+  /**
+   * The namespace the controller runs in (RUNTIME_NAMESPACE): when it is
+   * deleted, the Flux objects in it are released without garbage collection
+   * (runtime/teardown.ts).
+   */
+  runtimeNamespace?: string;
   /** Probes on their own address (Flux's --health-addr); default: httpAddress. */
   healthAddress?: string;
   /** Also POST every event in Flux's format to this receiver (Flux's --events-addr). */
@@ -120,7 +128,8 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
   await mkdir(helmHome, { recursive: true, mode: 0o700 });
   const cli = new HelmCli({ bin: () => ensureHelm({ log: (m) => o.log.info(m) }), home: helmHome });
   // Every source kind, from the table (src/source/kinds.ts).
-  const sources = registerSources({ manager, client: o.client, storage, mirrors, artifacts, cli, events: sourceEvents, metrics, log: o.log, concurrency });
+  const teardown = o.runtimeNamespace ? new NamespaceTeardown(o.client, o.runtimeNamespace, o.log) : undefined;
+  const sources = registerSources({ manager, client: o.client, storage, mirrors, artifacts, cli, events: sourceEvents, metrics, log: o.log, concurrency, teardown });
   const repos = sources.get('GitRepository')!;
   const ociRepos = sources.get('OCIRepository')!;
   const kss = manager.informer(`/apis/${KUSTOMIZE_GROUP}/v1/kustomizations`);
@@ -129,6 +138,7 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
 
   const ksController = new KustomizationController({
     client: o.client,
+    teardown,
     kustomizations: kss,
     sources: new Map([
       ['GitRepository', repos],
@@ -241,6 +251,7 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
     ],
   });
   const helm = await registerHelmControllers({
+    teardown,
     manager, client: o.client, log: o.log, metrics, artifacts, dataDir: o.dataDir, concurrency,
     noCrossNamespaceRefs: o.noCrossNamespaceRefs, defaultServiceAccount: o.defaultServiceAccount, requeueDependencyMs: o.requeueDependencyMs,
     additiveCelDependencyCheck: gates.AdditiveCELDependencyCheck,
@@ -256,6 +267,8 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
     helmReleases: helm.releases,
     async stop() {
       await manager.stop();
+      // The pod is going because its namespace is: nobody will finalize what is left in it.
+      await teardown?.releaseAll(fluxKinds.map((k) => (ns: string) => `/apis/${k.group}/${k.versions[0]!.name}/namespaces/${ns}/${k.plural}`)).catch((err) => o.log.error('releasing the namespace\'s objects failed', { error: (err as Error).message }));
       ksController.stop();
       await helm.releases.stop();
       // Queued events go out before the process ends.

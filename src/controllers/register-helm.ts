@@ -20,6 +20,7 @@ import { HelmReleaseController } from './helmrelease/controller.ts';
 import type { ControllerManager } from '../runtime/manager.ts';
 import type { Metrics } from '../runtime/metrics.ts';
 import { configDataChanged, type ConfigInformers } from './configwatch.ts';
+import type { NamespaceTeardown } from '../runtime/teardown.ts';
 
 
 export interface HelmControllersOptions {
@@ -39,6 +40,8 @@ export interface HelmControllersOptions {
   defaultServiceAccount?: string;
   requeueDependencyMs?: number;
   events: EventRecorder;
+  /** The controller's own namespace (runtime/teardown.ts). */
+  teardown?: NamespaceTeardown;
   /**
    * The watched ConfigMaps and Secrets (configwatch.ts, Flux's
    * --watch-configs-label-selector), shared with the Kustomizations;
@@ -71,6 +74,7 @@ export async function registerHelmControllers(o: HelmControllersOptions): Promis
 
   const releaseController = new HelmReleaseController({
     client: o.client,
+    teardown: o.teardown,
     releases,
     charts,
     ociRepositories: ociRepos,

@@ -76,6 +76,8 @@ export function installManifests(o: InstallOptions): KubeObject[] {
         { apiGroups: ['source.toolkit.fluxcd.io', 'kustomize.toolkit.fluxcd.io', 'helm.toolkit.fluxcd.io'], resources: ['*/status', '*/finalizers'], verbs: ['get', 'patch', 'update'] },
         { apiGroups: [''], resources: ['secrets', 'configmaps'], verbs: ['get', 'list', 'watch'] },
         { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+        // Whether its own namespace is being deleted (runtime/teardown.ts).
+        { apiGroups: [''], resources: ['namespaces'], verbs: ['get'] },
         { apiGroups: [''], resources: ['serviceaccounts'], verbs: ['impersonate'] },
         // Tokens for kubeConfig.configMapRef (provider generic): the remote cluster trusts this cluster's service-account tokens.
         { apiGroups: [''], resources: ['serviceaccounts/token'], verbs: ['create'] },
@@ -154,7 +156,11 @@ export function installManifests(o: InstallOptions): KubeObject[] {
                 ],
                 // A small young generation: steady RSS 5-25 MiB lower at 1,000
                 // Kustomizations, with no measurable CPU cost (bench/lib.ts runs the same).
-                env: [{ name: 'NODE_OPTIONS', value: '--max-semi-space-size=4' }],
+                env: [
+                  { name: 'NODE_OPTIONS', value: '--max-semi-space-size=4' },
+                  // Flux's controllers know their namespace the same way.
+                  { name: 'RUNTIME_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+                ],
                 ports: [
                   { name: 'http', containerPort: 8080 },
                   { name: 'artifacts', containerPort: 9090 },

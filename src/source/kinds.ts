@@ -26,6 +26,7 @@ import { HelmIndexCache, reconcileHelmRepository, type HelmRepository } from './
 import { reconcileOCIRepository, type OCIRepository } from './oci/reconcile.ts';
 import { SourceController, type SourceReconciler } from './shell.ts';
 import type { Storage } from './storage/storage.ts';
+import type { NamespaceTeardown } from '../runtime/teardown.ts';
 
 /** What the rows' reconciles may use: shared services and the caches of every source kind. */
 export interface SourceContext {
@@ -143,6 +144,8 @@ export interface RegisterSourcesOptions {
   metrics: Metrics;
   log: Logger;
   concurrency: number;
+  /** The controller's own namespace (runtime/teardown.ts). */
+  teardown?: NamespaceTeardown;
 }
 
 /** Registers a controller for every row of `kinds`; returns the cache of each kind. */
@@ -175,6 +178,7 @@ export function registerSources(o: RegisterSourcesOptions, kinds: SourceKind[] =
       plural: k.api.plural,
       storageKind: k.storageKind,
       reconcile: k.reconciler(ctx),
+      teardown: o.teardown,
     });
     o.manager.add({
       kind: k.api.kind,

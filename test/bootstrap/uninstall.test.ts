@@ -68,7 +68,7 @@ before(async () => {
   root = await mkdtemp(join(tmpdir(), 'sluice-uninstall-git-'));
   server = await startGitHttpServer({ root });
   repo = await TestRepo.create(root, 'fleet', { defaultBranch: 'main' });
-  await repo.commitFiles({ 'net-a/app.yaml': app('net-a'), 'net-b/app.yaml': app('net-b') }, 'two networks');
+  await repo.commitFiles({ 'net-a/app.yaml': app('net-a'), 'net-b/app.yaml': app('net-b'), 'net-c/app.yaml': app('net-c') }, 'three networks');
   await repo.push();
   for (const net of NETS) {
     const res = await run(['install', `--namespace=${net}`, '--replicas=1', '--image=sluice:uninstall-test']);
@@ -96,6 +96,23 @@ after(async () => {
         await rm(home, { recursive: true, force: true });
       }),
   );
+});
+
+test("deleting the controller's own namespace releases its objects: nothing hangs, nothing is garbage-collected", async () => {
+  // The namespace the controller runs in (RUNTIME_NAMESPACE, as the Deployment sets it).
+  await client.request({ method: 'POST', path: '/api/v1/namespaces', body: { metadata: { name: 'net-c' } } });
+  const c = ControllerProcess.start('controller-c', controllerArgs({ kubeconfig, dataDir: join(root, 'data-c') }), { RUNTIME_NAMESPACE: 'net-c' });
+  controller = c;
+  await sync('net-c');
+  await eventually('net-c applied', async () => ((ready(await client.getOrUndefined<Flux>(ksPath('net-c', 'net-c'))) ? true : undefined)), 90_000);
+  assert.deepEqual((await client.getOrUndefined<Flux>(ksPath('net-c', 'net-c')))?.metadata.finalizers, ['finalizers.fluxcd.io']);
+  await client.request({ method: 'DELETE', path: '/api/v1/namespaces/net-c' });
+  await eventually('namespace net-c gone', async () => ((await client.getOrUndefined('/api/v1/namespaces/net-c')) ? undefined : true), 60_000);
+  await c.waitLog('the release logged', (r) => /releasing without garbage collection/.test(String(r.msg ?? '')));
+  const cm = await client.getOrUndefined<{ data: Record<string, string> }>('/api/v1/namespaces/apps-net-c/configmaps/settings');
+  assert.equal(cm?.data.network, 'net-c', 'what the Kustomization deployed keeps running');
+  await c.stop(5_000);
+  controller = undefined;
 });
 
 test('check: prerequisites, both controllers rolled out, the CRDs; skew is a warning', async () => {

@@ -7,9 +7,12 @@ import type { ArtifactResolver } from '../../runtime/artifacts.ts';
 import type { EventRecorder } from '../../runtime/events.ts';
 import type { Metrics } from '../../runtime/metrics.ts';
 import type { Logger } from '../../util/log.ts';
+import type { NamespaceTeardown } from '../../runtime/teardown.ts';
 
 export interface KustomizationControllerOptions {
   client: KubeClient;
+  /** The controller's own namespace, whose objects are released when it is deleted (runtime/teardown.ts). */
+  teardown?: NamespaceTeardown;
   kustomizations: Informer;
   /** Source caches by kind (GitRepository, ...). */
   sources: Map<string, Informer>;
