@@ -167,6 +167,12 @@ export async function prepare(cx: ReleaseContext, hc: HelmChart): Promise<Prepar
   }
   let values: Values;
   try {
+    // Flux's schema takes any JSON here, and Flux then reads a list or a
+    // string as no values at all; Sluice says so instead.
+    const inline: unknown = cx.spec.values;
+    if (inline !== undefined && inline !== null && (typeof inline !== 'object' || Array.isArray(inline))) {
+      throw new Error(`spec.values must be a map of values, not ${Array.isArray(inline) ? 'a list' : `a ${typeof inline}`}: the chart's values are keys and their values`);
+    }
     values = await composeValues(cx.ns, cx.spec.values as Values | undefined, cx.spec.valuesFrom ?? [], async (kind, n) => {
       if (kind === 'Secret') {
         const s = await readSecret(cx.o.client, cx.ns, n);
