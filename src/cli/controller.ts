@@ -51,6 +51,7 @@ export async function controllerCommand(args: string[]): Promise<number> {
       requeueDependencyMs: s.requeueDependencyMs,
       watchNamespace: s.watchNamespace,
       runtimeNamespace: s.runtimeNamespace,
+      noRemoteBases: s.noRemoteBases,
       watchLabelSelector: s.watchLabelSelector,
       watchConfigsLabelSelector: s.watchConfigsLabelSelector,
       eventsAddress: s.eventsAddress,

@@ -57,6 +57,8 @@ export interface OperatorOptions {
    * (runtime/teardown.ts).
    */
   runtimeNamespace?: string;
+  /** Flux's --no-remote-bases. */
+  noRemoteBases?: boolean;
   /** Probes on their own address (Flux's --health-addr); default: httpAddress. */
   healthAddress?: string;
   /** Also POST every event in Flux's format to this receiver (Flux's --events-addr). */
@@ -157,6 +159,7 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
     takeoverManagers: o.overrideManagers?.length ? [...DEFAULT_TAKEOVER_MANAGERS, ...o.overrideManagers] : undefined,
     failFast: !gates.DisableFailFastBehavior,
     strictPostBuildSubstitutions: gates.StrictPostBuildSubstitutions,
+    noRemoteBases: o.noRemoteBases,
   });
 
   /**

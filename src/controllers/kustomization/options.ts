@@ -37,4 +37,6 @@ export interface KustomizationControllerOptions {
   failFast?: boolean;
   /** Fail post-build substitution on an unset variable without a default (Flux's StrictPostBuildSubstitutions gate; true by default, as in Flux 2.9). */
   strictPostBuildSubstitutions?: boolean;
+  /** Flux's --no-remote-bases: refuse remote kustomize bases and resources (they are fetched by default, as in Flux). */
+  noRemoteBases?: boolean;
 }
