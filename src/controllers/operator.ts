@@ -4,6 +4,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KUSTOMIZE_GROUP } from '../api/kustomization.ts';
+import { SOURCE_GROUP } from '../api/gitrepository.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { WatchEventType } from '../kube/watch.ts';
 import type { KubeObject } from '../kube/object.ts';
@@ -135,6 +136,8 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
   const repos = sources.get('GitRepository')!;
   const ociRepos = sources.get('OCIRepository')!;
   const kss = manager.informer(`/apis/${KUSTOMIZE_GROUP}/v1/kustomizations`);
+  // Flux's ExternalArtifact gate: artifacts that third-party controllers publish, for Kustomizations and HelmReleases.
+  const externalArtifacts = gates.ExternalArtifact ? manager.informer(`/apis/${SOURCE_GROUP}/v1/externalartifacts`) : undefined;
   // Flux's --watch-configs-label-selector; the DisableConfigWatchers gate turns those watches off.
   const configs = gates.DisableConfigWatchers ? undefined : configInformers(manager, o.watchConfigsLabelSelector ?? DEFAULT_WATCH_CONFIGS_SELECTOR);
 
@@ -145,6 +148,7 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
     sources: new Map([
       ['GitRepository', repos],
       ['OCIRepository', ociRepos],
+      ...(externalArtifacts ? ([['ExternalArtifact', externalArtifacts]] as const) : []),
     ]),
     artifacts,
     events: ksEvents,
@@ -188,16 +192,23 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
     reconcile: (k, signal) => ksController.reconcile(k, signal),
     concurrency,
     watches: [
-      {
-        informer: ociRepos,
-        keys: (type, obj, old) => {
-          const rev = artifactRevision(obj);
-          if (type === 'DELETED' || !rev || (old && artifactRevision(old) === rev && digestOf(old) === digestOf(obj) && urlOf(old) === urlOf(obj))) return [];
-          const keys = ksController.dependentsOfSource('OCIRepository', obj.metadata.namespace!, obj.metadata.name!);
-          for (const k of keys) ksController.sourceRevisionChanged(k, rev);
-          return keys;
-        },
-      },
+      // A new artifact of an OCIRepository or ExternalArtifact reaches its Kustomizations at once.
+      ...([['OCIRepository', ociRepos], ['ExternalArtifact', externalArtifacts]] as const).flatMap(([kind, informer]) =>
+        informer
+          ? [
+              {
+                informer,
+                keys: (type: WatchEventType, obj: KubeObject, old?: KubeObject) => {
+                  const rev = artifactRevision(obj);
+                  if (type === 'DELETED' || !rev || (old && artifactRevision(old) === rev && digestOf(old) === digestOf(obj) && urlOf(old) === urlOf(obj))) return [];
+                  const keys = ksController.dependentsOfSource(kind, obj.metadata.namespace!, obj.metadata.name!);
+                  for (const k of keys) ksController.sourceRevisionChanged(k, rev);
+                  return keys;
+                },
+              },
+            ]
+          : [],
+      ),
       {
         // A new artifact reaches its Kustomizations at once, not at their next interval.
         informer: repos,
@@ -255,6 +266,7 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
   });
   const helm = await registerHelmControllers({
     teardown,
+    externalArtifacts,
     manager, client: o.client, log: o.log, metrics, artifacts, dataDir: o.dataDir, concurrency,
     noCrossNamespaceRefs: o.noCrossNamespaceRefs, defaultServiceAccount: o.defaultServiceAccount, requeueDependencyMs: o.requeueDependencyMs,
     additiveCelDependencyCheck: gates.AdditiveCELDependencyCheck,

@@ -18,6 +18,8 @@ export interface HelmReleaseControllerOptions {
   charts: Informer;
   /** The OCIRepository cache, for chartRef of kind OCIRepository. */
   ociRepositories?: Informer;
+  /** The ExternalArtifact cache, for chartRef of kind ExternalArtifact (Flux's ExternalArtifact gate). */
+  externalArtifacts?: Informer;
   artifacts: ArtifactResolver;
   /** Runs the Helm actions (the Helm SDK in the helm-driver process). */
   helm: HelmDriver;
