@@ -135,6 +135,7 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
   const sources = registerSources({ manager, client: o.client, storage, mirrors, artifacts, cli, events: sourceEvents, metrics, log: o.log, concurrency, teardown });
   const repos = sources.get('GitRepository')!;
   const ociRepos = sources.get('OCIRepository')!;
+  const buckets = sources.get('Bucket')!;
   const kss = manager.informer(`/apis/${KUSTOMIZE_GROUP}/v1/kustomizations`);
   // Flux's ExternalArtifact gate: artifacts that third-party controllers publish, for Kustomizations and HelmReleases.
   const externalArtifacts = gates.ExternalArtifact ? manager.informer(`/apis/${SOURCE_GROUP}/v1/externalartifacts`) : undefined;
@@ -148,6 +149,7 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
     sources: new Map([
       ['GitRepository', repos],
       ['OCIRepository', ociRepos],
+      ['Bucket', buckets],
       ...(externalArtifacts ? ([['ExternalArtifact', externalArtifacts]] as const) : []),
     ]),
     artifacts,
@@ -193,7 +195,7 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
     concurrency,
     watches: [
       // A new artifact of an OCIRepository or ExternalArtifact reaches its Kustomizations at once.
-      ...([['OCIRepository', ociRepos], ['ExternalArtifact', externalArtifacts]] as const).flatMap(([kind, informer]) =>
+      ...([['OCIRepository', ociRepos], ['Bucket', buckets], ['ExternalArtifact', externalArtifacts]] as const).flatMap(([kind, informer]) =>
         informer
           ? [
               {
