@@ -41,6 +41,32 @@ export interface PrunedTree {
   entries: TreeEntry[];
   files: number;
   bytes: number;
+  /** Entries left out because they are unsafe (a symlink out of the root), with why. */
+  skipped: SkippedEntry[];
+}
+
+export interface SkippedEntry {
+  path: string;
+  reason: string;
+}
+
+/**
+ * The artifact metadata key that lists what a source left out of an
+ * artifact (JSON of SkippedEntry[]), so that the Kustomizations whose path
+ * holds such a file fail naming it, and the others build.
+ */
+export const SKIPPED_METADATA = 'sluice.dev/skipped';
+
+/** Reads SKIPPED_METADATA from an artifact's metadata. */
+export function skippedEntries(metadata: Record<string, string> | undefined): SkippedEntry[] {
+  const raw = metadata?.[SKIPPED_METADATA];
+  if (!raw) return [];
+  try {
+    const v = JSON.parse(raw) as SkippedEntry[];
+    return Array.isArray(v) ? v.filter((e) => typeof e?.path === 'string') : [];
+  } catch {
+    return [];
+  }
 }
 
 // File modes in the tarball, as Flux writes them.
@@ -58,6 +84,7 @@ const EPOCH = new Date(0);
  */
 export async function pruneTree(root: string, ignore: SourceIgnore, limits: ArtifactLimits = DEFAULT_LIMITS): Promise<PrunedTree> {
   const entries: TreeEntry[] = [];
+  const skipped: SkippedEntry[] = [];
   let files = 0;
   let bytes = 0;
   const walk = async (abs: string, rel: string): Promise<void> => {
@@ -84,7 +111,16 @@ export async function pruneTree(root: string, ignore: SourceIgnore, limits: Arti
           continue;
         }
         const target = await readlink(childAbs);
-        checkLink(childRel, target);
+        try {
+          checkLink(childRel, target);
+        } catch (err) {
+          // One hostile link must not take the whole artifact (a monorepo's
+          // every application) down: it is left out, and said so.
+          if (!(err instanceof ArtifactContentError)) throw err;
+          await rm(childAbs, { force: true });
+          skipped.push({ path: childRel, reason: err.message });
+          continue;
+        }
         entries.push({ path: childRel, type: 'symlink', size: 0, executable: false, linkTarget: target });
       } else if (st.isFile()) {
         if (ignore.ignores(childRel, false)) {
@@ -109,7 +145,7 @@ export async function pruneTree(root: string, ignore: SourceIgnore, limits: Arti
     }
   };
   await walk(root, '');
-  return { entries, files, bytes };
+  return { entries, files, bytes, skipped };
 }
 
 function byteOrder(a: string, b: string): number {

@@ -110,7 +110,7 @@ describe('artifact content', () => {
     assert.equal(res2.status.observedIgnore, obj.spec.ignore);
   });
 
-  test('symlinks inside the root are kept; one pointing outside is refused with a clear error', async () => {
+  test('symlinks inside the root are kept; one pointing outside is left out of the artifact and said so, the rest served', async () => {
     const repo = await newRepo('links');
     await repo.commitFiles({ 'base/app.yaml': 'app\n', 'overlay/app.yaml': { symlink: '../base/app.yaml' } }, 'inside link');
     await repo.push();
@@ -124,23 +124,25 @@ describe('artifact content', () => {
     await repo.commitFiles({ 'deploy/passwd': { symlink: '../../../etc/passwd' } }, 'escaping link');
     await repo.push();
     const bad = await reconcile(obj, env.deps);
-    assert.equal(bad.outcome, 'failed');
-    const sof = condition(obj, 'StorageOperationFailed')!;
-    assert.equal(sof.reason, 'ArchiveOperationFailed');
-    assert.equal(sof.message, "unable to archive artifact to storage: symlink 'deploy/passwd' points outside the source root (target '../../../etc/passwd')");
-    assert.deepEqual(bad.status.artifact, ok.status.artifact, 'last good artifact kept');
+    assert.equal(bad.outcome, 'stored', 'the rest of the repository is still served');
+    assert.equal(condition(obj, 'Ready')!.status, 'True');
+    const left = JSON.parse(bad.status.artifact!.metadata!['sluice.dev/skipped']!) as Array<{ path: string; reason: string }>;
+    assert.deepEqual(left, [{ path: 'deploy/passwd', reason: "symlink 'deploy/passwd' points outside the source root (target '../../../etc/passwd')" }]);
+    assert.ok(!(await tarEntries(env.storage.localPath(bad.status.artifact!.path))).some((e) => e.path === 'deploy/passwd'), 'not in the tarball');
+    await assert.rejects(readlink(join(bad.artifactDir!, 'deploy/passwd')), 'nor in the tree');
+    assert.ok(bad.events.some((e) => e.type === 'Warning' && e.reason === 'ArtifactContentSkipped' && /deploy\/passwd' points outside/.test(e.message)));
 
     await repo.commitFiles({ 'deploy/passwd': { symlink: '/etc/passwd' } }, 'absolute link');
     await repo.push();
-    await reconcile(obj, env.deps);
-    assert.match(condition(obj, 'StorageOperationFailed')!.message, /symlink 'deploy\/passwd' points outside the source root \(absolute target/);
+    const abs = await reconcile(obj, env.deps);
+    assert.match(abs.status.artifact!.metadata!['sluice.dev/skipped']!, /points outside the source root \(absolute target/);
 
-    // Excluded by spec.ignore: not an error any more.
+    // Excluded by spec.ignore: nothing left out any more.
     obj.spec.ignore = 'deploy/passwd\n';
     obj.metadata.generation = 2;
     const fixed = await reconcile(obj, env.deps);
     assert.equal(fixed.outcome, 'stored');
-    assert.equal(condition(obj, 'StorageOperationFailed'), undefined);
+    assert.equal(fixed.status.artifact!.metadata?.['sluice.dev/skipped'], undefined);
   });
 
   test('an include path through a symlink of the repository is refused; a .sourceignore symlink is not read', async () => {

@@ -49,7 +49,8 @@ export async function sourceEnv(): Promise<SourceEnv> {
         Object.fromEntries(Object.entries(data).map(([k, v]) => [k, Buffer.isBuffer(v) ? v : Buffer.from(v)])),
       );
     },
-    cleanup: () => rm(tmp, { recursive: true, force: true }),
+    // Retries: a spare tree may still be being made in the background (Storage.prepareSpare).
+    cleanup: () => rm(tmp, { recursive: true, force: true, maxRetries: 5, retryDelay: 200 }),
   };
 }
 

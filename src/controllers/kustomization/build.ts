@@ -7,6 +7,7 @@ import type { KubeClient } from '../../kube/client.ts';
 import { buildKustomization, BuildError, ManifestError, SubstitutionError, type ConfigMapData, type SecretData } from '../../render/index.ts';
 import { decryptTree, DecryptionError, keysFromSecret, type DecryptedTree, type DecryptionKeys } from '../../render/sops.ts';
 import type { ArtifactRef } from '../../runtime/artifacts.ts';
+import { skippedEntries } from '../../source/artifact.ts';
 import { readSecret } from '../../runtime/secrets.ts';
 import { Failure, type Attempt, type Env, type Target } from './attempt.ts';
 import { BuiltSet, buildInputs, type BuildCacheResult } from './buildcache.ts';
@@ -14,6 +15,8 @@ import { Reason, REQUESTED_AT, type Kustomization } from './names.ts';
 
 /** The built set: taken from the build cache, or built now (and cached when it can be). */
 export async function build(env: Env, a: Attempt, artifact: ArtifactRef, target: Target): Promise<BuiltSet | Failure> {
+  const left = leftOut(artifact, a.obj.spec.path);
+  if (left) return new Failure(Reason.BuildFailed, left);
   const inputs = buildInputs(a.obj, artifact, REQUESTED_AT);
   const cached = env.builds.take(a.key, inputs);
   if (cached) {
@@ -49,6 +52,17 @@ export async function build(env: Env, a: Attempt, artifact: ArtifactRef, target:
   env.builds.set(a.key, inputs, built);
   countBuild(env, inputs === undefined ? 'uncacheable' : 'miss');
   return built;
+}
+
+/**
+ * Why the path cannot be built as committed, when the source left one of
+ * its files out of the artifact (a symlink out of the repository): this
+ * Kustomization fails naming the file, the ones on other paths build.
+ */
+function leftOut(artifact: ArtifactRef, path: string | undefined): string | undefined {
+  const dir = (path ?? '').replace(/\\/g, '/').split('/').filter((p) => p && p !== '.').join('/');
+  const hit = skippedEntries(artifact.metadata).find((e) => !dir || e.path === dir || e.path.startsWith(`${dir}/`));
+  return hit && `'${hit.path}' was left out of the source artifact, so ./${dir} cannot be built as committed: ${hit.reason}`;
 }
 
 function countBuild(env: Env, result: BuildCacheResult): void {

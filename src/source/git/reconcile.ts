@@ -4,7 +4,7 @@
 // failure translations are in includes.ts, verification.ts and failure.ts.
 import { lstat, rm } from 'node:fs/promises';
 import { join } from 'node:path';
-import { ArtifactContentError, DEFAULT_LIMITS, pruneTree, safeJoin, writeTarball, type ArtifactLimits, type TarballResult } from '../artifact.ts';
+import { ArtifactContentError, DEFAULT_LIMITS, pruneTree, safeJoin, SKIPPED_METADATA, writeTarball, type ArtifactLimits, type SkippedEntry, type TarballResult } from '../artifact.ts';
 import { Conditions, parseDuration, rfc3339 } from '../../runtime/conditions.ts';
 import { prepareGitAuth, proxyFromSecret, type GitAuth, type SecretData } from './auth.ts';
 import { scrubSecrets } from './errors.ts';
@@ -344,6 +344,7 @@ export async function reconcileGitRepository(obj: GitRepository, deps: Reconcile
       } else {
         const tarball = join(tmp, 'artifact.tar.gz');
         let built: (TarballResult & { recipe?: ArtifactRecipe }) | undefined;
+        let skipped: SkippedEntry[] = [];
         if (incremental) {
           try {
             build = (await storage.cloneTree(status.artifact!, tree)) === 'spare' ? 'incremental' : 'incremental-linked';
@@ -377,7 +378,9 @@ export async function reconcileGitRepository(obj: GitRepository, deps: Reconcile
             mark('prune');
             const result = await writeTarball(tree, pruned.entries, tarball);
             mark('archive');
-            const recipe: ArtifactRecipe | undefined = plain
+            skipped = pruned.skipped;
+            // An incremental build starts from the previous tree as the commit has it: not when files were left out.
+            const recipe: ArtifactRecipe | undefined = plain && !skipped.length
               ? { version: 1, commit: rev.commit, ignoreFiles: rules.ignoreFiles, specIgnore: spec.ignore, gitAttributes: rules.gitAttributes }
               : undefined;
             built = { ...result, recipe };
@@ -405,6 +408,14 @@ export async function reconcileGitRepository(obj: GitRepository, deps: Reconcile
           mark('store');
           // The next commit's build starts from a copy of this tree, made in the background.
           if (recipe) storage.prepareSpare(artifact);
+          if (skipped.length) {
+            artifact = { ...artifact, metadata: { ...artifact.metadata, [SKIPPED_METADATA]: JSON.stringify(skipped.slice(0, 20)) } };
+            events.push({
+              type: 'Warning',
+              reason: 'ArtifactContentSkipped',
+              message: `left out of the artifact of '${rev.revision}': ${skipped.slice(0, 5).map((e) => e.reason).join('; ')}${skipped.length > 5 ? ` (and ${skipped.length - 5} more)` : ''}`,
+            });
+          }
         } catch (err) {
           const msg = err instanceof ArtifactContentError ? err.message : conciseFsError(err);
           throw new ReconcileError(C.StorageOperationFailed, Reason.ArchiveOperationFailed, `unable to archive artifact to storage: ${msg}`);
