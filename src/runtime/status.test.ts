@@ -51,3 +51,15 @@ test('sameJson agrees with a JSON round trip and a deep comparison', () => {
     assert.equal(sameJson(b, a), expected, `${what} (reversed): expected ${expected}`);
   }
 });
+
+test('mergePatch: a key gone from a nested map is sent as null; lists are replaced whole', async () => {
+  const { mergePatch } = await import('./status.ts');
+  const prev = { artifact: { revision: 'a', metadata: { 'sluice.dev/skipped': '[...]', keep: 'x' } }, conditions: [{ type: 'Ready' }], gone: 1 };
+  const next = { artifact: { revision: 'b', metadata: { keep: 'x' } }, conditions: [{ type: 'Ready' }, { type: 'Reconciling' }] };
+  assert.deepEqual(mergePatch(prev, next), {
+    gone: null,
+    artifact: { revision: 'b', metadata: { 'sluice.dev/skipped': null, keep: 'x' } },
+    conditions: [{ type: 'Ready' }, { type: 'Reconciling' }],
+  });
+  assert.deepEqual(mergePatch({ a: { b: 1 } }, { a: 'scalar now' }), { a: 'scalar now' });
+});

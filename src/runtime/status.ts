@@ -20,16 +20,31 @@ export async function patchStatus(
 ): Promise<boolean> {
   const prev = (obj.status ?? {}) as Record<string, unknown>;
   if (sameJson(prev, next)) return false;
-  const body: Record<string, unknown> = {};
-  for (const k of Object.keys(prev)) if (!(k in next) || next[k] === undefined) body[k] = null;
-  for (const [k, v] of Object.entries(next)) if (v !== undefined) body[k] = v;
   await client.request({
     method: 'PATCH',
     path: `${objectPath(obj, plural)}/status`,
     contentType: 'application/merge-patch+json',
-    body: { status: body },
+    body: { status: mergePatch(prev, next) },
   });
   return true;
+}
+
+const isMap = (v: unknown): v is Record<string, unknown> => typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * The JSON merge patch from `prev` to `next`: a key gone at any depth of
+ * nested maps is sent as null (a merge patch merges maps, so a key left out
+ * would stay, e.g. one of an artifact's metadata); lists are replaced whole.
+ */
+export function mergePatch(prev: Record<string, unknown>, next: Record<string, unknown>): Record<string, unknown> {
+  const body: Record<string, unknown> = {};
+  for (const k of Object.keys(prev)) if (!(k in next) || next[k] === undefined) body[k] = null;
+  for (const [k, v] of Object.entries(next)) {
+    if (v === undefined) continue;
+    const old = prev[k];
+    body[k] = isMap(v) && isMap(old) ? mergePatch(old, v) : v;
+  }
+  return body;
 }
 
 /**
