@@ -19,12 +19,3 @@ export const generic: Notifier = {
     return [{ method: 'POST', url: s.address, headers, body }];
   },
 };
-
-export const genericHmac: Notifier = {
-  check: (s) => needAddress(s) ?? (s.token ? undefined : 'generic-hmac needs the key token in spec.secretRef to sign with'),
-  build(event, s) {
-    const [req] = generic.build(event, s);
-    req!.headers['x-signature'] = hmacSignature(req!.body, s.token!);
-    return [req!];
-  },
-};

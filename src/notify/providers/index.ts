@@ -1,13 +1,22 @@
 // The provider types Sluice delivers to, by spec.type.
 import type { Notifier } from './types.ts';
-import { generic, genericHmac } from './generic.ts';
-import { discord, slack } from './slack.ts';
-import { googlechat, matrix, msteams, telegram } from './chat.ts';
-import { alertmanager, grafana, opsgenie, pagerduty } from './incident.ts';
+import { generic } from './generic.ts';
+import { genericHmac } from './generichmac.ts';
+import { slack } from './slack.ts';
+import { discord } from './discord.ts';
+import { msteams } from './msteams.ts';
+import { googlechat } from './googlechat.ts';
+import { telegram } from './telegram.ts';
+import { matrix } from './matrix.ts';
+import { alertmanager } from './alertmanager.ts';
+import { grafana } from './grafana.ts';
+import { opsgenie } from './opsgenie.ts';
+import { pagerduty } from './pagerduty.ts';
 import { github } from './github.ts';
 import { gitlab } from './gitlab.ts';
 import { gitea } from './gitea.ts';
-import { bitbucket, bitbucketserver } from './bitbucket.ts';
+import { bitbucket } from './bitbucket.ts';
+import { bitbucketserver } from './bitbucketserver.ts';
 import { azuredevops } from './azuredevops.ts';
 
 export const notifiers: Record<string, Notifier> = {

@@ -1,6 +1,5 @@
 // slack: an incoming webhook (the address is the hook URL) or the Web API
 // with a bot token (chat.postMessage, Authorization: Bearer, channel required).
-// discord takes the same message at its Slack-compatible endpoint (<webhook>/slack).
 import { jsonHeaders, json, needAddress, objectTitle, type Notifier, type ProviderSettings } from './types.ts';
 import type { FluxEvent } from '../../runtime/eventsink.ts';
 
@@ -34,14 +33,5 @@ export const slack: Notifier = {
   build(event, s) {
     const headers = s.token ? jsonHeaders(s, { authorization: `Bearer ${s.token}` }) : jsonHeaders(s);
     return [{ method: 'POST', url: s.address, headers, body: json(slackMessage(event, s)) }];
-  },
-};
-
-export const discord: Notifier = {
-  check: needAddress,
-  build(event, s) {
-    const u = new URL(s.address);
-    if (!u.pathname.endsWith('/slack')) u.pathname = `${u.pathname.replace(/\/$/, '')}/slack`;
-    return [{ method: 'POST', url: u.toString(), headers: jsonHeaders(s), body: json(slackMessage(event, s)) }];
   },
 };
