@@ -40,7 +40,7 @@ after(async () => {
   await lb.close();
 });
 
-async function deliver(spec: Provider['spec'], secret: Record<string, string> | undefined, event: FluxEvent = info): Promise<Recorded> {
+async function deliver(spec: Provider['spec'], secret?: Record<string, string>, event: FluxEvent = info): Promise<Recorded> {
   const p: Provider = { apiVersion: 'notification.toolkit.fluxcd.io/v1beta3', kind: 'Provider', metadata: { name: 'p', namespace: 'apps', uid: UID }, spec: secret ? { secretRef: { name: 's' }, ...spec } : spec };
   const data = secret && Object.fromEntries(Object.entries(secret).map(([k, v]) => [k, Buffer.from(v)]));
   const resolved = await resolveProvider(p, async () => data);
