@@ -43,7 +43,8 @@ async function service(answers: number[]) {
 function setup(url: string, o: { maxPending?: number; token?: string } = {}) {
   const lines: string[] = [];
   const warnings: string[] = [];
-  const log: Logger = { debug: () => undefined, info: (m, f) => lines.push(`${m} ${JSON.stringify(f)}`), error: (m, f) => lines.push(`${m} ${JSON.stringify(f)}`) } as unknown as Logger;
+  const push = (m: string, f?: Record<string, unknown>) => void lines.push(`${m} ${JSON.stringify(f)}`);
+  const log = { debug: () => undefined, info: push, error: push } as unknown as Logger;
   const alert = { apiVersion: 'notification.toolkit.fluxcd.io/v1beta3', kind: 'Alert', metadata: { name: 'a', namespace: 'apps' }, spec: { providerRef: { name: 'p' }, eventSources: [{ kind: 'Kustomization', name: '*' }] } };
   const provider = { apiVersion: 'notification.toolkit.fluxcd.io/v1beta3', kind: 'Provider', metadata: { name: 'p', namespace: 'apps', uid: 'u-1' }, spec: { type: 'generic-hmac', secretRef: { name: 's' } } };
   const d = new Dispatcher({
