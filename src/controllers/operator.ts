@@ -74,6 +74,8 @@ export interface OperatorOptions {
   receiverAddress?: string;
   /** An Alert sends an identical event at most once per this (--rate-limit-interval, default 5m). */
   rateLimitIntervalMs?: number;
+  /** Delivery retries to Providers (default 5, from 1 s doubling); tests make them short. */
+  notificationRetry?: { retries?: number; baseMs?: number };
 }
 
 export interface Operator {
@@ -129,6 +131,8 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
     receiverAddress: o.receiverAddress ?? '127.0.0.1:0',
     rateLimitIntervalMs: o.rateLimitIntervalMs,
     noCrossNamespaceRefs: o.noCrossNamespaceRefs,
+    retries: o.notificationRetry?.retries,
+    retryBaseMs: o.notificationRetry?.baseMs,
   });
   const sink = {
     send(e: Parameters<EventSink['send']>[0]) {

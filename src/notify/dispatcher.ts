@@ -38,6 +38,8 @@ export interface DispatcherOptions {
   retryBaseMs?: number;
   /** Alerts may take events of their own namespace only (--no-cross-namespace-refs). */
   noCrossNamespaceRefs?: boolean;
+  /** Called when a Provider's deliveries turn from working to failing or back (its status says so). */
+  onDeliveryState?: (provider: Provider) => void;
 }
 
 interface Delivery {
@@ -53,6 +55,8 @@ export class Dispatcher {
   private pending = 0;
   private idle: Array<() => void> = [];
   private stopped = false;
+  /** Providers whose last delivery failed (by UID or namespace/name): the masked reason. */
+  private readonly failing = new Map<string, string>();
   readonly dropped: Counter<'reason'>;
   readonly deliveries: Counter<'type' | 'result'>;
 
@@ -156,6 +160,7 @@ export class Dispatcher {
       this.dropped.inc({ reason });
       this.o.log.error('notification not sent', { alert: alertName, provider: d.provider.metadata.name, object: what, error: safe });
       this.o.warn?.(d.alert, 'NotificationDispatchFailed', `failed to send notification for ${what}: ${safe}`);
+      if (reason === 'failed') this.setDeliveryState(d.provider, safe);
     };
     let requests;
     let transport;
@@ -184,7 +189,21 @@ export class Dispatcher {
       }
     }
     this.deliveries.inc({ type: d.provider.spec.type, result: 'sent' });
+    this.setDeliveryState(d.provider, undefined);
     this.o.log.debug('notification sent', { alert: alertName, provider: d.provider.metadata.name, object: what, reason: d.event.reason });
+  }
+
+  /** Why the Provider's last delivery failed (masked), or undefined when it worked or none was tried. */
+  lastFailure(provider: Provider): string | undefined {
+    return this.failing.get(providerKey(provider));
+  }
+
+  private setDeliveryState(provider: Provider, failure: string | undefined): void {
+    const key = providerKey(provider);
+    const was = this.failing.get(key);
+    if (failure === undefined) this.failing.delete(key);
+    else this.failing.set(key, failure);
+    if ((was === undefined) !== (failure === undefined)) this.o.onDeliveryState?.(provider);
   }
 
   /** Resolves when nothing is waiting or being sent (or after `timeoutMs`). */
@@ -199,4 +218,8 @@ export class Dispatcher {
     await this.flush(timeoutMs);
     this.stopped = true;
   }
+}
+
+function providerKey(p: Provider): string {
+  return p.metadata.uid ?? `${p.metadata.namespace}/${p.metadata.name}`;
 }

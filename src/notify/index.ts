@@ -70,8 +70,9 @@ export function setupNotifications(o: NotificationsOptions): Notifications {
     retries: o.retries,
     retryBaseMs: o.retryBaseMs,
     maxPending: o.maxPending,
+    onDeliveryState: (p) => o.manager.queue('Provider')?.add(`${p.metadata.namespace}/${p.metadata.name}`),
   });
-  const s: StatusOptions = { client: o.client, metrics: o.metrics, readSecret: read, alerts, providers, receivers };
+  const s: StatusOptions = { client: o.client, metrics: o.metrics, readSecret: read, alerts, providers, receivers, lastFailure: (p) => dispatcher.lastFailure(p) };
   const concurrency = o.concurrency ?? 4;
   const alertsOf = (provider: KubeObject) =>
     alerts

@@ -28,6 +28,8 @@ export interface StatusOptions {
   alerts: Informer;
   providers: Informer;
   receivers: Informer;
+  /** Why the Provider's last delivery failed, when it did (the dispatcher knows). */
+  lastFailure?: (p: Provider) => string | undefined;
 }
 
 type Verdict = { status: 'True' | 'False'; reason: string; message: string };
@@ -51,6 +53,9 @@ export async function reconcileProvider(o: StatusOptions, key: string): Promise<
     if (!(err instanceof ProviderProblem)) throw err;
     v = { status: 'False', reason: err.reason === 'Unsupported' ? 'ValidationFailed' : err.reason, message: err.message };
   }
+  // Settings that check out, but the service did not take the last event (unreachable, refused, bad certificate).
+  const failure = v.status === 'True' ? o.lastFailure?.(p) : undefined;
+  if (failure) v = { status: 'False', reason: 'DeliveryFailed', message: `the last delivery failed: ${failure}` };
   await write(o, 'Provider', 'providers', p, v);
   return v.reason === 'TokenNotFound' ? { requeueAfterMs: MISSING_SECRET_RETRY_MS } : { requeueAfterMs: 10 * 60_000 };
 }

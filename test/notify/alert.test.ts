@@ -34,7 +34,7 @@ before(async () => {
   hook = await startLoopback();
   forge = await startLoopback();
   forge.answer = (r) => (r.method === 'POST' ? 201 : 200);
-  g = await GitOps.start('notify-alert');
+  g = await GitOps.start('notify-alert', { notificationRetry: { retries: 2, baseMs: 50 } });
   await g.push({ 'README.md': 'notify' }, 'init');
   await g.createGitRepository('app', { interval: '1h' });
   await secret('hmac', { token: 's3cr3t-hmac-key' });
@@ -50,6 +50,9 @@ before(async () => {
   await secret('badca', { 'ca.crt': 'not a certificate' });
   await provider('badcert', { type: 'generic', address: 'https://127.0.0.1:1/x', certSecretRef: { name: 'badca' } });
   await provider('badaddress', { type: 'generic', address: 'not a url' });
+  // Valid settings, but nothing listens there.
+  await provider('down', { type: 'generic', address: 'http://127.0.0.1:1/secret-path' });
+  await alert('down', { providerRef: { name: 'down' }, eventSources: [{ kind: 'Kustomization', name: '*' }] });
 });
 after(async () => {
   await g?.close();
@@ -107,4 +110,13 @@ test('a failing revision sets failure on its own commit', async () => {
   const sha = rev.split(':')[1]!;
   const failure = await eventually('a failure status', async () => forge.requests.find((x) => x.path.endsWith(`/statuses/${sha}`) && (x.json as { state: string }).state === 'failure'), 30_000);
   assert.match((failure.json as { context: string }).context, /^kustomization\/web\//);
+});
+
+test('a Provider nobody answers at: DeliveryFailed on it, ProviderNotReady on its Alert, the others delivered', async () => {
+  const c = await untilCondition('providers', 'down', 'False', 'DeliveryFailed');
+  assert.match(c.message, /^the last delivery failed: http:\/\/127\.0\.0\.1:1: connect ECONNREFUSED/);
+  assert.ok(!c.message.includes('secret-path'));
+  await untilCondition('alerts', 'down', 'False', 'ProviderNotReady');
+  assert.ok(hook.requests.length > 0);
+  await untilCondition('alerts', 'all', 'True', 'Succeeded');
 });
