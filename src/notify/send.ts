@@ -5,6 +5,8 @@
 // path, as Telegram's) or the body.
 import http from 'node:http';
 import https from 'node:https';
+import tls from 'node:tls';
+import { isIP } from 'node:net';
 import type { OutgoingRequest } from './providers/types.ts';
 
 export interface Transport {
@@ -39,7 +41,8 @@ export async function send(req: OutgoingRequest, t: Transport): Promise<number> 
   const isHttps = url.protocol === 'https:';
   const body = Buffer.from(req.body);
   const headers: Record<string, string | number> = { ...req.headers, 'content-length': body.length, 'user-agent': 'sluice-notification' };
-  const tls = { ca: t.ca, cert: t.cert, key: t.key, servername: url.hostname };
+  // SNI names a host, never an address (RFC 6066).
+  const tlsOptions = { ca: t.ca, cert: t.cert, key: t.key, ...(isIP(url.hostname.replace(/^\[|\]$/g, '')) ? {} : { servername: url.hostname }) };
   const where = safeUrl(req.url);
   let options: https.RequestOptions;
   let mod: typeof http | typeof https = isHttps ? https : http;
@@ -47,14 +50,16 @@ export async function send(req: OutgoingRequest, t: Transport): Promise<number> 
     const proxy = new URL(t.proxy);
     const proxyAuth = proxy.username ? `Basic ${Buffer.from(`${decodeURIComponent(proxy.username)}:${decodeURIComponent(proxy.password)}`).toString('base64')}` : undefined;
     if (isHttps) {
-      const socket = await connectTunnel(proxy, url, proxyAuth, t.timeoutMs);
-      options = { ...tls, method: req.method, host: url.hostname, port: url.port || 443, path: url.pathname + url.search, headers, createConnection: () => socket, agent: false } as https.RequestOptions;
+      const tunnel = await connectTunnel(proxy, url, proxyAuth, t.timeoutMs);
+      // TLS to the service inside the tunnel: the proxy sees only bytes.
+      const socket = tls.connect({ ...tlsOptions, socket: tunnel });
+      options = { method: req.method, host: url.hostname, port: url.port || 443, path: url.pathname + url.search, headers, createConnection: () => socket } as https.RequestOptions;
     } else {
       mod = http;
       options = { method: req.method, host: proxy.hostname, port: proxy.port || 80, path: url.toString(), headers: { ...headers, ...(proxyAuth ? { 'proxy-authorization': proxyAuth } : {}) } };
     }
   } else {
-    options = { ...(isHttps ? tls : {}), method: req.method, host: url.hostname, port: url.port || (isHttps ? 443 : 80), path: url.pathname + url.search, headers };
+    options = { ...(isHttps ? tlsOptions : {}), method: req.method, host: url.hostname, port: url.port || (isHttps ? 443 : 80), path: url.pathname + url.search, headers };
   }
   return new Promise<number>((resolve, reject) => {
     const r = mod.request(options, (res) => {

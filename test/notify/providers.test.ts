@@ -278,6 +278,19 @@ test('through an HTTP proxy (proxySecretRef), CONNECT for https', async () => {
     await send(notifiers.generic!.build(info, s.settings)[0]!, s.transport);
     assert.equal(lb.requests[0]!.path, '/via-proxy');
     assert.equal(seen[0], `POST ${lb.url}/via-proxy Basic ${Buffer.from('u:p').toString('base64')}`);
+    // https: a CONNECT tunnel, TLS inside it with the Provider's CA.
+    const material = await generateTls();
+    const secure = await startLoopback({ key: material.serverKey, cert: material.serverCert });
+    try {
+      const ps: Provider = { ...p, spec: { type: 'generic', address: `${secure.url}/tunnelled`, proxySecretRef: { name: 'proxy' }, certSecretRef: { name: 'ca' } } };
+      const t = await resolveProvider(ps, async (_ns, name): Promise<Record<string, Buffer>> => (name === 'ca' ? { 'ca.crt': Buffer.from(material.caCert) } : { address: Buffer.from(proxyUrl) }));
+      await send(notifiers.generic!.build(info, t.settings)[0]!, t.transport);
+      assert.equal(secure.requests[0]!.path, '/tunnelled');
+      assert.equal(seen.at(-1), `CONNECT 127.0.0.1:${new URL(secure.url).port}`);
+    } finally {
+      await secure.close();
+      await material.dispose();
+    }
   } finally {
     proxy.close();
     proxy.closeAllConnections();
