@@ -55,6 +55,7 @@ export class Dispatcher {
   private pending = 0;
   private idle: Array<() => void> = [];
   private stopped = false;
+  private queueFull = 0;
   /** Providers whose last delivery failed (by UID or namespace/name): the masked reason. */
   private readonly failing = new Map<string, string>();
   readonly dropped: Counter<'reason'>;
@@ -104,7 +105,7 @@ export class Dispatcher {
       const { event, conflicts } = eventForAlert(raw, alert);
       if (conflicts.length) this.o.log.info('event metadata keys set by more than one source', { alert: `${ns}/${alert.metadata.name}`, keys: conflicts });
       const type = provider.spec.type;
-      // Commit statuses are about commits: an event without one has nothing to update, unless it is an error.
+      // Commit statuses are about commits: an event that names none has nothing to update.
       if (COMMIT_STATUS_NOTIFIERS.has(type) && !event.metadata?.commit && !event.metadata?.revision && !event.metadata?.originRevision) {
         this.deliveries.inc({ type, result: 'skipped' });
         continue;
@@ -121,9 +122,11 @@ export class Dispatcher {
   private enqueue(d: Delivery): void {
     if (this.pending >= (this.o.maxPending ?? 1_000)) {
       this.limiter.forget(d.rateKey);
-      const n = this.dropped.inc({ reason: 'queue_full' });
-      void n;
-      this.o.log.error('notification dropped: too many waiting', { alert: `${d.alert.metadata.namespace}/${d.alert.metadata.name}`, provider: d.provider.metadata.name, waiting: this.pending });
+      this.dropped.inc({ reason: 'queue_full' });
+      // Logged on the first and then every hundredth, so a long outage does not flood the log.
+      if (this.queueFull++ % 100 === 0) {
+        this.o.log.error('notifications dropped: too many waiting', { alert: `${d.alert.metadata.namespace}/${d.alert.metadata.name}`, provider: d.provider.metadata.name, waiting: this.pending, dropped: this.queueFull });
+      }
       return;
     }
     const o = d.event.involvedObject;
