@@ -1,7 +1,7 @@
 // The GitRepository API (source.toolkit.fluxcd.io): TypeBox schemas of its
 // spec, status and artifact, the types derived from them, and its CRD definition.
 import { Type, type Static } from '@sinclair/typebox';
-import { Condition, Duration, Enum, LocalObjectReference, ReconcileRequestStatus, StringMap, readyColumns, sourceCategories, type KindDefinition, type ApiObject, statusOptions } from './schema.ts';
+import { Condition, Duration, ShortDuration, Enum, LocalObjectReference, ReconcileRequestStatus, StringMap, readyColumns, sourceCategories, type KindDefinition, type ApiObject, statusOptions } from './schema.ts';
 
 export const SOURCE_GROUP = 'source.toolkit.fluxcd.io';
 
@@ -46,7 +46,7 @@ export const GitRepositorySpec = Type.Object({
   ),
   provider: Type.Optional(Enum(['generic', 'azure', 'github'] as const, 'Provider used for authentication; generic uses secretRef.')),
   interval: Duration('How often to check the repository for new revisions.'),
-  timeout: Type.Optional(Duration('Timeout for Git operations such as a fetch.', { default: '60s' })),
+  timeout: Type.Optional(ShortDuration('Timeout for Git operations such as a fetch.', { default: '60s' })),
   ref: Type.Optional(GitRepositoryRef),
   verify: Type.Optional(
     Type.Object(

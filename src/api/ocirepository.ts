@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Artifact, SOURCE_GROUP } from './gitrepository.ts';
-import { Condition, Duration, Enum, LocalObjectReference, ReconcileRequestStatus, readyColumns, sourceCategories, type KindDefinition, type ApiObject, statusOptions } from './schema.ts';
+import { Condition, Duration, ShortDuration, Enum, LocalObjectReference, ReconcileRequestStatus, readyColumns, sourceCategories, type KindDefinition, type ApiObject, statusOptions } from './schema.ts';
 
 export const OCIRepositoryRef = Type.Object(
   {
@@ -34,7 +34,7 @@ export const OCIRepositorySpec = Type.Object({
   certSecretRef: Type.Optional(LocalObjectReference('Secret with ca.crt, and tls.crt and tls.key for TLS client authentication.')),
   proxySecretRef: Type.Optional(LocalObjectReference('Secret with the proxy address and credentials (not supported by Sluice).')),
   interval: Duration('How often to check the repository for a new digest.'),
-  timeout: Type.Optional(Duration('Timeout for registry operations such as a pull.', { default: '60s' })),
+  timeout: Type.Optional(ShortDuration('Timeout for registry operations such as a pull.', { default: '60s' })),
   ignore: Type.Optional(Type.String({ description: 'Patterns in .gitignore format to exclude from an extracted layer, replacing the defaults.' })),
   insecure: Type.Optional(Type.Boolean({ description: 'Allow plain HTTP to the registry.' })),
   suspend: Type.Optional(Type.Boolean({ description: 'Stop reconciling this source.' })),

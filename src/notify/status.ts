@@ -8,10 +8,12 @@ import type { Receiver } from '../api/receiver.ts';
 import type { Condition } from '../api/schema.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { Informer } from '../kube/informer.ts';
+import type { KubeObject } from '../kube/object.ts';
 import { Conditions, rfc3339 } from '../runtime/conditions.ts';
 import type { Metrics } from '../runtime/metrics.ts';
 import type { ReconcileOutcome } from '../runtime/queue.ts';
-import { patchStatus } from '../runtime/status.ts';
+import { patchStatus, removeFinalizer } from '../runtime/status.ts';
+import { FINALIZER } from '../runtime/lifecycle.ts';
 import { parseDuration } from '../util/duration.ts';
 import { invalidExpressions } from './match.ts';
 import { webhookPath } from './receiver/hookpath.ts';
@@ -42,10 +44,23 @@ async function write(o: StatusOptions, kind: string, plural: string, obj: Provid
   o.metrics.recordCondition(kind, obj.metadata.namespace!, obj.metadata.name!, 'Ready', v.status);
 }
 
+/**
+ * Flux's finalizer on a notification object: Flux's earlier releases put it
+ * on Alerts and Providers, which are static now (Flux's controllers take it
+ * off, so do we), and on Receivers, which hold nothing to clean up. Taken
+ * off an Alert or Provider at once, off a Receiver when it is deleted, so
+ * objects that come from a Flux installation can be deleted.
+ */
+async function dropFluxFinalizer(o: StatusOptions, obj: KubeObject, plural: string, now: boolean): Promise<void> {
+  if ((now || obj.metadata.deletionTimestamp) && obj.metadata.finalizers?.includes(FINALIZER)) await removeFinalizer(o.client, obj, plural, FINALIZER);
+}
+
 export async function reconcileProvider(o: StatusOptions, key: string): Promise<ReconcileOutcome> {
   const [ns, name] = key.split('/') as [string, string];
   const p = o.providers.get(ns, name) as Provider | undefined;
-  if (!p || p.metadata.deletionTimestamp) return {};
+  if (!p) return {};
+  await dropFluxFinalizer(o, p, 'providers', true);
+  if (p.metadata.deletionTimestamp) return {};
   let v: Verdict = { status: 'True', reason: 'Succeeded', message: `Provider of type ${p.spec.type} is ready` };
   try {
     await resolveProvider(p, o.readSecret);
@@ -63,7 +78,9 @@ export async function reconcileProvider(o: StatusOptions, key: string): Promise<
 export async function reconcileAlert(o: StatusOptions, key: string): Promise<ReconcileOutcome> {
   const [ns, name] = key.split('/') as [string, string];
   const a = o.alerts.get(ns, name) as Alert | undefined;
-  if (!a || a.metadata.deletionTimestamp) return {};
+  if (!a) return {};
+  await dropFluxFinalizer(o, a, 'alerts', true);
+  if (a.metadata.deletionTimestamp) return {};
   const provider = o.providers.get(ns, a.spec.providerRef.name) as Provider | undefined;
   const bad = invalidExpressions(a);
   let v: Verdict;
@@ -82,7 +99,9 @@ export async function reconcileAlert(o: StatusOptions, key: string): Promise<Rec
 export async function reconcileReceiver(o: StatusOptions, key: string): Promise<ReconcileOutcome> {
   const [ns, name] = key.split('/') as [string, string];
   const r = o.receivers.get(ns, name) as Receiver | undefined;
-  if (!r || r.metadata.deletionTimestamp) return {};
+  if (!r) return {};
+  await dropFluxFinalizer(o, r, 'receivers', false);
+  if (r.metadata.deletionTimestamp) return {};
   const interval = r.spec.interval ? parseDuration(r.spec.interval) : 10 * 60_000;
   const handled = r.metadata.annotations?.['reconcile.fluxcd.io/requestedAt'];
   const extra = handled ? { lastHandledReconcileAt: handled } : {};

@@ -120,3 +120,11 @@ test('a Provider nobody answers at: DeliveryFailed on it, ProviderNotReady on it
   assert.ok(hook.requests.length > 0);
   await untilCondition('alerts', 'all', 'True', 'Succeeded');
 });
+
+test('the finalizer earlier Flux releases put on Alerts is taken off, so they can be deleted', async () => {
+  await g.create(`${NG}/v1beta3`, 'Alert', 'alerts', 'fromflux', { providerRef: { name: 'hook' }, eventSources: [{ kind: 'Kustomization', name: '*' }] }, { finalizers: ['finalizers.fluxcd.io'] });
+  await eventually('the finalizer gone', async () => {
+    const a = await g.get<KubeObject>(`/apis/${NG}/v1beta3/namespaces/${g.ns.name}/alerts/fromflux`);
+    return a && !a.metadata.finalizers?.length ? true : undefined;
+  }, 20_000);
+});

@@ -21,9 +21,9 @@ test('the three CRDs with Flux\'s names, versions and categories', () => {
 });
 
 test('RBAC: notification objects read, their status written', () => {
-  const rules = find('ClusterRole', 'sluice-controller').rules as Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }>;
+  const rules = objs.find((o) => o.kind === 'ClusterRole' && o.metadata.name!.startsWith('sluice-controller'))!.rules as Array<{ apiGroups: string[]; resources: string[]; verbs: string[] }>;
   const ng = rules.filter((r) => r.apiGroups.includes('notification.toolkit.fluxcd.io'));
-  assert.deepEqual(ng.find((r) => r.resources.includes('receivers'))!.verbs, ['get', 'list', 'watch']);
+  assert.deepEqual(ng.find((r) => r.resources.includes('receivers'))!.verbs, ['get', 'list', 'watch', 'patch']);
   assert.ok(ng.find((r) => r.resources.includes('alerts/status'))!.verbs.includes('patch'));
 });
 

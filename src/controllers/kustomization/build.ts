@@ -31,9 +31,15 @@ export async function build(env: Env, a: Attempt, artifact: ArtifactRef, target:
       decrypted: !!decrypted,
       spec: a.obj.spec,
       strictSubstitution: env.o.strictPostBuildSubstitutions ?? true,
+      remoteBases: !env.o.noRemoteBases,
       vars: { lookup: (kind, n) => lookupVars(target.client, a.namespace, kind, n) },
     });
     built = BuiltSet.of(result.objects.map((m) => m.object as KubeObject));
+    // A remote base can change while the artifact stays the same: build it anew each time, as Flux does.
+    if (result.remote) {
+      countBuild(env, 'uncacheable');
+      return built;
+    }
   } catch (err) {
     const known = err instanceof BuildError || err instanceof ManifestError || err instanceof SubstitutionError || err instanceof DecryptionError;
     return new Failure(Reason.BuildFailed, known ? (err as Error).message : `build failed: ${(err as Error).message}`);
