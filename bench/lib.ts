@@ -26,7 +26,7 @@ export interface ControllerProcess {
 /** Starts `sluice controller` as its own process, watching one namespace. */
 export async function startController(
   kubeconfig: string,
-  opts: { namespace?: string; concurrent?: number; extra?: string[]; reuse?: Pick<ControllerProcess, 'storagePort' | 'dataDir'> } = {},
+  opts: { namespace?: string; concurrent?: number; extra?: string[]; receiverPort?: number; reuse?: Pick<ControllerProcess, 'storagePort' | 'dataDir'> } = {},
 ): Promise<ControllerProcess> {
   const httpPort = await freePort();
   const storagePort = opts.reuse?.storagePort ?? (await freePort());
@@ -49,6 +49,7 @@ export async function startController(
     kubeconfig,
     `--http-addr=127.0.0.1:${httpPort}`,
     `--storage-addr=127.0.0.1:${storagePort}`,
+    `--receiverAddr=127.0.0.1:${opts.receiverPort ?? 0}`,
     `--data-dir=${dataDir}`,
     `--concurrent=${opts.concurrent ?? 32}`,
     ...(opts.namespace ? [`--watch-namespace=${opts.namespace}`] : []),

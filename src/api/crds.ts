@@ -7,9 +7,12 @@ import { helmReleaseKind } from './helmrelease.ts';
 import { ociRepositoryKind } from './ocirepository.ts';
 import { externalArtifactKind } from './externalartifact.ts';
 import { bucketKind } from './bucket.ts';
+import { alertKind } from './alert.ts';
+import { providerKind } from './provider.ts';
+import { receiverKind } from './receiver.ts';
 
 /** Every kind Sluice serves, in the order their CRDs are installed. */
-export const kinds: KindDefinition[] = [gitRepositoryKind, kustomizationKind, helmRepositoryKind, helmChartKind, ociRepositoryKind, helmReleaseKind, externalArtifactKind, bucketKind];
+export const kinds: KindDefinition[] = [gitRepositoryKind, kustomizationKind, helmRepositoryKind, helmChartKind, ociRepositoryKind, helmReleaseKind, externalArtifactKind, bucketKind, providerKind, alertKind, receiverKind];
 
 export function allCrds(): Array<Record<string, unknown>> {
   return kinds.map(crdFor);

@@ -55,6 +55,8 @@ export async function controllerCommand(args: string[]): Promise<number> {
       watchLabelSelector: s.watchLabelSelector,
       watchConfigsLabelSelector: s.watchConfigsLabelSelector,
       eventsAddress: s.eventsAddress,
+      receiverAddress: s.receiverAddress,
+      rateLimitIntervalMs: s.rateLimitIntervalMs,
       artifactRetention: { records: s.artifactRetentionRecords, ttlMs: s.artifactRetentionTtlMs },
       retry: { baseDelayMs: s.minRetryDelayMs, maxDelayMs: s.maxRetryDelayMs },
       shutdownGraceMs: s.gracefulShutdownTimeoutMs,

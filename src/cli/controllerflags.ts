@@ -19,6 +19,10 @@ export interface ControllerSettings {
   artifactBaseUrl?: string;
   dataDir?: string;
   eventsAddress?: string;
+  /** Where Receivers' webhooks are served (notification-controller's --receiverAddr). */
+  receiverAddress: string;
+  /** Identical events an Alert sends at most once per this (notification-controller's --rate-limit-interval). */
+  rateLimitIntervalMs: number;
   concurrency: number;
   applyConcurrency: number;
   releaseConcurrency?: number;
@@ -73,6 +77,8 @@ work with their Flux names; Sluice's earlier names are aliases (in brackets).
   --artifact-retention-records N     artifacts kept per source (default 2)
   --artifact-retention-ttl D         how long an older artifact outlives its replacement (default 60s)
   --events-addr URL                  also POST every event, in Flux's event format, to this receiver
+  --receiverAddr HOST:PORT           Receivers' webhooks, /hook/... (default 127.0.0.1:9292) [--receiver-addr]
+  --rate-limit-interval D            an Alert sends an identical event at most once per D (default 5m)
   --concurrent N                     reconciles in flight per kind (default 8)
   --concurrent-ssa N                 API requests in flight per apply (default 16) [--apply-concurrency]
   --concurrent-releases N            HelmReleases reconciled at once (default: 8 per core, at most --concurrent)
@@ -106,7 +112,7 @@ const BOOLEANS = ['enable-leader-election', 'leader-elect', 'leader-election-rel
 const STRINGS = [
   'kubeconfig', 'context', 'leader-election-lease-duration', 'leader-election-renew-deadline', 'leader-election-retry-period',
   'leader-election-namespace', 'metrics-addr', 'http-addr', 'health-addr', 'storage-addr', 'storage-adv-addr', 'artifact-base-url',
-  'storage-path', 'data-dir', 'artifact-retention-records', 'artifact-retention-ttl', 'events-addr', 'concurrent', 'concurrent-ssa',
+  'storage-path', 'data-dir', 'artifact-retention-records', 'artifact-retention-ttl', 'events-addr', 'receiverAddr', 'receiver-addr', 'rate-limit-interval', 'concurrent', 'concurrent-ssa',
   'apply-concurrency', 'concurrent-releases', 'requeue-dependency', 'min-retry-delay', 'max-retry-delay', 'interval-jitter-percentage',
   'graceful-shutdown-timeout', 'default-service-account', 'default-decryption-service-account', 'default-kubeconfig-service-account',
   'sops-age-secret', 'watch-namespace', 'watch-label-selector', 'watch-configs-label-selector', 'kube-api-qps', 'qps',
@@ -258,6 +264,8 @@ export function parseControllerFlags(argv: string[], env: Record<string, string 
     metricsAddress,
     healthAddress: v['health-addr'] ? address(v['health-addr']) : undefined,
     storageAddress: address(v['storage-addr'] ?? '127.0.0.1:9090'),
+    receiverAddress: address(v.receiverAddr ?? v['receiver-addr'] ?? '127.0.0.1:9292'),
+    rateLimitIntervalMs: duration('rate-limit-interval', v['rate-limit-interval'] ?? '5m'),
     artifactBaseUrl: baseUrl,
     dataDir: aliased(v, 'storage-path', 'data-dir'),
     eventsAddress: v['events-addr'] || undefined,

@@ -28,6 +28,7 @@ import { EventSink } from '../runtime/eventsink.ts';
 import { parseFeatureGates, type FeatureGates } from '../runtime/featuregates.ts';
 import { DEFAULT_TAKEOVER_MANAGERS } from '../apply/takeover.ts';
 import { Metrics } from '../runtime/metrics.ts';
+import { setupNotifications, type Notifications } from '../notify/index.ts';
 import { NamespaceTeardown } from '../runtime/teardown.ts';
 import { kinds as fluxKinds } from '../api/crds.ts';
 
@@ -80,6 +81,12 @@ export interface OperatorOptions {
   overrideManagers?: string[];
   /** Flux's feature gates (parseFeatureGates); defaults when unset. */
   featureGates?: FeatureGates;
+  /** host:port of the Receivers' webhook server (notification-controller's --receiverAddr); default 127.0.0.1:0. */
+  receiverAddress?: string;
+  /** An Alert sends an identical event at most once per this (--rate-limit-interval, default 5m). */
+  rateLimitIntervalMs?: number;
+  /** Delivery retries to Providers (default 5, from 1 s doubling); tests make them short. */
+  notificationRetry?: { retries?: number; baseMs?: number };
 }
 
 export interface Operator {
@@ -87,6 +94,7 @@ export interface Operator {
   storageServer: StorageServer;
   kustomizations: KustomizationController;
   helmReleases: HelmReleaseController;
+  notifications: Notifications;
   stop(): Promise<void>;
 }
 
@@ -123,7 +131,26 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
     watchNamespace: o.watchNamespace,
   });
   const concurrency = o.concurrency ?? 8;
-  const sink = o.eventsAddress ? new EventSink({ address: o.eventsAddress, log: o.log }) : undefined;
+  const httpSink = o.eventsAddress ? new EventSink({ address: o.eventsAddress, log: o.log }) : undefined;
+  // Providers, Alerts and Receivers; every controller's events reach the Alerts through the same sink as --events-addr.
+  const notifications = setupNotifications({
+    manager,
+    client: o.client,
+    log: o.log,
+    metrics,
+    events: new EventRecorder(o.client, 'notification-controller', o.log),
+    receiverAddress: o.receiverAddress ?? '127.0.0.1:0',
+    rateLimitIntervalMs: o.rateLimitIntervalMs,
+    noCrossNamespaceRefs: o.noCrossNamespaceRefs,
+    retries: o.notificationRetry?.retries,
+    retryBaseMs: o.notificationRetry?.baseMs,
+  });
+  const sink = {
+    send(e: Parameters<EventSink['send']>[0]) {
+      httpSink?.send(e);
+      notifications.dispatcher.send(e);
+    },
+  };
   const sourceEvents = new EventRecorder(o.client, 'source-controller', o.log, { sink });
   const ksEvents = new EventRecorder(o.client, 'kustomize-controller', o.log, { sink });
   // Helm's own files (registry logins, repository caches) for the HelmChart source and the releases.
@@ -277,9 +304,11 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
     configs,
   });
   await manager.start();
+  await notifications.start();
   return {
     manager,
     storageServer,
+    notifications,
     kustomizations: ksController,
     helmReleases: helm.releases,
     async stop() {
@@ -290,7 +319,8 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
       await helm.releases.stop();
       // Queued events go out before the process ends.
       await Promise.all([sourceEvents.flush(), ksEvents.flush()]);
-      await sink?.flush();
+      await notifications.stop();
+      await httpSink?.flush();
       await storageServer.close();
       o.client.close();
     },

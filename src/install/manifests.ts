@@ -55,7 +55,7 @@ const UID = 65532;
  */
 const RESOURCES = { requests: { cpu: '100m', memory: '320Mi' }, limits: { memory: '1Gi' } };
 
-/** Everything `sluice install` applies: CRDs, namespace, RBAC, the controller and its artifact Service. */
+/** Everything `sluice install` applies: CRDs, namespace, RBAC, the controller its artifact Service and the webhook receiver's Service. */
 export function installManifests(o: InstallOptions): KubeObject[] {
   const ns = o.namespace;
   const sa = 'sluice-controller';
@@ -72,8 +72,12 @@ export function installManifests(o: InstallOptions): KubeObject[] {
       // What the controller itself needs; applying the users' objects is granted separately below.
       rules: [
         // create and delete: HelmReleases own the HelmCharts made from their chart templates.
+        // patch: a Receiver's webhook sets reconcile.fluxcd.io/requestedAt on the objects it names.
         { apiGroups: ['source.toolkit.fluxcd.io', 'kustomize.toolkit.fluxcd.io', 'helm.toolkit.fluxcd.io'], resources: ['*'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'update', 'delete'] },
         { apiGroups: ['source.toolkit.fluxcd.io', 'kustomize.toolkit.fluxcd.io', 'helm.toolkit.fluxcd.io'], resources: ['*/status', '*/finalizers'], verbs: ['get', 'patch', 'update'] },
+        // Providers, Alerts and Receivers are read, and lose the finalizer Flux's earlier releases put on them; their status is written.
+        { apiGroups: ['notification.toolkit.fluxcd.io'], resources: ['providers', 'alerts', 'receivers'], verbs: ['get', 'list', 'watch', 'patch'] },
+        { apiGroups: ['notification.toolkit.fluxcd.io'], resources: ['providers/status', 'alerts/status', 'receivers/status'], verbs: ['get', 'patch', 'update'] },
         { apiGroups: [''], resources: ['secrets', 'configmaps'], verbs: ['get', 'list', 'watch'] },
         { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
         // Whether its own namespace is being deleted (runtime/teardown.ts).
@@ -123,6 +127,13 @@ export function installManifests(o: InstallOptions): KubeObject[] {
       spec: { selector: { app: 'sluice-controller' }, ports: [{ name: 'http', port: 80, targetPort: 9090 }] },
     },
     {
+      // Receivers' webhooks (/hook/...), as Flux's webhook-receiver Service; expose it with an Ingress to reach it from a forge.
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'sluice-webhook-receiver', namespace: ns, labels: LABELS },
+      spec: { selector: { app: 'sluice-controller' }, ports: [{ name: 'http', port: 80, targetPort: 'http-webhook' }] },
+    },
+    {
       apiVersion: 'apps/v1',
       kind: 'Deployment',
       metadata: { name: 'sluice-controller', namespace: ns, labels: LABELS },
@@ -150,6 +161,7 @@ export function installManifests(o: InstallOptions): KubeObject[] {
                   `--leader-election-namespace=${ns}`,
                   '--http-addr=0.0.0.0:8080',
                   '--storage-addr=0.0.0.0:9090',
+                  '--receiverAddr=0.0.0.0:9292',
                   `--artifact-base-url=http://sluice-artifacts.${ns}.svc.cluster.local.`,
                   '--data-dir=/data',
                   ...(o.multiTenant ? ['--no-cross-namespace-refs', '--default-service-account=default'] : []),
@@ -164,6 +176,7 @@ export function installManifests(o: InstallOptions): KubeObject[] {
                 ports: [
                   { name: 'http', containerPort: 8080 },
                   { name: 'artifacts', containerPort: 9090 },
+                  { name: 'http-webhook', containerPort: 9292 },
                 ],
                 readinessProbe: { httpGet: { path: '/readyz', port: 'http' }, periodSeconds: 10 },
                 livenessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 20, failureThreshold: 3 },

@@ -3,7 +3,12 @@ import { randomBytes } from 'node:crypto';
 import type { KubeClient } from '../kube/client.ts';
 import type { KubeObject } from '../kube/object.ts';
 import type { Logger } from '../util/log.ts';
-import { fluxEvent, type EventSink } from './eventsink.ts';
+import { fluxEvent, type FluxEvent } from './eventsink.ts';
+
+/** Where events also go in Flux's format: the --events-addr sink, the Alerts' dispatcher. */
+export interface FluxEventSink {
+  send(event: FluxEvent): void;
+}
 
 export type EventType = 'Normal' | 'Warning';
 
@@ -44,8 +49,8 @@ export class EventRecorder {
     private readonly client: KubeClient,
     private readonly component: string,
     private readonly log: Logger,
-    /** `sink`: where every event also goes, in Flux's format (--events-addr). */
-    private readonly opts: { sink?: EventSink; instance?: string } = {},
+    /** `sink`: where every event also goes, in Flux's format (--events-addr, the Alerts). */
+    private readonly opts: { sink?: FluxEventSink; instance?: string } = {},
   ) {}
 
   private get instance(): string {

@@ -367,6 +367,7 @@ export function controllerArgs(o: { kubeconfig: string; dataDir: string; leaseNa
     `--kubeconfig=${o.kubeconfig}`,
     '--http-addr=127.0.0.1:0',
     '--storage-addr=127.0.0.1:0',
+    '--receiverAddr=127.0.0.1:0',
     `--data-dir=${o.dataDir}`,
     '--requeue-dependency=1s',
     ...(o.leaseNamespace ? ['--leader-elect', `--leader-election-namespace=${o.leaseNamespace}`] : []),
