@@ -12,6 +12,7 @@ const verbs: Record<string, { run: () => Promise<Verb>; help: string }> = {
   reconcile: { run: async () => (await import('./reconcile.ts')).reconcileCommand, help: 'reconcile KIND NAME      ask for a reconcile now and wait for it (--with-source, --force)' },
   suspend: { run: async () => (await import('./suspend.ts')).suspendCommand, help: 'suspend KIND NAME|--all  stop reconciling (spec.suspend: true)' },
   resume: { run: async () => (await import('./suspend.ts')).resumeCommand, help: 'resume KIND NAME|--all   reconcile again and wait for it (--wait=false to not wait)' },
+  wait: { run: async () => (await import('./wait.ts')).waitCommand, help: 'wait ks|hr NAME --for-revision SHA   wait until a revision is applied and healthy (CI; exit 0, 1 failed, 2 timeout)' },
   migrate: { run: async () => (await import('./migrate.ts')).migrateCommand, help: 'migrate [-f PATH]        move Flux objects (files, or the cluster) to the API versions Flux 2.9 serves' },
   bootstrap: { run: async () => (await import('./bootstrap.ts')).bootstrapCommand, help: 'bootstrap git --url U --path P   commit the sync manifests, install, and let Sluice manage itself from Git' },
   install: { run: async () => (await import('./install.ts')).installCommand, help: 'install [--export]       install the CRDs, RBAC and controller (or print them)' },
