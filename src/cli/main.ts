@@ -7,7 +7,8 @@ type Verb = (args: string[]) => Promise<number>;
 const verbs: Record<string, { run: () => Promise<Verb>; help: string }> = {
   cluster: { run: async () => clusterCommand, help: 'cluster up|down|status   manage the local control plane' },
   apply: { run: async () => (await import('./apply.ts')).applyCommand, help: 'apply DIR|-              server-side apply manifests (--prune --wait --timeout --name)' },
-  diff: { run: async () => (await import('./diff.ts')).diffCommand, help: 'diff DIR|-               show what apply would change (exit 1 when it would)' },
+  diff: { run: async () => (await import('./diff.ts')).diffCommand, help: 'diff DIR|-               show what apply would change (exit 1 when it would)\n  diff ks NAME --path DIR  what a local directory would change for a Kustomization (-o markdown); diff hr NAME: a release\'s drift' },
+  build: { run: async () => (await import('./build.ts')).buildCommand, help: 'build ks NAME --path DIR build a local directory as the controller would build the Kustomization' },
   get: { run: async () => (await import('./get.ts')).getCommand, help: 'get KIND [NAME]          list sources, Kustomizations, HelmReleases and their status (-A, -o, -w)' },
   reconcile: { run: async () => (await import('./reconcile.ts')).reconcileCommand, help: 'reconcile KIND NAME      ask for a reconcile now and wait for it (--with-source, --force)' },
   suspend: { run: async () => (await import('./suspend.ts')).suspendCommand, help: 'suspend KIND NAME|--all  stop reconciling (spec.suspend: true)' },

@@ -46,8 +46,8 @@ export interface BuildObjectsOptions {
   obj: Kustomization;
   /** The keys to decrypt SOPS files with (decryptionKeys), when spec.decryption is set. */
   keys?: DecryptionKeys;
-  /** Who reads postBuild.substituteFrom: the target's identity. */
-  varsClient: KubeClient;
+  /** Who reads postBuild.substituteFrom: the target's identity; none leaves them out (the CLI's --dry-run). */
+  varsClient?: KubeClient;
   strict: boolean;
   /** Leave SOPS-encrypted objects encrypted instead of failing (the CLI without the keys). */
   keepEncrypted?: boolean;
@@ -69,7 +69,7 @@ export async function buildObjects(o: BuildObjectsOptions): Promise<KubeObject[]
       spec: o.obj.spec,
       strictSubstitution: o.strict,
       keepEncrypted: o.keepEncrypted,
-      vars: { lookup: (kind, n) => lookupVars(o.varsClient, o.obj.metadata.namespace!, kind, n) },
+      vars: { lookup: (kind, n) => (o.varsClient ? lookupVars(o.varsClient, o.obj.metadata.namespace!, kind, n) : Promise.resolve({ data: {} })) },
       log: o.log,
     });
     return result.objects.map((m) => m.object as KubeObject);

@@ -1,0 +1,133 @@
+// `sluice build|diff kustomization NAME --path DIR`: a local directory built
+// as the controller would build the Kustomization's spec.path, with its spec
+// from the cluster (or a file), substitution from the cluster's ConfigMaps
+// and Secrets, and SOPS decryption where the keys can be read.
+import { existsSync } from 'node:fs';
+import { readFile, stat } from 'node:fs/promises';
+import { dirname, join, relative, resolve } from 'node:path';
+import { parseAllDocuments } from 'yaml';
+import type { Kustomization } from '../api/kustomization.ts';
+import { KS_NAME_LABEL, KS_NAMESPACE_LABEL } from '../api/kustomization.ts';
+import { buildObjects, decryptionKeys } from '../controllers/kustomization/build.ts';
+import type { KubeClient } from '../kube/client.ts';
+import { isForbidden } from '../kube/errors.ts';
+import type { KubeObject } from '../kube/object.ts';
+import { isSopsEncrypted } from '../render/sops.ts';
+import { objectPath, parseKind } from './args.ts';
+import { notFoundMessage } from './hints.ts';
+
+export interface KsBuildOptions {
+  name: string;
+  namespace: string;
+  path: string;
+  kustomizationFile?: string;
+  /** No cluster: the spec from the file, substituteFrom left out. */
+  dryRun?: boolean;
+  /** Fail on variables without a value or default (Flux's --strict-substitute). */
+  strict?: boolean;
+  /**
+   * Decrypt SOPS files with the Kustomization's keys, when they can be read
+   * (diff, which masks Secret values); otherwise encrypted Secrets stay
+   * masked as **SOPS** (build, whose output may land in a CI log).
+   */
+  decrypt?: boolean;
+}
+
+export interface KsBuild {
+  ks: Kustomization;
+  /** The live Kustomization (its inventory tells what a prune would delete), when there is one. */
+  live?: Kustomization;
+  objects: KubeObject[];
+  /** SOPS-encrypted Secrets left encrypted (no key could be read): shown masked, compared by their keys only. */
+  encrypted: Set<KubeObject>;
+  notes: string[];
+}
+
+/** A usage or lookup problem: exit 2 with this message. */
+export class KsBuildError extends Error {}
+
+const KS_KIND = (() => {
+  const k = parseKind(['ks'], false);
+  if ('error' in k) throw new Error(k.error);
+  return k.kinds[0]!;
+})();
+
+export async function buildLocal(client: KubeClient | undefined, o: KsBuildOptions): Promise<KsBuild> {
+  const dir = resolve(o.path);
+  const st = await stat(dir).catch(() => undefined);
+  if (!st?.isDirectory()) throw new KsBuildError(`invalid resource path "${o.path}": not a directory`);
+  const notes: string[] = [];
+  let live: Kustomization | undefined;
+  if (client && !o.dryRun) live = await client.getOrUndefined<Kustomization>(objectPath(KS_KIND, o.namespace, o.name));
+  let ks: Kustomization;
+  if (o.kustomizationFile) ks = await fromFile(o.kustomizationFile, o.name, o.namespace);
+  else if (live) ks = live;
+  else throw new KsBuildError(client ? await notFoundMessage(client, KS_KIND, o.namespace, o.name) : 'without a cluster, give --kustomization-file');
+  ks = { ...ks, metadata: { ...ks.metadata, name: o.name, namespace: ks.metadata.namespace || o.namespace } };
+
+  // The directory stands for spec.path; the source's root is the Git work
+  // tree around it, so overlays may reach bases beside them as in the artifact.
+  const root = gitRoot(dir) ?? dir;
+  const spec = { ...ks.spec, path: relative(root, dir) || '.' };
+  let keys;
+  if (spec.decryption && o.decrypt && client && !o.dryRun) {
+    try {
+      keys = await decryptionKeys(client, ks);
+    } catch (err) {
+      notes.push(`SOPS: ${(err as Error).message}; encrypted Secrets are compared by their keys only`);
+    }
+    if (keys && !keys.age.length && !keys.pgp.length) keys = undefined;
+  }
+  const objects = await buildObjects({
+    dir: root,
+    obj: { ...ks, spec },
+    keys,
+    varsClient: o.dryRun ? undefined : client,
+    strict: o.strict ?? false,
+    keepEncrypted: !keys,
+  }).catch((err: unknown) => {
+    if (isForbidden(err)) throw new Error(`${(err as Error).message} (substituteFrom is read with your credentials: ask for read access, or use --dry-run with --kustomization-file)`);
+    throw err;
+  });
+  const encrypted = new Set<KubeObject>();
+  for (const obj of objects) {
+    obj.metadata.labels = { ...(obj.metadata.labels ?? {}), [KS_NAME_LABEL]: o.name, [KS_NAMESPACE_LABEL]: ks.metadata.namespace! };
+    if (isSopsEncrypted(obj as unknown as Record<string, unknown>)) {
+      maskSops(obj);
+      encrypted.add(obj);
+    }
+  }
+  return { ks, live, objects, encrypted, notes };
+}
+
+/** The Flux Kustomization of that name (and namespace, or none) in a YAML file, as flux reads --kustomization-file. */
+async function fromFile(file: string, name: string, namespace: string): Promise<Kustomization> {
+  const text = await readFile(file, 'utf8').catch(() => {
+    throw new KsBuildError(`invalid kustomization file "${file}"`);
+  });
+  for (const doc of parseAllDocuments(text)) {
+    const v = doc.toJSON() as Kustomization | null;
+    if (v?.kind === 'Kustomization' && v.apiVersion?.startsWith('kustomize.toolkit.fluxcd.io/') && v.metadata?.name === name && (!v.metadata.namespace || v.metadata.namespace === namespace)) {
+      return v;
+    }
+  }
+  throw new KsBuildError(`no Kustomization named "${name}" in namespace "${namespace}" in ${file}`);
+}
+
+function gitRoot(dir: string): string | undefined {
+  for (let d = dir; ; d = dirname(d)) {
+    if (existsSync(join(d, '.git'))) return d;
+    if (dirname(d) === d) return undefined;
+  }
+}
+
+/** A Secret still encrypted: the sops metadata dropped, every value shown as **SOPS** (as flux build does). */
+function maskSops(obj: KubeObject): void {
+  delete (obj as Record<string, unknown>).sops;
+  const mask = (m: unknown, encode: boolean) => {
+    if (!m || typeof m !== 'object') return;
+    for (const k of Object.keys(m)) (m as Record<string, string>)[k] = encode ? Buffer.from('**SOPS**').toString('base64') : '**SOPS**';
+  };
+  mask((obj as Record<string, unknown>).data, true);
+  mask((obj as Record<string, unknown>).stringData, false);
+}
