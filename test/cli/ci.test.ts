@@ -108,7 +108,11 @@ metadata:
   );
   const missing = await sluice(['build', 'ks', 'nope', '-n', g.ns.name, '--path', dir]);
   assert.equal(missing.code, 2);
-  assert.match(missing.stderr, /Kustomization "nope" not found in namespace "cli-ci-/);
+  assert.equal(missing.stderr, `✗ Kustomization "nope" not found in namespace "${g.ns.name}" (sluice get kustomization -A lists them all)\n`);
+  // The error says where one of that name is (other test files may have one too).
+  const elsewhere = await sluice(['build', 'ks', 'app', '-n', 'default', '--path', dir]);
+  assert.equal(elsewhere.code, 2);
+  assert.match(elsewhere.stderr, new RegExp(`Kustomization "app" not found in namespace "default"; (did you mean -n ${g.ns.name}\\?|there is one in namespaces .*${g.ns.name})`));
   const badPath = await sluice(['build', 'ks', 'app', '-n', g.ns.name, '--path', join(dir, 'nowhere')]);
   assert.equal(badPath.code, 2);
   assert.match(badPath.stderr, /invalid resource path/);
