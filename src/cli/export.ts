@@ -34,7 +34,30 @@ export function exportable(k: CliKind, obj: KubeObject): KubeObject {
   const metadata: KubeObject['metadata'] = { name: m.name, namespace: m.namespace };
   if (m.labels && Object.keys(m.labels).length) metadata.labels = m.labels;
   if (Object.keys(annotations).length) metadata.annotations = annotations;
-  return { apiVersion: apiVersionOf(k), kind: k.def.kind, metadata, spec: obj.spec ?? {} } as KubeObject;
+  const spec = structuredClone(obj.spec ?? {});
+  dropDefaults(spec, k.def.versions[0]!.spec);
+  return { apiVersion: apiVersionOf(k), kind: k.def.kind, metadata, spec } as KubeObject;
+}
+
+type Schema = { default?: unknown; properties?: Record<string, Schema>; items?: Schema; anyOf?: Schema[] };
+
+/**
+ * Removes what the API server filled in from the schema's defaults (force:
+ * false, ...), which the user never wrote, as flux export's omitempty fields
+ * leave them out.
+ */
+export function dropDefaults(value: unknown, schema: Schema | undefined): void {
+  if (!schema || !value || typeof value !== 'object') return;
+  if (Array.isArray(value)) {
+    for (const v of value) dropDefaults(v, schema.items);
+    return;
+  }
+  const v = value as Record<string, unknown>;
+  for (const [key, prop] of Object.entries(schema.properties ?? {})) {
+    if (!(key in v)) continue;
+    if (prop.default !== undefined && JSON.stringify(prop.default) === JSON.stringify(v[key])) delete v[key];
+    else dropDefaults(v[key], prop);
+  }
 }
 
 /** One document as flux export writes it: `---`, then the YAML with sorted keys. */
