@@ -23,6 +23,7 @@ const verbs: Record<string, { run: () => Promise<Verb>; help: Array<[synopsis: s
   version: { run: async () => (await import('./version.ts')).versionCommand, help: [['version [--client]', 'client, controller and API versions']] },
   logs: { run: async () => (await import('./logs.ts')).logsCommand, help: [['logs [--kind --name]', 'the controller\'s logs, filtered (--level, --since, -f, --file)']] },
   completion: { run: async () => async (a) => (await import('./completion.ts')).completionCommand(a, Object.keys(verbs)), help: [['completion bash|zsh|fish', 'shell completion script']] },
+  create: { run: async () => (await import('./create.ts')).createCommand, help: [['create KIND NAME', 'create a source, Kustomization, HelmRelease or Secret from flags, and wait for it (--export prints it)']] },
   migrate: { run: async () => (await import('./migrate.ts')).migrateCommand, help: [['migrate [-f PATH]', 'move Flux objects (files, or the cluster) to the API versions Flux 2.9 serves']] },
   bootstrap: { run: async () => (await import('./bootstrap.ts')).bootstrapCommand, help: [['bootstrap git --url U --path P', 'commit the sync manifests, install, and let Sluice manage itself from Git']] },
   install: { run: async () => (await import('./install.ts')).installCommand, help: [['install [--export]', 'install the CRDs, RBAC and controller (or print them)']] },

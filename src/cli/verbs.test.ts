@@ -6,7 +6,7 @@ import { humanDuration, lastSeen } from './events.ts';
 import { dropDefaults } from './export.ts';
 import { formatEntry } from './logs.ts';
 import { countObjects, formatSize } from './stats.ts';
-import { printTree } from './tree.ts';
+import { printTree, type TreeNode } from './tree.ts';
 import { bashScript, fishScript } from './completion.ts';
 
 test('logs: flux logs\' line, and the filters', () => {
@@ -49,7 +49,7 @@ test('export: schema defaults the server filled in are left out, set values kept
 });
 
 test('tree: box-drawing branches', () => {
-  const n = (name: string, children: ReturnType<typeof n>[] = []) => ({ ref: { namespace: 'ns', name, group: '', kind: 'ConfigMap' }, children });
+  const n = (name: string, children: TreeNode[] = []): TreeNode => ({ ref: { namespace: 'ns', name, group: '', kind: 'ConfigMap' }, children });
   assert.equal(printTree(n('a', [n('b', [n('c')]), n('d')])), 'ConfigMap/ns/a\n├── ConfigMap/ns/b\n│   └── ConfigMap/ns/c\n└── ConfigMap/ns/d\n');
 });
 
