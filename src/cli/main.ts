@@ -54,6 +54,7 @@ export async function main(argv: string[]): Promise<number> {
       return 2;
     }
     process.stderr.write(`sluice ${verb}: ${err instanceof Error ? err.message : String(err)}\n`);
+    if (rest.includes('--verbose') && err instanceof Error && err.stack) process.stderr.write(`${err.stack}\n`);
     return 1;
   }
 }
