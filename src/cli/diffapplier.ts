@@ -88,7 +88,7 @@ export async function diffApplierCommand(args: string[]): Promise<number> {
     for (const n of notes) process.stderr.write(`⚠ ${n}\n`);
     const changed = changes.filter((c) => c.action !== 'skipped').length;
     if (values.output === 'text') {
-      process.stdout.write(changes.map((c) => `► ${c.subject} ${c.action}${c.note ? ` (${c.note})` : ''}\n${c.patch ?? ''}`).join(''));
+      process.stdout.write(changes.map((c) => `► ${c.subject} ${c.action}${c.note ? ` (${c.note})` : ''}\n${c.action === 'created' ? '' : (c.patch ?? '')}`).join(''));
       if (!changed) process.stderr.write('no changes\n');
     } else process.stdout.write(markdown(title, changes));
     return changed ? 1 : 0;
@@ -142,7 +142,8 @@ function toChange(d: ObjectDiff): Change | undefined {
     case 'skipped':
       return { subject: d.subject, action: 'skipped' };
     case 'created':
-      return { subject: d.subject, action: 'created' };
+      // Shown in markdown only (a reviewer reads the new object); text prints the line, as flux diff.
+      return { subject: d.subject, action: 'created', patch: d.patch };
     case 'recreated':
       return { subject: d.subject, action: 'recreated', patch: d.patch };
     default:
