@@ -5,7 +5,9 @@
 // would type it; the times are wall clock from start to exit, medians of the
 // runs. The objects go into a namespace of their own, deleted at the end.
 //
-//   node --import tsx bench/get.ts [--objects 10000] [--runs 5] [--kubeconfig F] [--keep]
+//   node --import tsx bench/get.ts [--objects 10000] [--runs 5] [--kubeconfig F] [--keep] [--namespace NS]
+//
+// --keep leaves the namespace; --namespace measures one that --keep left (no creation).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -26,6 +28,7 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '5' },
     kubeconfig: { type: 'string' },
     keep: { type: 'boolean', default: false },
+    namespace: { type: 'string' },
   },
 });
 const N = Number(values.objects);
@@ -36,34 +39,9 @@ const KS = 'kustomize.toolkit.fluxcd.io/v1';
 const REV = 'main@sha1:0123456789abcdef0123456789abcdef01234567';
 
 const client = await KubeClient.fromFile(kubeconfig, undefined, { qps: 500, burst: 1000 });
-const ns = `bench-get-${Date.now().toString(36)}`;
+const ns = values.namespace ?? `bench-get-${Date.now().toString(36)}`;
 try {
-  await new ResourceManager(client).apply(allCrds() as KubeObject[]);
-  await client.request({ method: 'POST', path: '/api/v1/namespaces', body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } } });
-  const started = Date.now();
-  const names = Array.from({ length: N }, (_, i) => `app-${String(i).padStart(5, '0')}`);
-  await mapSettled(names, 32, async (name, i) => {
-    const path = `/apis/${KS}/namespaces/${ns}/kustomizations`;
-    await client.request({
-      method: 'POST',
-      path,
-      body: { apiVersion: KS, kind: 'Kustomization', metadata: { name }, spec: { interval: '10m', path: `./apps/${name}`, prune: true, sourceRef: { kind: 'GitRepository', name: 'flux-system' } } },
-    });
-    const ok = i % 10 !== 0;
-    await client.request({
-      method: 'PATCH',
-      path: `${path}/${name}/status`,
-      contentType: 'application/merge-patch+json',
-      body: {
-        status: {
-          observedGeneration: 1,
-          lastAppliedRevision: REV,
-          conditions: [{ type: 'Ready', status: ok ? 'True' : 'False', reason: ok ? 'ReconciliationSucceeded' : 'HealthCheckFailed', message: ok ? `Applied revision: ${REV}` : 'timeout waiting for: [Deployment/apps/web status: InProgress]', lastTransitionTime: new Date().toISOString(), observedGeneration: 1 }],
-        },
-      },
-    });
-  });
-  log(`created ${N} Kustomizations with status in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  if (!values.namespace) await create();
 
   const bin = fileURLToPath(new URL('../bin/sluice.js', import.meta.url));
   const flux = join(cacheHome(), 'tools', 'flux-v2.9.3', 'flux');
@@ -94,6 +72,41 @@ try {
   }
   process.stdout.write(`\n| ${N} Kustomizations | median of ${RUNS} | fastest | output lines |\n| --- | --- | --- | --- |\n${rows.join('\n')}\n`);
 } finally {
-  if (!values.keep) await deleteNamespace(client, ns, log).catch((err: unknown) => log(`could not delete ${ns}: ${(err as Error).message}`));
   client.close();
+  if (!values.keep) {
+    // A new client: the old one's keep-alive connection sat idle through the measurements and may be gone.
+    const cleanup = await KubeClient.fromFile(kubeconfig);
+    await deleteNamespace(cleanup, ns, log).catch((err: unknown) => log(`could not delete ${ns}: ${(err as Error).message}`));
+    cleanup.close();
+  } else log(`kept namespace ${ns}`);
+}
+
+async function create(): Promise<void> {
+  await new ResourceManager(client).apply(allCrds() as KubeObject[]);
+  await client.request({ method: 'POST', path: '/api/v1/namespaces', body: { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns } } });
+  const started = Date.now();
+  const names = Array.from({ length: N }, (_, i) => `app-${String(i).padStart(5, '0')}`);
+  await mapSettled(names, 32, async (name, i) => {
+    const path = `/apis/${KS}/namespaces/${ns}/kustomizations`;
+    await client.request({
+      method: 'POST',
+      path,
+      body: { apiVersion: KS, kind: 'Kustomization', metadata: { name }, spec: { interval: '10m', path: `./apps/${name}`, prune: true, sourceRef: { kind: 'GitRepository', name: 'flux-system' } } },
+    });
+    const ok = i % 10 !== 0;
+    await client.request({
+      method: 'PATCH',
+      path: `${path}/${name}/status`,
+      contentType: 'application/merge-patch+json',
+      body: {
+        status: {
+          observedGeneration: 1,
+          lastAppliedRevision: REV,
+          conditions: [{ type: 'Ready', status: ok ? 'True' : 'False', reason: ok ? 'ReconciliationSucceeded' : 'HealthCheckFailed', message: ok ? `Applied revision: ${REV}` : 'timeout waiting for: [Deployment/apps/web status: InProgress]', lastTransitionTime: new Date().toISOString(), observedGeneration: 1 }],
+        },
+      },
+    });
+  });
+
+  log(`created ${N} Kustomizations with status in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
