@@ -105,6 +105,7 @@ test('global flags: KUBECONFIG with several files merged, --context, --help with
   assert.equal(ctx.code, 0, ctx.stderr);
   const noCtx = await sluice(['get', 'ks', '-n', ns.name, '--kubeconfig', a, '--context', 'nowhere']);
   assert.equal(noCtx.code, 1);
+  assert.match(noCtx.stderr, new RegExp(`kubeconfig has no context "nowhere"; its contexts: ${String(current)} \\(--context NAME\\)`));
   for (const verb of ['wait', 'build', 'export', 'delete', 'events', 'tree', 'trace', 'stats', 'logs']) {
     const h = await sluice([verb, '--help']);
     assert.equal(h.code, 0, verb);
