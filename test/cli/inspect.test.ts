@@ -3,7 +3,7 @@ import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { GitOps, configMap } from '../gitops.ts';
-import { collect, sluice, type Result } from './sluice.ts';
+import { collect, sluice, start, type Result } from './sluice.ts';
 import { closeAll } from '../cleanup.ts';
 import { eventually, testKubeconfig } from '../harness.ts';
 
@@ -142,6 +142,19 @@ spec:
   const none = await sluice(['export', 'hr', '--all', '-n', ns]);
   assert.equal(none.code, 1);
   assert.match(none.stderr, /no helmrelease found in namespace/);
+});
+
+test('events -w: the events so far, then new ones as they come; SIGINT ends it with 0', async () => {
+  const w = await start(['events', '-w', '--for', 'Kustomization/app', '-n', ns]);
+  await eventually('the first events', async () => (w.output().includes('Kustomization/app') ? true : undefined), 15_000);
+  const before = w.output().split('\n').length;
+  await g.pushAndFetch({ 'app/cm.yaml': configMap('top', { v: '2' }), 'app/child.yaml': child(ns), 'child/cm.yaml': configMap('leaf', { v: '1' }) }, 'second');
+  await g.requestReconcile(g.ksPath('app'));
+  await eventually('a new event', async () => (/ConfigMap\/\S+\/top configured/.test(w.output()) ? true : undefined), 30_000);
+  assert.ok(w.output().split('\n').length > before);
+  assert.equal(w.output().split('\n').filter((l) => l.startsWith('LAST SEEN')).length, 1, 'one header');
+  w.child.kill('SIGINT');
+  assert.equal((await w.done).code, 0);
 });
 
 /** sluice with text on its standard input. */
