@@ -17,6 +17,8 @@ masked as **SOPS**. Writes multi-document YAML to stdout.
   --kustomization-file FILE   the Flux Kustomization from a file instead of the cluster
   --dry-run                   no cluster at all (needs --kustomization-file; substituteFrom left out)
   --strict-substitute         fail on a variable with neither a value nor a default
+  --ignore-paths P,...        more paths to leave out, in .gitignore form (as .sourceignore, the source's
+                              spec.ignore and Flux's default exclusions already are)
   -n, --namespace NS          namespace (default ${DEFAULT_NAMESPACE})
   --kubeconfig FILE  --context NAME
 
@@ -36,6 +38,7 @@ export async function buildCommand(args: string[]): Promise<number> {
       'kustomization-file': { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
       'strict-substitute': { type: 'boolean', default: false },
+      'ignore-paths': { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -61,6 +64,7 @@ export async function buildCommand(args: string[]): Promise<number> {
       kustomizationFile: values['kustomization-file'],
       dryRun: values['dry-run'],
       strict: values['strict-substitute'],
+      ignorePaths: (values['ignore-paths'] ?? []).flatMap((p) => p.split(',')).filter(Boolean),
     });
     for (const n of b.notes) process.stderr.write(`⚠ ${n}\n`);
     // Keys sorted, as flux build prints them (Go's YAML of an unstructured object).

@@ -28,6 +28,7 @@ ones: the drift the controller would correct. Secret values are masked.
   --path DIR                  the local directory that stands for spec.path (kustomization)
   --kustomization-file FILE   the Flux Kustomization from a file instead of the cluster
   --strict-substitute         fail on a variable with neither a value nor a default
+  --ignore-paths P,...        more paths to leave out, in .gitignore form
   -o, --output FORMAT         text (default) or markdown (a pull-request comment)
   -n, --namespace NS          namespace (default ${DEFAULT_NAMESPACE})
   --kubeconfig FILE  --context NAME
@@ -56,6 +57,7 @@ export async function diffApplierCommand(args: string[]): Promise<number> {
       path: { type: 'string' },
       'kustomization-file': { type: 'string' },
       'strict-substitute': { type: 'boolean', default: false },
+      'ignore-paths': { type: 'string', multiple: true },
       'progress-bar': { type: 'boolean', default: false },
       output: { type: 'string', short: 'o', default: 'text' },
       help: { type: 'boolean', short: 'h' },
@@ -83,7 +85,7 @@ export async function diffApplierCommand(args: string[]): Promise<number> {
   const client = await clientFromFlags(values);
   try {
     const { title, changes, notes } = isKs
-      ? await diffKustomization(client, { name, namespace, path: values.path!, kustomizationFile: values['kustomization-file'], strict: values['strict-substitute'] })
+      ? await diffKustomization(client, { name, namespace, path: values.path!, kustomizationFile: values['kustomization-file'], strict: values['strict-substitute'], ignorePaths: (values['ignore-paths'] ?? []).flatMap((p) => p.split(',')).filter(Boolean) })
       : await diffHelmRelease(client, kind, namespace, name);
     for (const n of notes) process.stderr.write(`⚠ ${n}\n`);
     const changed = changes.filter((c) => c.action !== 'skipped').length;
@@ -102,7 +104,7 @@ export async function diffApplierCommand(args: string[]): Promise<number> {
 
 async function diffKustomization(
   client: KubeClient,
-  o: { name: string; namespace: string; path: string; kustomizationFile?: string; strict: boolean },
+  o: { name: string; namespace: string; path: string; kustomizationFile?: string; strict: boolean; ignorePaths: string[] },
 ): Promise<{ title: string; changes: Change[]; notes: string[] }> {
   const b = await buildLocal(client, { ...o, decrypt: true });
   const ks = b.ks;

@@ -3,8 +3,9 @@
 // from the cluster (or a file), substitution from the cluster's ConfigMaps
 // and Secrets, and SOPS decryption where the keys can be read.
 import { existsSync } from 'node:fs';
-import { readFile, stat } from 'node:fs/promises';
-import { dirname, join, relative, resolve } from 'node:path';
+import { cp, mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { basename, dirname, join, relative, resolve } from 'node:path';
 import { parseAllDocuments } from 'yaml';
 import type { Kustomization } from '../api/kustomization.ts';
 import { KS_NAME_LABEL, KS_NAMESPACE_LABEL } from '../api/kustomization.ts';
@@ -13,7 +14,9 @@ import type { KubeClient } from '../kube/client.ts';
 import { isForbidden } from '../kube/errors.ts';
 import type { KubeObject } from '../kube/object.ts';
 import { isSopsEncrypted } from '../render/sops.ts';
-import { objectPath, parseKind } from './args.ts';
+import { pruneTree } from '../source/artifact.ts';
+import { SourceIgnore } from '../source/ignore.ts';
+import { kindByName, objectPath, parseKind } from './args.ts';
 import { notFoundMessage } from './hints.ts';
 
 export interface KsBuildOptions {
@@ -25,6 +28,8 @@ export interface KsBuildOptions {
   dryRun?: boolean;
   /** Fail on variables without a value or default (Flux's --strict-substitute). */
   strict?: boolean;
+  /** More paths to leave out, in .gitignore form (flux's --ignore-paths). */
+  ignorePaths?: string[];
   /**
    * Decrypt SOPS files with the Kustomization's keys, when they can be read
    * (diff, which masks Secret values); otherwise encrypted Secrets stay
@@ -66,9 +71,22 @@ export async function buildLocal(client: KubeClient | undefined, o: KsBuildOptio
   ks = { ...ks, metadata: { ...ks.metadata, name: o.name, namespace: ks.metadata.namespace || o.namespace } };
 
   // The directory stands for spec.path; the source's root is the Git work
-  // tree around it, so overlays may reach bases beside them as in the artifact.
-  const root = gitRoot(dir) ?? dir;
-  const spec = { ...ks.spec, path: relative(root, dir) || '.' };
+  // tree around it, so overlays may reach bases beside them as in the
+  // artifact. What the artifact would leave out (.sourceignore files, the
+  // source's spec.ignore, Flux's default exclusions, --ignore-paths) is
+  // left out of a copy, as the source controller prunes its checkout.
+  const top = gitRoot(dir) ?? dir;
+  const specIgnore = await sourceIgnore(client, ks, o);
+  const copy = await prunedCopy(top, specIgnore, (o.ignorePaths ?? []).join('\n'));
+  try {
+    return await buildIn(client, o, ks, live, copy.dir, relative(top, dir) || '.', notes);
+  } finally {
+    await copy.cleanup();
+  }
+}
+
+async function buildIn(client: KubeClient | undefined, o: KsBuildOptions, ks: Kustomization, live: Kustomization | undefined, root: string, path: string, notes: string[]): Promise<KsBuild> {
+  const spec = { ...ks.spec, path };
   let keys;
   if (spec.decryption && o.decrypt && client && !o.dryRun) {
     try {
@@ -98,6 +116,33 @@ export async function buildLocal(client: KubeClient | undefined, o: KsBuildOptio
     }
   }
   return { ks, live, objects, encrypted, notes };
+}
+
+/** The ignore rules of the Kustomization's source (spec.ignore), read from the cluster when there is one. */
+async function sourceIgnore(client: KubeClient | undefined, ks: Kustomization, o: KsBuildOptions): Promise<string | undefined> {
+  const ref = ks.spec.sourceRef;
+  const kind = ref?.kind ? kindByName(ref.kind) : undefined;
+  if (!client || o.dryRun || !kind || !ref?.name) return undefined;
+  const src = await client.getOrUndefined<KubeObject>(objectPath(kind, ref.namespace || ks.metadata.namespace!, ref.name)).catch(() => undefined);
+  const ignore = (src?.spec as { ignore?: unknown } | undefined)?.ignore;
+  return typeof ignore === 'string' ? ignore : undefined;
+}
+
+/** A copy of the work tree (without .git) with what the artifact would not hold removed. */
+async function prunedCopy(top: string, specIgnore: string | undefined, extra: string): Promise<{ dir: string; cleanup: () => Promise<void> }> {
+  const work = await mkdtemp(join(tmpdir(), 'sluice-build-'));
+  const cleanup = () => rm(work, { recursive: true, force: true });
+  try {
+    const dir = join(work, 'src');
+    await cp(top, dir, { recursive: true, verbatimSymlinks: true, filter: (s) => basename(s) !== '.git' });
+    await pruneTree(dir, await SourceIgnore.load(dir, specIgnore));
+    // --ignore-paths: on top of the source's rules, not instead of them.
+    if (extra.trim()) await pruneTree(dir, SourceIgnore.fromPatterns([{ text: extra }]));
+    return { dir, cleanup };
+  } catch (err) {
+    await cleanup();
+    throw err;
+  }
 }
 
 /** The Flux Kustomization of that name (and namespace, or none) in a YAML file, as flux reads --kustomization-file. */
