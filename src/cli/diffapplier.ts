@@ -9,13 +9,12 @@ import { diffObjects, type ObjectDiff } from '../apply/diff.ts';
 import { withHelmOwnership } from '../helm/drift.ts';
 import { latestRelease, manifestObjects } from '../helm/release.ts';
 import type { KubeClient } from '../kube/client.ts';
-import { subject, type KubeObject } from '../kube/object.ts';
+import { parseObjectId, subject, type KubeObject } from '../kube/object.ts';
 import { DEFAULT_NAMESPACE, objectPath, parseKind, type CliKind } from './args.ts';
 import { notFoundMessage } from './hints.ts';
 import { clientFromFlags, clusterFlags } from './kubeconfig.ts';
 import { buildLocal } from './ksbuild.ts';
 import { inventoryOf } from './live.ts';
-import { parseObjectId } from '../kube/object.ts';
 
 export const applierUsage = `usage: sluice diff kustomization NAME --path DIR [flags]
        sluice diff helmrelease NAME [flags]

@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import type { KubeClient } from '../kube/client.ts';
 import { resourcePath, type ResourceMapping } from '../kube/discovery.ts';
 import { findCondition, type KubeObject } from '../kube/object.ts';
-import { DEFAULT_NAMESPACE, kindByName, objectPath, parseKind } from './args.ts';
+import { DEFAULT_NAMESPACE, kindByName, objectPath } from './args.ts';
 import { clientFromFlags, clusterFlags } from './kubeconfig.ts';
 
 const usage = `usage: sluice trace KIND NAME [NAME...] | KIND/NAME... [flags]
