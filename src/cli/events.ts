@@ -229,22 +229,31 @@ async function watch(client: KubeClient, queries: Query[], showNs: boolean, keep
     // A re-list after a broken watch would print everything again.
     let synced = false;
     return new ListWatch(client, {
-        path: path(q),
-        fieldSelector: fieldSelector(q),
-        onSync: (store) => {
-          if (!synced) print([...store.values()].map((o) => o as Event).sort((a, b) => eventTime(a) - eventTime(b)));
-          synced = true;
-        },
-        onEvent: (type, obj) => {
-          if (type !== 'DELETED') print([obj as Event]);
-        },
-      });
+      path: path(q),
+      fieldSelector: fieldSelector(q),
+      onSync: (store) => {
+        if (!synced) print([...store.values()].map((o) => o as Event).sort((a, b) => eventTime(a) - eventTime(b)));
+        synced = true;
+      },
+      onEvent: (type, obj) => {
+        if (type !== 'DELETED') print([obj as Event]);
+      },
+    });
   });
+  let failure: unknown;
   process.once('SIGINT', stopped);
   process.once('SIGTERM', stopped);
   try {
-    for (const lw of watches) void lw.start().catch(() => stopped());
+    for (const lw of watches)
+      void lw.start().catch((err: unknown) => {
+        failure = err;
+        stopped();
+      });
     await done;
+    if (failure) {
+      process.stderr.write(`✗ watching events failed: ${(failure as Error).message}\n`);
+      return 1;
+    }
     return 0;
   } finally {
     process.off('SIGINT', stopped);
