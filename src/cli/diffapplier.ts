@@ -2,6 +2,7 @@
 // change in the live cluster) and `sluice diff helmrelease NAME` (the
 // release's rendered objects against the live ones), with flux diff's exit
 // codes: 0 no changes, 1 changes, 2 errors.
+import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { compileIgnoreRules } from '../apply/ignore.ts';
 import { ResourceManager } from '../apply/manager.ts';
@@ -10,6 +11,7 @@ import { withHelmOwnership } from '../helm/drift.ts';
 import { latestRelease, manifestObjects } from '../helm/release.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { parseObjectId, subject, type KubeObject } from '../kube/object.ts';
+import type { Kustomization } from '../api/kustomization.ts';
 import { DEFAULT_NAMESPACE, objectPath, parseKind, type CliKind } from './args.ts';
 import { notFoundMessage } from './hints.ts';
 import { clientFromFlags, clusterFlags } from './kubeconfig.ts';
@@ -28,6 +30,9 @@ ones: the drift the controller would correct. Secret values are masked.
   --kustomization-file FILE   the Flux Kustomization from a file instead of the cluster
   --strict-substitute         fail on a variable with neither a value nor a default
   --ignore-paths P,...        more paths to leave out, in .gitignore form
+  -r, --recursive             diff the nested Kustomizations the build has too, each from its own path
+  --local-sources Kind/ns/name=DIR,...  where a nested Kustomization's source is checked out
+                              (a nested one on the same source as NAME uses the same checkout)
   -o, --output FORMAT         text (default) or markdown (a pull-request comment)
   -n, --namespace NS          namespace (default ${DEFAULT_NAMESPACE})
   --kubeconfig FILE  --context NAME
@@ -38,6 +43,25 @@ examples:
   sluice diff ks apps --path ./apps -o markdown > comment.md
   sluice diff hr podinfo -n apps
 `;
+
+interface Section {
+  title: string;
+  /** Kind/namespace/name of the applier. */
+  subject: string;
+  changes: Change[];
+  notes: string[];
+}
+
+/** --local-sources Kind/namespace/name=path: where a nested Kustomization's source is checked out. */
+function parseLocalSources(items: string[]): Map<string, string> | { error: string } {
+  const out = new Map<string, string>();
+  for (const item of items.flatMap((i) => i.split(','))) {
+    const m = /^([A-Za-z]+)\/([^/=]+)\/([^/=]+)=(.+)$/.exec(item.trim());
+    if (!m) return { error: `--local-sources ${item}: use Kind/namespace/name=path, e.g. GitRepository/flux-system/apps=.` };
+    out.set(`${m[1]}/${m[2]}/${m[3]}`, m[4]!);
+  }
+  return out;
+}
 
 interface Change {
   subject: string;
@@ -59,6 +83,8 @@ export async function diffApplierCommand(args: string[]): Promise<number> {
       'ignore-paths': { type: 'string', multiple: true },
       'progress-bar': { type: 'boolean', default: false },
       output: { type: 'string', short: 'o', default: 'text' },
+      recursive: { type: 'boolean', short: 'r', default: false },
+      'local-sources': { type: 'string', multiple: true },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -83,15 +109,23 @@ export async function diffApplierCommand(args: string[]): Promise<number> {
   const namespace = values.namespace ?? DEFAULT_NAMESPACE;
   const client = await clientFromFlags(values);
   try {
-    const { title, changes, notes } = isKs
-      ? await diffKustomization(client, { name, namespace, path: values.path!, kustomizationFile: values['kustomization-file'], strict: values['strict-substitute'], ignorePaths: (values['ignore-paths'] ?? []).flatMap((p) => p.split(',')).filter(Boolean) })
-      : await diffHelmRelease(client, kind, namespace, name);
-    for (const n of notes) process.stderr.write(`⚠ ${n}\n`);
-    const changed = changes.filter((c) => c.action !== 'skipped').length;
+    let sections: Section[];
+    if (isKs) {
+      const localSources = parseLocalSources(values['local-sources'] ?? []);
+      if ('error' in localSources) return fail(localSources.error);
+      const ignorePaths = (values['ignore-paths'] ?? []).flatMap((p) => p.split(',')).filter(Boolean);
+      sections = await diffKustomization(client, { name, namespace, path: values.path!, kustomizationFile: values['kustomization-file'], strict: values['strict-substitute'], ignorePaths }, values.recursive ? { localSources, seen: new Set() } : undefined);
+    } else sections = [await diffHelmRelease(client, kind, namespace, name)];
+    for (const n of sections.flatMap((s) => s.notes)) process.stderr.write(`⚠ ${n}\n`);
+    const changed = sections.flatMap((s) => s.changes).filter((c) => c.action !== 'skipped').length;
     if (values.output === 'text') {
-      process.stdout.write(changes.map((c) => `► ${c.subject} ${c.action}${c.note ? ` (${c.note})` : ''}\n${c.action === 'created' ? '' : (c.patch ?? '')}`).join(''));
+      for (const [i, s] of sections.entries()) {
+        // A nested Kustomization's changes under its name, as flux diff --recursive prints them.
+        if (i > 0 && s.changes.some((c) => c.action !== 'skipped')) process.stdout.write(`📁 ${s.subject} changed\n`);
+        process.stdout.write(s.changes.map((c) => `► ${c.subject} ${c.action}${c.note ? ` (${c.note})` : ''}\n${c.action === 'created' ? '' : (c.patch ?? '')}`).join(''));
+      }
       if (!changed) process.stderr.write('no changes\n');
-    } else process.stdout.write(markdown(title, changes));
+    } else process.stdout.write(sections.filter((s, i) => i === 0 || s.changes.some((c) => c.action !== 'skipped')).map((s, i) => markdown(s.title, s.changes, i > 0)).join(''));
     return changed ? 1 : 0;
   } catch (err) {
     process.stderr.write(`✗ ${(err as Error).message}\n`);
@@ -101,10 +135,9 @@ export async function diffApplierCommand(args: string[]): Promise<number> {
   }
 }
 
-async function diffKustomization(
-  client: KubeClient,
-  o: { name: string; namespace: string; path: string; kustomizationFile?: string; strict: boolean; ignorePaths: string[] },
-): Promise<{ title: string; changes: Change[]; notes: string[] }> {
+type KsDiffOptions = { name: string; namespace: string; path: string; kustomizationFile?: string; strict: boolean; ignorePaths: string[]; ks?: Kustomization; root?: string };
+
+async function diffKustomization(client: KubeClient, o: KsDiffOptions, recursive?: { localSources: Map<string, string>; seen: Set<string> }): Promise<Section[]> {
   const b = await buildLocal(client, { ...o, decrypt: true });
   const ks = b.ks;
   const ownerLabels = { 'kustomize.toolkit.fluxcd.io/name': o.name, 'kustomize.toolkit.fluxcd.io/namespace': ks.metadata.namespace! };
@@ -133,7 +166,39 @@ async function diffKustomization(
       if (!built.has(s)) changes.push({ subject: s, action: 'deleted' });
     }
   }
-  return { title: `Kustomization ${ks.metadata.namespace}/${o.name}`, changes, notes: b.notes };
+  const self: Section = { title: `Kustomization ${ks.metadata.namespace}/${o.name}`, subject: `Kustomization/${ks.metadata.namespace}/${o.name}`, changes, notes: b.notes };
+  const sections = [self];
+  if (!recursive) return sections;
+  recursive.seen.add(self.subject);
+  // Nested Kustomizations that exist already: diffed from their own path in their source's local checkout.
+  for (const obj of b.objects) {
+    if (obj.kind !== 'Kustomization' || !obj.apiVersion.startsWith('kustomize.toolkit.fluxcd.io/')) continue;
+    const child = obj as unknown as Kustomization;
+    const childNs = child.metadata.namespace ?? ks.metadata.namespace!;
+    const childSubject = `Kustomization/${childNs}/${child.metadata.name}`;
+    if (recursive.seen.has(childSubject) || diffs.find((d) => d.subject === childSubject)?.action === 'created') continue;
+    if (child.spec.kubeConfig) {
+      self.notes.push(`${childSubject} skipped: diff not supported for remote clusters`);
+      continue;
+    }
+    const ref = child.spec.sourceRef;
+    const refNs = ref.namespace || childNs;
+    const parentRef = ks.spec.sourceRef;
+    const sameSource = ref.kind === parentRef.kind && ref.name === parentRef.name && refNs === (parentRef.namespace || ks.metadata.namespace);
+    const root = recursive.localSources.get(`${ref.kind}/${refNs}/${ref.name}`) ?? (sameSource ? b.root : undefined);
+    if (!root) {
+      self.notes.push(`${childSubject} skipped: no local path for its source ${ref.kind}/${refNs}/${ref.name} (--local-sources ${ref.kind}/${refNs}/${ref.name}=PATH)`);
+      continue;
+    }
+    sections.push(
+      ...(await diffKustomization(
+        client,
+        { ...o, name: child.metadata.name!, namespace: childNs, path: join(resolve(root), child.spec.path ?? '.'), kustomizationFile: undefined, ks: { ...child, metadata: { ...child.metadata, namespace: childNs } }, root: resolve(root) },
+        recursive,
+      )),
+    );
+  }
+  return sections;
 }
 
 function toChange(d: ObjectDiff): Change | undefined {
@@ -158,7 +223,7 @@ async function keysDiffer(client: KubeClient, obj: KubeObject): Promise<boolean>
   return keys(live) !== keys(obj as { data?: unknown; stringData?: unknown });
 }
 
-async function diffHelmRelease(client: KubeClient, k: CliKind, namespace: string, name: string): Promise<{ title: string; changes: Change[]; notes: string[] }> {
+async function diffHelmRelease(client: KubeClient, k: CliKind, namespace: string, name: string): Promise<Section> {
   const hr = await client.getOrUndefined<KubeObject>(objectPath(k, namespace, name));
   if (!hr) throw new Error(await notFoundMessage(client, k, namespace, name));
   const spec = (hr.spec ?? {}) as { releaseName?: string; targetNamespace?: string; storageNamespace?: string };
@@ -171,13 +236,13 @@ async function diffHelmRelease(client: KubeClient, k: CliKind, namespace: string
   const objects = withHelmOwnership(manifestObjects(rel.manifest), rel.name, rel.namespace);
   const diffs = await diffObjects(new ResourceManager(client), objects, { defaultNamespace: targetNs, fieldManager: 'helm-controller' });
   const changes = diffs.map(toChange).filter((c): c is Change => !!c);
-  return { title: `HelmRelease ${namespace}/${name} (release ${rel.name} v${rel.version}, chart ${rel.chart?.metadata.name}@${rel.chart?.metadata.version})`, changes, notes: [] };
+  return { title: `HelmRelease ${namespace}/${name} (release ${rel.name} v${rel.version}, chart ${rel.chart?.metadata.name}@${rel.chart?.metadata.version})`, subject: `HelmRelease/${namespace}/${name}`, changes, notes: [] };
 }
 
 /** A pull-request comment: a summary table, then each object's diff folded. */
-export function markdown(title: string, changes: Change[]): string {
+export function markdown(title: string, changes: Change[], nested = false): string {
   const count = (a: Change['action']) => changes.filter((c) => c.action === a).length;
-  const lines = [`### sluice diff: ${title}`, ''];
+  const lines = [nested ? `#### 📁 ${title}` : `### sluice diff: ${title}`, ''];
   const changed = changes.filter((c) => c.action !== 'skipped');
   if (!changed.length) {
     lines.push('No changes.', '');

@@ -30,6 +30,10 @@ export interface KsBuildOptions {
   strict?: boolean;
   /** More paths to leave out, in .gitignore form (flux's --ignore-paths). */
   ignorePaths?: string[];
+  /** The Kustomization itself (a nested one, as the parent's build has it), instead of the cluster's or a file's. */
+  ks?: Kustomization;
+  /** The source's root, when the caller knows it (a nested Kustomization's); else the Git work tree around the path. */
+  root?: string;
   /**
    * Decrypt SOPS files with the Kustomization's keys, when they can be read
    * (diff, which masks Secret values); otherwise encrypted Secrets stay
@@ -45,6 +49,8 @@ export interface KsBuild {
   objects: KubeObject[];
   /** SOPS-encrypted Secrets left encrypted (no key could be read): shown masked, compared by their keys only. */
   encrypted: Set<KubeObject>;
+  /** The local directory that stood for the source's root. */
+  root: string;
   notes: string[];
 }
 
@@ -65,7 +71,8 @@ export async function buildLocal(client: KubeClient | undefined, o: KsBuildOptio
   let live: Kustomization | undefined;
   if (client && !o.dryRun) live = await client.getOrUndefined<Kustomization>(objectPath(KS_KIND, o.namespace, o.name));
   let ks: Kustomization;
-  if (o.kustomizationFile) ks = await fromFile(o.kustomizationFile, o.name, o.namespace);
+  if (o.ks) ks = o.ks;
+  else if (o.kustomizationFile) ks = await fromFile(o.kustomizationFile, o.name, o.namespace);
   else if (live) ks = live;
   else throw new KsBuildError(client ? await notFoundMessage(client, KS_KIND, o.namespace, o.name) : 'without a cluster, give --kustomization-file');
   ks = { ...ks, metadata: { ...ks.metadata, name: o.name, namespace: ks.metadata.namespace || o.namespace } };
@@ -75,17 +82,17 @@ export async function buildLocal(client: KubeClient | undefined, o: KsBuildOptio
   // artifact. What the artifact would leave out (.sourceignore files, the
   // source's spec.ignore, Flux's default exclusions, --ignore-paths) is
   // left out of a copy, as the source controller prunes its checkout.
-  const top = gitRoot(dir) ?? dir;
+  const top = o.root ?? gitRoot(dir) ?? dir;
   const specIgnore = await sourceIgnore(client, ks, o);
   const copy = await prunedCopy(top, specIgnore, (o.ignorePaths ?? []).join('\n'));
   try {
-    return await buildIn(client, o, ks, live, copy.dir, relative(top, dir) || '.', notes);
+    return { ...(await buildIn(client, o, ks, live, copy.dir, relative(top, dir) || '.', notes)), root: top };
   } finally {
     await copy.cleanup();
   }
 }
 
-async function buildIn(client: KubeClient | undefined, o: KsBuildOptions, ks: Kustomization, live: Kustomization | undefined, root: string, path: string, notes: string[]): Promise<KsBuild> {
+async function buildIn(client: KubeClient | undefined, o: KsBuildOptions, ks: Kustomization, live: Kustomization | undefined, root: string, path: string, notes: string[]): Promise<Omit<KsBuild, 'root'>> {
   const spec = { ...ks.spec, path };
   let keys;
   if (spec.decryption && o.decrypt && client && !o.dryRun) {

@@ -1,6 +1,9 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { GitOps, configMap } from '../gitops.ts';
 import { collect, sluice, start, type Result } from './sluice.ts';
@@ -142,6 +145,28 @@ spec:
   const none = await sluice(['export', 'hr', '--all', '-n', ns]);
   assert.equal(none.code, 1);
   assert.match(none.stderr, /no helmrelease found in namespace/);
+});
+
+test('diff ks -r: a nested Kustomization is diffed from its own path in the same checkout', async () => {
+  const local = await mkdtemp(join(tmpdir(), 'sluice-inspect-'));
+  try {
+    await mkdir(join(local, '.git'));
+    await mkdir(join(local, 'app'));
+    await mkdir(join(local, 'child'));
+    await writeFile(join(local, 'app', 'cm.yaml'), configMap('top', { v: '1' }));
+    await writeFile(join(local, 'app', 'child.yaml'), child(ns));
+    await writeFile(join(local, 'child', 'cm.yaml'), configMap('leaf', { v: '2' }));
+    const flat = await sluice(['diff', 'ks', 'app', '-n', ns, '--path', join(local, 'app')]);
+    assert.equal(flat.code, 0, `${flat.stdout}\n${flat.stderr}`);
+    const r = await sluice(['diff', 'ks', 'app', '-n', ns, '--path', join(local, 'app'), '--recursive']);
+    assert.equal(r.code, 1, r.stderr);
+    assert.match(r.stdout, new RegExp(`^📁 Kustomization/${ns}/child changed\\n► ConfigMap/${ns}/leaf drifted\\n`));
+    assert.match(r.stdout, /^-  v: "1"\n\+  v: "2"$/m);
+    const md = await sluice(['diff', 'ks', 'app', '-n', ns, '--path', join(local, 'app'), '-r', '-o', 'markdown']);
+    assert.match(md.stdout, new RegExp(`^### sluice diff: Kustomization ${ns}/app\\n\\nNo changes\\.\\n\\n#### 📁 Kustomization ${ns}/child\\n\\n1 changed\\.`));
+  } finally {
+    await rm(local, { recursive: true, force: true });
+  }
 });
 
 test('events -w: the events so far, then new ones as they come; SIGINT ends it with 0', async () => {
