@@ -38,6 +38,9 @@ test('waitState: ready, failed, or waiting with a summary', () => {
   assert.deepEqual(older, { phase: 'waiting', summary: 'Ready True (ReconciliationSucceeded), last applied main@sha1:1111111111' });
   const stale = waitState(ks({ lastAppliedRevision: rev, conditions: cond('True', 'ReconciliationSucceeded') }, 3), SHA);
   assert.equal(stale.phase, 'waiting');
+  const suspended = waitState({ ...ks({ lastAppliedRevision: 'main@sha1:1111111111', conditions: cond('True', 'ReconciliationSucceeded') }), spec: { suspend: true } }, SHA);
+  assert.equal(suspended.phase, 'failed');
+  assert.match((suspended as { message: string }).message, /Kustomization is suspended: resume it \(sluice resume ks app -n ns\) to apply 0123/);
 });
 
 test('waitState: a HelmRelease by its chart version', () => {

@@ -70,10 +70,14 @@ export function waitState(obj: KubeObject, want: string): WaitState {
   if (current && ready?.status === 'False' && ready.reason !== 'DependencyNotReady' && attempted.some((r) => matchesRevision(r, want))) {
     return { phase: 'failed', revision: lastAttempted, reason: ready.reason ?? '', message: ready.message ?? '' };
   }
+  // Suspended, it will not get there: say so now rather than at the timeout.
+  if (rec(obj.spec).suspend === true) {
+    const k = obj.kind === 'HelmRelease' ? 'hr' : 'ks';
+    return { phase: 'failed', revision: lastApplied, reason: 'Suspended', message: `${obj.kind} is suspended: resume it (sluice resume ${k} ${obj.metadata.name} -n ${obj.metadata.namespace}) to apply ${want}` };
+  }
   const parts = [`Ready ${ready?.status ?? 'Unknown'}${ready?.reason ? ` (${ready.reason})` : ''}`];
   if (lastApplied) parts.push(`last applied ${lastApplied}`);
   if (lastAttempted && lastAttempted !== lastApplied) parts.push(`last attempted ${lastAttempted}`);
   if (!current) parts.push('new generation not yet reconciled');
-  if (rec(obj.spec).suspend === true) parts.push('suspended');
   return { phase: 'waiting', summary: parts.join(', ') };
 }
