@@ -5,7 +5,7 @@
 import { readFile } from 'node:fs/promises';
 import { parseArgs } from 'node:util';
 import { parse } from 'yaml';
-import { CredentialError, sourceSecretData } from '../bootstrap/credentials.ts';
+import { CredentialError, scanHostKeys, sourceSecretData } from '../bootstrap/credentials.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { findCondition, type KubeObject } from '../kube/object.ts';
 import { formatDuration, parseDuration } from '../util/duration.ts';
@@ -26,7 +26,7 @@ const secretFlags = `  --username U --password-stdin | --password-file F   basic
 const usage = `usage: sluice create KIND NAME [flags]
   source git NAME --url URL [--branch B | --tag T | --tag-semver R | --commit SHA | --ref-name REF]
 ${secretFlags}
-      --private-key-file F --known-hosts-file F (ssh://)   --ca-file F   --secret-ref NAME   --ignore-paths P,...
+      --private-key-file F [--known-hosts-file F, else fetched with ssh-keyscan] (ssh://)   --ca-file F   --secret-ref NAME   --ignore-paths P,...
   source oci NAME --url oci://REPO [--tag T | --tag-semver R | --digest D] [--secret-ref S] [--provider P] [--insecure]
   source helm NAME --url URL (http(s):// or oci://) [--secret-ref S] [--username U --password-stdin] [--pass-credentials]
   kustomization NAME --source [Kind/]NAME[.NS] [--path ./dir] [--prune] [--target-namespace NS] [--depends-on NAME[.NS],...]
@@ -239,7 +239,13 @@ async function generate(what: string, sub: string | undefined, name: string, nam
 
 async function gitSecret(name: string, namespace: string, v: Values, labels: Values): Promise<KubeObject> {
   if (!v.url) throw new CreateError('--url is required');
-  const knownHosts = (await file(v, 'known-hosts-file'))?.toString('utf8');
+  let knownHosts = (await file(v, 'known-hosts-file'))?.toString('utf8');
+  if (!knownHosts && v['private-key-file'] && /^ssh:\/\//.test(String(v.url))) {
+    // As flux create does: the server's host keys fetched with ssh-keyscan, shown by fingerprint.
+    const scanned = await scanHostKeys(v.url as string);
+    knownHosts = scanned.knownHosts;
+    for (const fp of scanned.fingerprints) process.stderr.write(`◎ host key ${fp}\n`);
+  }
   const data = await sourceSecretData({
     url: v.url as string,
     privateKeyFile: v['private-key-file'] as string | undefined,
