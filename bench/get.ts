@@ -3,7 +3,8 @@
 // kustomizations` (and the real `flux get ks` when its binary is built, see
 // test/cli/fluxcli.ts). Every command runs as a fresh process, as a person
 // would type it; the times are wall clock from start to exit, medians of the
-// runs. The objects go into a namespace of their own, deleted at the end.
+// runs. The objects go into a namespace of their own, deleted at the end
+// (with the finalizers a controller watching every namespace may have added).
 //
 //   node --import tsx bench/get.ts [--objects 10000] [--runs 5] [--kubeconfig F] [--keep] [--namespace NS]
 //
