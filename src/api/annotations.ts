@@ -8,3 +8,6 @@ export const REQUESTED_AT = 'reconcile.fluxcd.io/requestedAt';
 export const FORCE_AT = 'reconcile.fluxcd.io/forceAt';
 /** HelmRelease: reset the failure counters, so retries start again. */
 export const RESET_AT = 'reconcile.fluxcd.io/resetAt';
+
+/** Flux's finalizer, the same on every kind: the controller cleans up before the object goes. */
+export const FINALIZER = 'finalizers.fluxcd.io';

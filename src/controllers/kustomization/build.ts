@@ -24,8 +24,13 @@ export async function build(env: Env, a: Attempt, artifact: ArtifactRef, target:
   try {
     const dir = await env.o.artifacts.resolve(artifact);
     const keys = await decryptionKeys(env.o.client, a.obj, env.o.sopsAgeSecret);
-    const objects = await buildObjects({ dir, obj: a.obj, keys, varsClient: target.client, strict: env.o.strictPostBuildSubstitutions ?? true });
-    built = BuiltSet.of(objects);
+    const result = await buildObjects({ dir, obj: a.obj, keys, varsClient: target.client, strict: env.o.strictPostBuildSubstitutions ?? true, remoteBases: !env.o.noRemoteBases });
+    built = BuiltSet.of(result.objects);
+    // A remote base can change while the artifact stays the same: build it anew each time, as Flux does.
+    if (result.remote) {
+      countBuild(env, 'uncacheable');
+      return built;
+    }
   } catch (err) {
     const known = err instanceof BuildError || err instanceof ManifestError || err instanceof SubstitutionError || err instanceof DecryptionError;
     return new Failure(Reason.BuildFailed, known ? (err as Error).message : `build failed: ${(err as Error).message}`);
@@ -51,6 +56,8 @@ export interface BuildObjectsOptions {
   strict: boolean;
   /** Leave SOPS-encrypted objects encrypted instead of failing (the CLI without the keys). */
   keepEncrypted?: boolean;
+  /** Let kustomize fetch remote bases (the controller's --no-remote-bases turns it off). */
+  remoteBases?: boolean;
   log?: (msg: string) => void;
 }
 
@@ -59,7 +66,7 @@ export interface BuildObjectsOptions {
  * build|diff kustomization`: decrypt a view of the source when keys are
  * given, build spec.path with kustomize or natively, substitute variables.
  */
-export async function buildObjects(o: BuildObjectsOptions): Promise<KubeObject[]> {
+export async function buildObjects(o: BuildObjectsOptions): Promise<{ objects: KubeObject[]; remote: boolean }> {
   let decrypted: DecryptedTree | undefined;
   try {
     if (o.keys) decrypted = await decryptTree(o.dir, o.keys, o.obj.spec.path, { serviceAccountName: o.obj.spec.decryption?.serviceAccountName });
@@ -69,10 +76,11 @@ export async function buildObjects(o: BuildObjectsOptions): Promise<KubeObject[]
       spec: o.obj.spec,
       strictSubstitution: o.strict,
       keepEncrypted: o.keepEncrypted,
+      remoteBases: o.remoteBases,
       vars: { lookup: (kind, n) => (o.varsClient ? lookupVars(o.varsClient, o.obj.metadata.namespace!, kind, n) : Promise.resolve({ data: {} })) },
       log: o.log,
     });
-    return result.objects.map((m) => m.object as KubeObject);
+    return { objects: result.objects.map((m) => m.object as KubeObject), remote: !!result.remote };
   } finally {
     await decrypted?.cleanup();
   }

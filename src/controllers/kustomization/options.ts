@@ -7,9 +7,12 @@ import type { ArtifactResolver } from '../../runtime/artifacts.ts';
 import type { EventRecorder } from '../../runtime/events.ts';
 import type { Metrics } from '../../runtime/metrics.ts';
 import type { Logger } from '../../util/log.ts';
+import type { NamespaceTeardown } from '../../runtime/teardown.ts';
 
 export interface KustomizationControllerOptions {
   client: KubeClient;
+  /** The controller's own namespace, whose objects are released when it is deleted (runtime/teardown.ts). */
+  teardown?: NamespaceTeardown;
   kustomizations: Informer;
   /** Source caches by kind (GitRepository, ...). */
   sources: Map<string, Informer>;
@@ -34,4 +37,6 @@ export interface KustomizationControllerOptions {
   failFast?: boolean;
   /** Fail post-build substitution on an unset variable without a default (Flux's StrictPostBuildSubstitutions gate; true by default, as in Flux 2.9). */
   strictPostBuildSubstitutions?: boolean;
+  /** Flux's --no-remote-bases: refuse remote kustomize bases and resources (they are fetched by default, as in Flux). */
+  noRemoteBases?: boolean;
 }
