@@ -103,13 +103,15 @@ async function buildIn(client: KubeClient | undefined, o: KsBuildOptions, ks: Ku
     }
     if (keys && !keys.age.length && !keys.pgp.length) keys = undefined;
   }
-  const objects = await buildObjects({
+  const { objects } = await buildObjects({
     dir: root,
     obj: { ...ks, spec },
     keys,
     varsClient: o.dryRun ? undefined : client,
     strict: o.strict ?? false,
     keepEncrypted: !keys,
+    // As flux build: kustomize may fetch remote bases.
+    remoteBases: true,
   }).catch((err: unknown) => {
     if (isForbidden(err)) throw new Error(`${(err as Error).message} (substituteFrom is read with your credentials: ask for read access, or use --dry-run with --kustomization-file)`);
     throw err;
