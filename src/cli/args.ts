@@ -112,3 +112,9 @@ export function takeBoolFlag(args: string[], name: string, fallback: boolean): {
   }
   return { value, args: out };
 }
+
+/** How the command line names a kind: `source git`, `kustomization`, `helmrelease`. */
+export function kindWords(k: CliKind): string {
+  const src = Object.entries(SOURCE_KINDS).find(([, v]) => v === k)?.[0];
+  return src ? `source ${src}` : k.word;
+}

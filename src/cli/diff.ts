@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { parseArgs } from 'node:util';
 import { ResourceManager } from '../apply/manager.ts';
 import { diffObjects } from '../apply/diff.ts';
@@ -6,12 +7,17 @@ import { readInput } from './manifests.ts';
 import { cliOwnerLabels, ownerFlags } from './owner.ts';
 
 const usage = `usage: sluice diff DIR|FILE|- [-n NAMESPACE] [--name NAME --inventory-namespace NS] [--kubeconfig FILE] [--context NAME]
+       sluice diff kustomization|helmrelease NAME ... (sluice diff ks --help)
 Shows what \`sluice apply\` would change, object by object, as unified YAML
 diffs between the live object and the server's dry-run result (Secret values
 masked). Exit code: 0 no changes, 1 changes, 2 error.
 `;
 
+const APPLIER_WORDS = new Set(['ks', 'kustomization', 'kustomizations', 'hr', 'helmrelease', 'helmreleases']);
+
 export async function diffCommand(args: string[]): Promise<number> {
+  const first = args.find((a) => !a.startsWith('-'));
+  if (first && APPLIER_WORDS.has(first.toLowerCase()) && !existsSync(first)) return (await import('./diffapplier.ts')).diffApplierCommand(args);
   const { values, positionals } = parseArgs({
     args,
     allowPositionals: true,

@@ -5,6 +5,7 @@ import type { KubeObject } from '../kube/object.ts';
 import { ListWatch } from '../kube/watch.ts';
 import { isNotFound } from '../kube/errors.ts';
 import { apiVersionOf, collectionPath, DEFAULT_NAMESPACE, KIND_USAGE, objectPath, parseKind, type CliKind } from './args.ts';
+import { notFoundMessage } from './hints.ts';
 import { clientFromFlags, clusterFlags } from './kubeconfig.ts';
 import {
   formatLine,
@@ -28,6 +29,12 @@ const usage = `usage: sluice get KIND [NAME] [flags]
   -o, --output FORMAT         table (default), wide, json or yaml
   -w, --watch                 print changes as they happen, until interrupted
   --kubeconfig FILE  --context NAME
+
+examples:
+  sluice get ks -A --status-selector ready=false
+  sluice get sources all -n flux-system
+  sluice get hr podinfo -n apps -o yaml
+  sluice get all -A -w
 `;
 
 export async function getCommand(args: string[]): Promise<number> {
@@ -75,7 +82,7 @@ export async function getCommand(args: string[]): Promise<number> {
       if (name) {
         const obj = await client.getOrUndefined<KubeObject>(objectPath(kind, namespace!, name));
         if (!obj) {
-          process.stderr.write(`sluice get: ${kind.def.kind} "${name}" not found in namespace "${namespace}"\n`);
+          process.stderr.write(`sluice get: ${await notFoundMessage(client, kind, namespace!, name)}\n`);
           return 1;
         }
         objects = [obj];
@@ -172,7 +179,7 @@ async function watch(
     await Promise.race([lw.start(), done]);
     if (failure) throw failure;
     if (name && synced && lw.store.size === 0) {
-      process.stderr.write(`sluice get: ${kind.def.kind} "${name}" not found in namespace "${namespace}"\n`);
+      process.stderr.write(`sluice get: ${await notFoundMessage(client, kind, namespace!, name)}\n`);
       return 1;
     }
     await done;

@@ -22,8 +22,14 @@ export function clientFromFlags(flags: { kubeconfig?: string; context?: string }
   return KubeClient.fromFile(resolveKubeconfig(flags.kubeconfig), flags.context, opts);
 }
 
-/** Flags every command that talks to a cluster accepts. */
+/**
+ * Flags every command that talks to a cluster accepts, as flux's global
+ * flags: --timeout is used where a command waits (and accepted elsewhere),
+ * --verbose prints an error's stack.
+ */
 export const clusterFlags = {
   kubeconfig: { type: 'string' },
   context: { type: 'string' },
+  timeout: { type: 'string' },
+  verbose: { type: 'boolean' },
 } as const;

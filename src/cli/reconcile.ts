@@ -4,6 +4,7 @@ import type { KubeClient } from '../kube/client.ts';
 import type { KubeObject } from '../kube/object.ts';
 import { parseDuration, formatDuration } from '../util/duration.ts';
 import { DEFAULT_NAMESPACE, KIND_USAGE, kindByName, objectPath, parseKind, type CliKind } from './args.ts';
+import { notFoundMessage } from './hints.ts';
 import { clientFromFlags, clusterFlags } from './kubeconfig.ts';
 import { isSuspended, reconcileOutcome, revisionVerb } from './rows.ts';
 
@@ -15,6 +16,11 @@ const usage = `usage: sluice reconcile KIND NAME [flags]
   --reset                     HelmRelease: reset the failure counters
   --timeout DURATION          how long to wait (default 5m)
   --kubeconfig FILE  --context NAME
+
+examples:
+  sluice reconcile source git flux-system
+  sluice reconcile ks apps --with-source
+  sluice reconcile hr podinfo -n apps --force
 `;
 
 export async function reconcileCommand(args: string[]): Promise<number> {
@@ -51,7 +57,7 @@ export async function reconcileCommand(args: string[]): Promise<number> {
   try {
     const deadline = Date.now() + timeoutMs;
     const obj = await client.getOrUndefined<KubeObject>(objectPath(kind, namespace, name));
-    if (!obj) return notFound(kind, namespace, name);
+    if (!obj) return notFound(client, kind, namespace, name);
     if (isSuspended(obj)) {
       process.stderr.write(`✗ resource is suspended\n`);
       return 1;
@@ -63,7 +69,7 @@ export async function reconcileCommand(args: string[]): Promise<number> {
         return 1;
       }
       const srcObj = await client.getOrUndefined<KubeObject>(objectPath(src.kind, src.namespace, src.name));
-      if (!srcObj) return notFound(src.kind, src.namespace, src.name);
+      if (!srcObj) return notFound(client, src.kind, src.namespace, src.name);
       if (isSuspended(srcObj)) {
         process.stderr.write(`✗ ${src.kind.def.kind} ${src.namespace}/${src.name} is suspended\n`);
         return 1;
@@ -77,8 +83,8 @@ export async function reconcileCommand(args: string[]): Promise<number> {
   }
 }
 
-function notFound(kind: CliKind, namespace: string, name: string): number {
-  process.stderr.write(`✗ ${kind.def.kind} "${name}" not found in namespace "${namespace}"\n`);
+async function notFound(client: KubeClient, kind: CliKind, namespace: string, name: string): Promise<number> {
+  process.stderr.write(`✗ ${await notFoundMessage(client, kind, namespace, name)}\n`);
   return 1;
 }
 

@@ -5,6 +5,7 @@ import type { KubeClient } from '../kube/client.ts';
 import type { KubeObject } from '../kube/object.ts';
 import { parseDuration } from '../util/duration.ts';
 import { collectionPath, DEFAULT_NAMESPACE, KIND_USAGE, objectPath, parseKind, takeBoolFlag, type CliKind } from './args.ts';
+import { notFoundMessage } from './hints.ts';
 import { clientFromFlags, clusterFlags } from './kubeconfig.ts';
 import { requestAndWait } from './reconcile.ts';
 
@@ -13,6 +14,10 @@ const usage = (verb: 'suspend' | 'resume') => `usage: sluice ${verb} KIND NAME..
   -n, --namespace NS          namespace (default ${DEFAULT_NAMESPACE})
   --all                       every object of the kind in the namespace
 ${verb === 'resume' ? '  --wait[=true|false]         wait for the reconcile the resume asks for (default true)\n  --timeout DURATION          how long to wait (default 5m)\n' : ''}  --kubeconfig FILE  --context NAME
+
+examples:
+  sluice ${verb} ks apps
+  sluice ${verb} hr --all -n apps
 `;
 
 export const suspendCommand = (args: string[]) => toggle('suspend', args);
@@ -58,7 +63,7 @@ async function toggle(verb: 'suspend' | 'resume', argv: string[]): Promise<numbe
     for (const name of names) {
       const path = objectPath(kind, namespace, name);
       if (!(await client.getOrUndefined(path))) {
-        process.stderr.write(`✗ ${kind.def.kind} "${name}" not found in namespace "${namespace}"\n`);
+        process.stderr.write(`✗ ${await notFoundMessage(client, kind, namespace, name)}\n`);
         failed++;
         continue;
       }

@@ -80,9 +80,11 @@ export async function loadKubeconfigFromString(text: string, context?: string): 
 
 async function resolveConfig(raw: RawConfig, contextName: string | undefined, origins: Map<object, string>, source: ResolvedConfig['source']): Promise<ResolvedConfig> {
   const name = contextName ?? raw['current-context'];
-  if (!name) throw new Error('kubeconfig has no current-context');
+  const known = (raw.contexts ?? []).map((c) => c.name);
+  const choose = known.length ? `; its contexts: ${known.join(', ')} (--context NAME)` : '';
+  if (!name) throw new Error(`kubeconfig has no current-context${choose}`);
   const ctx = raw.contexts?.find((c) => c.name === name);
-  if (!ctx) throw new Error(`kubeconfig has no context "${name}"`);
+  if (!ctx) throw new Error(`kubeconfig has no context "${name}"${choose}`);
   const clusterEntry = raw.clusters?.find((c) => c.name === ctx.context.cluster);
   if (!clusterEntry) throw new Error(`kubeconfig context "${name}" names cluster "${ctx.context.cluster}", which it does not define`);
   const userEntry = raw.users?.find((u) => u.name === ctx.context.user);

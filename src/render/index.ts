@@ -56,6 +56,8 @@ export interface BuildOptions {
   strictSubstitution?: boolean;
   /** The directory is a decrypted view of the source (spec.decryption is set). */
   decrypted?: boolean;
+  /** Leave SOPS-encrypted objects as they are instead of failing (a preview without the keys). */
+  keepEncrypted?: boolean;
   /** Always build with kustomize, even where the native path would do (for tests and comparison). */
   forceKustomize?: boolean;
   /** Let kustomize fetch remote bases (Flux's default, off with --no-remote-bases); refused when unset. */
@@ -157,7 +159,7 @@ export async function buildKustomization(opts: BuildOptions): Promise<BuildResul
     });
   }
 
-  assertDecrypted(objects, opts.decrypted);
+  if (!opts.keepEncrypted) assertDecrypted(objects, opts.decrypted);
   if (spec.postBuild) {
     const vars = await loadVariables(spec.postBuild, opts.vars);
     objects = substituteManifests(objects, vars, { strict: opts.strictSubstitution ?? true, always: spec.postBuild.substituteStrategy === 'Always' });

@@ -94,6 +94,10 @@ test('get sources git, one by name, and a missing name exits 1', async () => {
   assert.equal(missing.code, 1);
   assert.match(missing.stderr, new RegExp(`Kustomization "nope" not found in namespace "${ns.name}"`));
   assert.equal(missing.stdout, '');
+  // The error says where one of that name is (other test files may have a "gamma" too).
+  const elsewhere = await sluice(['get', 'ks', 'gamma', '-n', 'default']);
+  assert.equal(elsewhere.code, 1);
+  assert.match(elsewhere.stderr, new RegExp(`Kustomization "gamma" not found in namespace "default"; (did you mean -n ${ns.name}\\?|there is one in namespaces .*${ns.name})`));
 
   const badKind = await sluice(['get', 'source', 'bucket']);
   assert.equal(badKind.code, 2);

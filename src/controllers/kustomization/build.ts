@@ -24,20 +24,11 @@ export async function build(env: Env, a: Attempt, artifact: ArtifactRef, target:
     return cached;
   }
   let built: BuiltSet;
-  let decrypted: DecryptedTree | undefined;
   try {
     const dir = await env.o.artifacts.resolve(artifact);
-    const keys = await decryptionKeys(env, a.obj);
-    if (keys) decrypted = await decryptTree(dir, keys, a.obj.spec.path, { serviceAccountName: a.obj.spec.decryption?.serviceAccountName });
-    const result = await buildKustomization({
-      dir: decrypted?.dir ?? dir,
-      decrypted: !!decrypted,
-      spec: a.obj.spec,
-      strictSubstitution: env.o.strictPostBuildSubstitutions ?? true,
-      remoteBases: !env.o.noRemoteBases,
-      vars: { lookup: (kind, n) => lookupVars(target.client, a.namespace, kind, n) },
-    });
-    built = BuiltSet.of(result.objects.map((m) => m.object as KubeObject));
+    const keys = await decryptionKeys(env.o.client, a.obj, env.o.sopsAgeSecret);
+    const result = await buildObjects({ dir, obj: a.obj, keys, varsClient: target.client, strict: env.o.strictPostBuildSubstitutions ?? true, remoteBases: !env.o.noRemoteBases });
+    built = BuiltSet.of(result.objects);
     // A remote base can change while the artifact stays the same: build it anew each time, as Flux does.
     if (result.remote) {
       countBuild(env, 'uncacheable');
@@ -46,8 +37,6 @@ export async function build(env: Env, a: Attempt, artifact: ArtifactRef, target:
   } catch (err) {
     const known = err instanceof BuildError || err instanceof ManifestError || err instanceof SubstitutionError || err instanceof DecryptionError;
     return new Failure(Reason.BuildFailed, known ? (err as Error).message : `build failed: ${(err as Error).message}`);
-  } finally {
-    await decrypted?.cleanup();
   }
   env.builds.set(a.key, inputs, built);
   countBuild(env, inputs === undefined ? 'uncacheable' : 'miss');
@@ -70,23 +59,64 @@ function countBuild(env: Env, result: BuildCacheResult): void {
   env.o.metrics.buildCache.inc({ kind: env.kind, result });
 }
 
+export interface BuildObjectsOptions {
+  /** The source's root; spec.path is read inside it. */
+  dir: string;
+  obj: Kustomization;
+  /** The keys to decrypt SOPS files with (decryptionKeys), when spec.decryption is set. */
+  keys?: DecryptionKeys;
+  /** Who reads postBuild.substituteFrom: the target's identity; none leaves them out (the CLI's --dry-run). */
+  varsClient?: KubeClient;
+  strict: boolean;
+  /** Leave SOPS-encrypted objects encrypted instead of failing (the CLI without the keys). */
+  keepEncrypted?: boolean;
+  /** Let kustomize fetch remote bases (the controller's --no-remote-bases turns it off). */
+  remoteBases?: boolean;
+  log?: (msg: string) => void;
+}
+
+/**
+ * The build as the controller runs it, for the controller and for `sluice
+ * build|diff kustomization`: decrypt a view of the source when keys are
+ * given, build spec.path with kustomize or natively, substitute variables.
+ */
+export async function buildObjects(o: BuildObjectsOptions): Promise<{ objects: KubeObject[]; remote: boolean }> {
+  let decrypted: DecryptedTree | undefined;
+  try {
+    if (o.keys) decrypted = await decryptTree(o.dir, o.keys, o.obj.spec.path, { serviceAccountName: o.obj.spec.decryption?.serviceAccountName });
+    const result = await buildKustomization({
+      dir: decrypted?.dir ?? o.dir,
+      decrypted: !!decrypted,
+      spec: o.obj.spec,
+      strictSubstitution: o.strict,
+      keepEncrypted: o.keepEncrypted,
+      remoteBases: o.remoteBases,
+      vars: { lookup: (kind, n) => (o.varsClient ? lookupVars(o.varsClient, o.obj.metadata.namespace!, kind, n) : Promise.resolve({ data: {} })) },
+      log: o.log,
+    });
+    return { objects: result.objects.map((m) => m.object as KubeObject), remote: !!result.remote };
+  } finally {
+    await decrypted?.cleanup();
+  }
+}
+
 /**
  * The keys of `spec.decryption.secretRef`, read with the controller's own
  * client; without a secretRef, the age keys of the --sops-age-secret Secret
  * (only `*.agekey` entries, as Flux reads it), if the controller has one.
  */
-async function decryptionKeys(env: Env, obj: Kustomization): Promise<DecryptionKeys | undefined> {
+export async function decryptionKeys(client: KubeClient, obj: Kustomization, sopsAgeSecret?: { namespace: string; name: string }): Promise<DecryptionKeys | undefined> {
   const dec = obj.spec.decryption;
   if (!dec) return undefined;
   if (!dec.secretRef) {
-    const fallback = env.o.sopsAgeSecret;
+    const fallback = sopsAgeSecret;
     if (!fallback) return { age: [], pgp: [] };
-    const secret = await readSecret(env.o.client, fallback.namespace, fallback.name);
+    const secret = await readSecret(client, fallback.namespace, fallback.name);
     if (!secret) throw new DecryptionError(`SOPS age decryption Secret '${fallback.namespace}/${fallback.name}' (--sops-age-secret) not found`);
     return { age: keysFromSecret(secret.data).age, pgp: [] };
   }
   const ns = obj.metadata.namespace!;
-  const secret = await readSecret(env.o.client, ns, dec.secretRef.name);
+  const secret = await readSecret(client, ns, dec.secretRef.name);
   if (!secret) throw new DecryptionError(`decryption Secret '${ns}/${dec.secretRef.name}' not found`);
   return keysFromSecret(secret.data);
 }
