@@ -21,28 +21,39 @@ export async function build(env: Env, a: Attempt, artifact: ArtifactRef, target:
     return cached;
   }
   let built: BuiltSet;
-  let decrypted: DecryptedTree | undefined;
   try {
-    const dir = await env.o.artifacts.resolve(artifact);
-    const keys = await decryptionKeys(env, a.obj);
-    if (keys) decrypted = await decryptTree(dir, keys, a.obj.spec.path, { serviceAccountName: a.obj.spec.decryption?.serviceAccountName });
-    const result = await buildKustomization({
-      dir: decrypted?.dir ?? dir,
-      decrypted: !!decrypted,
-      spec: a.obj.spec,
-      strictSubstitution: env.o.strictPostBuildSubstitutions ?? true,
-      vars: { lookup: (kind, n) => lookupVars(target.client, a.namespace, kind, n) },
-    });
-    built = BuiltSet.of(result.objects.map((m) => m.object as KubeObject));
+    built = BuiltSet.of(await buildDir(env, a.obj, await env.o.artifacts.resolve(artifact), target));
   } catch (err) {
-    const known = err instanceof BuildError || err instanceof ManifestError || err instanceof SubstitutionError || err instanceof DecryptionError;
-    return new Failure(Reason.BuildFailed, known ? (err as Error).message : `build failed: ${(err as Error).message}`);
-  } finally {
-    await decrypted?.cleanup();
+    return buildFailure(err);
   }
   env.builds.set(a.key, inputs, built);
   countBuild(env, inputs === undefined ? 'uncacheable' : 'miss');
   return built;
+}
+
+/** The objects of a source tree at `dir`, built as `obj`'s spec says (also an older revision's tree, for a rollback). */
+export async function buildDir(env: Env, obj: Kustomization, dir: string, target: Target): Promise<KubeObject[]> {
+  let decrypted: DecryptedTree | undefined;
+  try {
+    const keys = await decryptionKeys(env, obj);
+    if (keys) decrypted = await decryptTree(dir, keys, obj.spec.path, { serviceAccountName: obj.spec.decryption?.serviceAccountName });
+    const result = await buildKustomization({
+      dir: decrypted?.dir ?? dir,
+      decrypted: !!decrypted,
+      spec: obj.spec,
+      strictSubstitution: env.o.strictPostBuildSubstitutions ?? true,
+      vars: { lookup: (kind, n) => lookupVars(target.client, obj.metadata.namespace!, kind, n) },
+    });
+    return result.objects.map((m) => m.object as KubeObject);
+  } finally {
+    await decrypted?.cleanup();
+  }
+}
+
+/** The BuildFailed failure for an error of buildDir. */
+export function buildFailure(err: unknown): Failure {
+  const known = err instanceof BuildError || err instanceof ManifestError || err instanceof SubstitutionError || err instanceof DecryptionError;
+  return new Failure(Reason.BuildFailed, known ? (err as Error).message : `build failed: ${(err as Error).message}`);
 }
 
 function countBuild(env: Env, result: BuildCacheResult): void {
