@@ -10,6 +10,8 @@ const verbs: Record<string, { run: () => Promise<Verb>; help: string }> = {
   diff: { run: async () => (await import('./diff.ts')).diffCommand, help: 'diff DIR|-               show what apply would change (exit 1 when it would)' },
   get: { run: async () => (await import('./get.ts')).getCommand, help: 'get KIND [NAME]          list sources, Kustomizations, HelmReleases and their status (-A, -o, -w)' },
   reconcile: { run: async () => (await import('./reconcile.ts')).reconcileCommand, help: 'reconcile KIND NAME      ask for a reconcile now and wait for it (--with-source, --force)' },
+  history: { run: async () => (await import('./history.ts')).historyCommand, help: 'history ks|hr NAME       revisions applied: a Kustomization\'s record, a HelmRelease\'s Helm storage' },
+  rollback: { run: async () => (await import('./rollback.ts')).rollbackCommand, help: 'rollback ks|hr NAME      pin to an older revision (--to R|previous) until --clear' },
   suspend: { run: async () => (await import('./suspend.ts')).suspendCommand, help: 'suspend KIND NAME|--all  stop reconciling (spec.suspend: true)' },
   resume: { run: async () => (await import('./suspend.ts')).resumeCommand, help: 'resume KIND NAME|--all   reconcile again and wait for it (--wait=false to not wait)' },
   migrate: { run: async () => (await import('./migrate.ts')).migrateCommand, help: 'migrate [-f PATH]        move Flux objects (files, or the cluster) to the API versions Flux 2.9 serves' },

@@ -10,7 +10,7 @@ import type { ArtifactRef } from '../../runtime/artifacts.ts';
 /** Opt-in per Kustomization: `sluice.dev/rollback: auto`. */
 export const ROLLBACK_ANNOTATION = 'sluice.dev/rollback';
 /** A manual pin: the revision to run instead of the source's, until removed. */
-export const PIN_ANNOTATION = 'sluice.dev/rollback-to';
+export { SLUICE_PIN as PIN_ANNOTATION } from '../../api/annotations.ts';
 /** Entries kept in the record by default. */
 export const HISTORY_LIMIT = 10;
 
