@@ -145,8 +145,11 @@ export async function rollBack(
   if (objects instanceof Failure) return fail(objects.message);
   const applied = await applyStage(env, ra, target, objects, healthy.revision);
   if (applied instanceof Failure) return fail(applied.message);
-  // Registered under the failed revision: a new source revision cancels this wait too.
-  const verdict = await healthStage(env, ra, target, applied.applied, at.revision, signal, health);
+  // Registered under the failed revision: a new source revision cancels this
+  // wait too. Not fail-fast: a Deployment rolled back keeps the failed
+  // revision's ProgressDeadlineExceeded at its new generation until its
+  // controller sees progress again, which is no verdict on the old revision.
+  const verdict = await healthStage(env, ra, target, applied.applied, at.revision, signal, health, false);
   if (verdict === 'canceled' || signal.aborted) return { requeueAfterMs: 0 };
   if (verdict instanceof Failure) return fail(verdict.message);
 
@@ -217,7 +220,8 @@ export async function runPinned(
   if (applied instanceof Failure) return finish(env, a, applied);
   const appliedAt = rfc3339(new Date());
   record.entries = recordApplied(record.entries, { revision: pin, digest: known?.digest ?? (pin === source.revision ? source.digest : undefined), generation: a.generation, trigger: 'pin', applied: appliedAt, inventory: a.status.inventory?.entries.length ?? 0 });
-  const verdict = await healthStage(env, a, target, applied.applied, pin, signal, health);
+  // Not fail-fast, as for a rollback: a pin often follows a failed revision whose leftover conditions are no verdict on this one.
+  const verdict = await healthStage(env, a, target, applied.applied, pin, signal, health, false);
   if (verdict === 'canceled' || signal.aborted) return { requeueAfterMs: 0 };
   if (verdict instanceof Failure) {
     record.entries = recordVerdict(record.entries, rfc3339(new Date()), verdict.message);
