@@ -4,9 +4,6 @@
 // the helm driver, making a new revision with revision N's chart, values and
 // manifest. `--clear` removes the pin and asks for a reconcile, which
 // upgrades the release back to Git's.
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import type { KubeClient } from '../kube/client.ts';
 import type { KubeObject } from '../kube/object.ts';
 import { SLUICE_PIN } from '../api/annotations.ts';
@@ -37,16 +34,16 @@ export function helmTarget(releases: HelmReleaseRecord[], to: string | undefined
 export async function rollbackHelmRelease(client: KubeClient, obj: KubeObject, o: { to?: string; clear: boolean; wait: boolean; timeoutMs: number }): Promise<number> {
   const hr = obj as HelmReleaseObject;
   const namespace = hr.metadata.namespace!;
-  const kind = kindByName('helmrelease')!;
+  const kind = kindByName('HelmRelease')!;
   if (o.clear) {
-    await client.request({
-      method: 'PATCH',
-      path: `/apis/${hr.apiVersion}/namespaces/${namespace}/helmreleases/${hr.metadata.name}`,
-      contentType: 'application/merge-patch+json',
-      body: { metadata: { annotations: { [SLUICE_PIN]: null } } },
-    });
     process.stderr.write(`► HelmRelease ${hr.metadata.name} unpinned: back to what Git says\n`);
-    return requestAndWait(client, kind, namespace, hr.metadata.name!, { deadline: Date.now() + o.timeoutMs, timeoutMs: o.timeoutMs, noWait: !o.wait });
+    // The pin's removal and the reconcile request in one patch: one reconcile upgrades it back.
+    return requestAndWait(client, kind, namespace, hr.metadata.name!, {
+      deadline: Date.now() + o.timeoutMs,
+      timeoutMs: o.timeoutMs,
+      noWait: !o.wait,
+      annotations: { [SLUICE_PIN]: null },
+    });
   }
   const storageNamespace = hr.spec.storageNamespace ?? namespace;
   const releases = await readReleases(client, storageNamespace, releaseNameOf(hr));
@@ -63,13 +60,11 @@ export async function rollbackHelmRelease(client: KubeClient, obj: KubeObject, o
     body: { metadata: { annotations: { [SLUICE_PIN]: String(target.version) } } },
   });
   process.stderr.write(`► HelmRelease ${hr.metadata.name} pinned to revision ${target.version}; rolling back\n`);
-  const dir = await mkdtemp(join(tmpdir(), 'sluice-rollback-'));
   const helm = new HelmDriver({ bin: () => ensureHelmDriver({}) });
   try {
-    const kubeconfig = join(dir, 'kubeconfig');
-    await writeFile(kubeconfig, client.exportKubeconfig(), { mode: 0o600 });
     await rollbackRelease(helm, {
-      target: { kubeconfig },
+      // The driver takes the kubeconfig's text, as the controller gives it.
+      target: { kubeconfig: client.exportKubeconfig() },
       name: target.name,
       namespace: target.namespace,
       storageNamespace,
@@ -84,7 +79,6 @@ export async function rollbackHelmRelease(client: KubeClient, obj: KubeObject, o
     return 1;
   } finally {
     await helm.stop();
-    await rm(dir, { recursive: true, force: true });
   }
   const after = await readReleases(client, storageNamespace, target.name);
   const cur = after[after.length - 1]!;
