@@ -37,6 +37,12 @@ before(async () => {
   op = await startOp();
 });
 after(async () => {
+  // While an operator runs, so its finalizer is removed and the namespace can go.
+  if (!op && g) op = await startOp().catch(() => undefined);
+  if (g) {
+    await g.client.request({ method: 'DELETE', path: g.ksPath('kill') }).catch(() => {});
+    await eventually('Kustomization kill gone', async () => ((await g.client.getOrUndefined(g.ksPath('kill'))) ? undefined : true), 60_000).catch(() => {});
+  }
   await op?.stop();
   await g?.close();
   await rm(dataDir, { recursive: true, force: true });

@@ -17,6 +17,8 @@ before(async () => {
   await g.createGitRepository('app', { interval: '1h' });
 });
 after(async () => {
+  // While the operator still runs: its finalizers would otherwise keep the namespace (a failed test skips its own clean-up).
+  for (const name of ['child', 'auto', 'plain', 'race', 'imm']) if (g) await deleteKs(name).catch(() => {});
   await g?.close();
 });
 
