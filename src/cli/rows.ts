@@ -4,6 +4,7 @@
 import type { KubeObject } from '../kube/object.ts';
 import { findCondition } from '../kube/object.ts';
 import type { CliKind } from './args.ts';
+import { SLUICE_PIN } from '../api/annotations.ts';
 
 export interface TableOptions {
   /** -A: a NAMESPACE column first. */
@@ -26,12 +27,12 @@ export function revisionOf(k: CliKind, obj: KubeObject): string {
   if (k.def.kind === 'HelmRelease') {
     const history = Array.isArray(status.history) ? status.history : [];
     const latest = rec(history[0]);
-    const pin = obj.metadata.annotations?.['sluice.dev/rollback-to'];
+    const pin = obj.metadata.annotations?.[SLUICE_PIN];
     const rev = str(latest.chartVersion) || str(status.lastAttemptedRevision);
     return pin ? `${rev} (pinned to Helm revision ${pin})` : rev;
   }
   // A pin (sluice rollback --to) shows beside the revision it holds.
-  const pin = obj.metadata.annotations?.['sluice.dev/rollback-to'];
+  const pin = obj.metadata.annotations?.[SLUICE_PIN];
   return pin ? `${str(status.lastAppliedRevision)} (pinned)` : str(status.lastAppliedRevision);
 }
 
