@@ -82,7 +82,9 @@ test('a controller stopped mid-rollback: the next one finishes it; then a pin su
   const bad = await g.pushAndFetch({
     'kill/web.yaml': deployment('web', { image: 'example.invalid/web:2', extraSpec: '  progressDeadlineSeconds: 2\n', podSpec: "      nodeSelector: {sluice.test/none: 'true'}\n" }),
   });
-  await eventually('the rollback started', async () => (parseRecord(await g.get(recordPath(g.ns.name, 'kill'))).rollback?.phase === 'started' ? true : undefined), 60_000);
+  await eventually('the rollback started', async () => (parseRecord(await g.get(recordPath(g.ns.name, 'kill'))).rollback?.phase === 'started' ? true : undefined), 60_000).catch(async (err: Error) => {
+    throw new Error(`${err.message}\n${JSON.stringify((await g.ks('kill')).status)}\n${JSON.stringify(parseRecord(await g.get(recordPath(g.ns.name, 'kill'))))}`);
+  });
   await op!.stop();
   op = undefined;
   const stopped = await g.ks('kill');

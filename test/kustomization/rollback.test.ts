@@ -146,10 +146,11 @@ test('a rollback that fails (an immutable field) stops and says so; it never loo
   assert.equal(s.conditions!.find((c) => c.type === 'Stalled')?.status, 'True');
   const r = await record('imm');
   assert.equal(r.rollback?.phase, 'failed');
-  const rv = (await g.ks('imm')).metadata.resourceVersion;
+  const before = await g.ks('imm');
   const count = (await events('imm')).length;
   await new Promise((res) => setTimeout(res, 6_000));
-  assert.equal((await g.ks('imm')).metadata.resourceVersion, rv, 'no retry, no status write');
+  const later = await g.ks('imm');
+  assert.equal(later.metadata.resourceVersion, before.metadata.resourceVersion, `no retry, no status write: ${JSON.stringify(before.status)}\n${JSON.stringify(later.status)}\n${JSON.stringify(await events('imm'))}`);
   assert.equal((await events('imm')).length, count, 'no new events');
   assert.deepEqual((await record('imm')).entries, r.entries);
   await deleteKs('imm');
