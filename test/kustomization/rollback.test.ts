@@ -150,7 +150,10 @@ test('a rollback that fails (an immutable field) stops and says so; it never loo
   const count = (await events('imm')).length;
   await new Promise((res) => setTimeout(res, 6_000));
   const later = await g.ks('imm');
-  assert.equal(later.metadata.resourceVersion, before.metadata.resourceVersion, `no retry, no status write: ${JSON.stringify(before.status)}\n${JSON.stringify(later.status)}\n${JSON.stringify(await events('imm'))}`);
+  // Never a loop: the same verdict, not re-made (its transition time stands), nothing applied or reported again.
+  const why = `${JSON.stringify(before.status)}\n${JSON.stringify(later.status)}\n${JSON.stringify(await events('imm'))}`;
+  assert.deepEqual(ready(later.status!), ready(before.status!), why);
+  assert.equal(later.status!.lastAttemptedRevision, bad, why);
   assert.equal((await events('imm')).length, count, 'no new events');
   assert.deepEqual((await record('imm')).entries, r.entries);
   await deleteKs('imm');
