@@ -68,8 +68,10 @@ async function cli(run: (argv: string[]) => Promise<number>, argv: string[]): Pr
 }
 
 test('a controller stopped mid-rollback: the next one finishes it; then a pin survives a restart and a commit until --clear', async () => {
-  // minReadySeconds keeps the rollback's own health wait going long enough to stop the controller in it.
-  const good = await g.pushAndFetch({ 'kill/web.yaml': deployment('web', { extraSpec: '  minReadySeconds: 4\n' }) });
+  // The bad commit removes `slow`, so the rollback creates it again, and its
+  // minReadySeconds keeps the rollback's own health wait going long enough
+  // to stop the controller in it.
+  const good = await g.pushAndFetch({ 'kill/web.yaml': deployment('web'), 'kill/slow.yaml': deployment('slow', { extraSpec: '  minReadySeconds: 6\n' }) });
   await g.create(
     'kustomize.toolkit.fluxcd.io/v1',
     'Kustomization',
@@ -80,6 +82,7 @@ test('a controller stopped mid-rollback: the next one finishes it; then a pin su
   );
   await g.untilReady('kill', good, 90_000);
   const bad = await g.pushAndFetch({
+    'kill/slow.yaml': null,
     'kill/web.yaml': deployment('web', { image: 'example.invalid/web:2', extraSpec: '  progressDeadlineSeconds: 2\n', podSpec: "      nodeSelector: {sluice.test/none: 'true'}\n" }),
   });
   await eventually('the rollback started', async () => (parseRecord(await g.get(recordPath(g.ns.name, 'kill'))).rollback?.phase === 'started' ? true : undefined), 60_000).catch(async (err: Error) => {
@@ -98,9 +101,10 @@ test('a controller stopped mid-rollback: the next one finishes it; then a pin su
   assert.equal(s.lastAttemptedRevision, bad);
   assert.equal(await image('web'), 'example.invalid/web:1');
   assert.equal((await g.get<Deploy>(g.path('deployments', 'web')))!.spec.template.spec.nodeSelector, undefined);
+  assert.ok(await g.get(g.path('deployments', 'slow')), 'what the bad revision pruned is back');
 
   // A good commit, then a pin back to the one before it, through the CLI.
-  const next = await g.pushAndFetch({ 'kill/web.yaml': deployment('web', { image: 'example.invalid/web:3', extraSpec: '  minReadySeconds: 1\n' }) });
+  const next = await g.pushAndFetch({ 'kill/web.yaml': deployment('web', { image: 'example.invalid/web:3' }) });
   await g.untilReady('kill', next, 90_000);
   const hist = await cli(historyCommand, ['kustomization', 'kill']);
   assert.equal(hist.code, 0, hist.out);
