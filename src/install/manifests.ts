@@ -54,6 +54,8 @@ export function installManifests(o: InstallOptions): KubeObject[] {
         { apiGroups: ['source.toolkit.fluxcd.io', 'kustomize.toolkit.fluxcd.io', 'helm.toolkit.fluxcd.io'], resources: ['*'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'update', 'delete'] },
         { apiGroups: ['source.toolkit.fluxcd.io', 'kustomize.toolkit.fluxcd.io', 'helm.toolkit.fluxcd.io'], resources: ['*/status', '*/finalizers'], verbs: ['get', 'patch', 'update'] },
         { apiGroups: [''], resources: ['secrets', 'configmaps'], verbs: ['get', 'list', 'watch'] },
+        // Sluice's revision record of each Kustomization (sluice-history-<name>), beside it: also with --multi-tenant.
+        { apiGroups: [''], resources: ['configmaps'], verbs: ['create', 'update'] },
         { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
         { apiGroups: [''], resources: ['serviceaccounts'], verbs: ['impersonate'] },
         // Tokens for kubeConfig.configMapRef (provider generic): the remote cluster trusts this cluster's service-account tokens.
