@@ -15,3 +15,6 @@ export const RESET_AT = 'reconcile.fluxcd.io/resetAt';
  * annotation is removed.
  */
 export const SLUICE_PIN = 'sluice.dev/rollback-to';
+
+/** Flux's finalizer, the same on every kind: the controller cleans up before the object goes. */
+export const FINALIZER = 'finalizers.fluxcd.io';

@@ -1,7 +1,7 @@
 // The GitRepository API (source.toolkit.fluxcd.io): TypeBox schemas of its
 // spec, status and artifact, the types derived from them, and its CRD definition.
 import { Type, type Static } from '@sinclair/typebox';
-import { Condition, Duration, Enum, LocalObjectReference, ReconcileRequestStatus, StringMap, readyColumns, sourceCategories, type KindDefinition, type ApiObject, statusOptions } from './schema.ts';
+import { Condition, Duration, ShortDuration, Enum, LocalObjectReference, ReconcileRequestStatus, StringMap, readyColumns, sourceCategories, type KindDefinition, type ApiObject, statusOptions } from './schema.ts';
 
 export const SOURCE_GROUP = 'source.toolkit.fluxcd.io';
 
@@ -44,9 +44,10 @@ export const GitRepositorySpec = Type.Object({
       'Secret with the credentials: username and password, or bearerToken, with optional ca.crt, tls.crt and tls.key for HTTPS; identity, identity.pub and known_hosts for SSH.',
     ),
   ),
-  provider: Type.Optional(Enum(['generic', 'azure', 'github'] as const, 'Provider used for authentication; generic uses secretRef.')),
+  provider: Type.Optional(Enum(['generic', 'aws', 'azure', 'github'] as const, 'Provider used for authentication; generic uses secretRef (Sluice reconciles only generic).')),
+  serviceAccountName: Type.Optional(Type.String({ description: "Service account for cloud workload identity ('aws' and 'azure' providers; not supported by Sluice)." })),
   interval: Duration('How often to check the repository for new revisions.'),
-  timeout: Type.Optional(Duration('Timeout for Git operations such as a fetch.', { default: '60s' })),
+  timeout: Type.Optional(ShortDuration('Timeout for Git operations such as a fetch.', { default: '60s' })),
   ref: Type.Optional(GitRepositoryRef),
   verify: Type.Optional(
     Type.Object(
@@ -63,6 +64,10 @@ export const GitRepositorySpec = Type.Object({
   recurseSubmodules: Type.Optional(Type.Boolean({ description: 'Check out submodules too.' })),
   include: Type.Optional(Type.Array(GitRepositoryInclude, { description: 'Artifacts of other GitRepositories to copy into this one.' })),
   sparseCheckout: Type.Optional(Type.Array(Type.String(), { description: 'Directories to check out; everything when empty.' })),
+}, {
+  'x-kubernetes-validations': [
+    { rule: "!has(self.serviceAccountName) || (has(self.provider) && (self.provider == 'azure' || self.provider == 'aws'))", message: "serviceAccountName can only be set when provider is 'azure' or 'aws'" },
+  ],
 });
 
 export const GitRepositoryStatus = Type.Object({

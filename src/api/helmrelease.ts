@@ -253,7 +253,8 @@ const helmReleaseSpec = <I extends TSchema, U extends TSchema>(install: I, upgra
       { description: 'ConfigMaps and Secrets with values, merged in order, before the inline values.' },
     ),
   ),
-  values: Type.Optional(FreeObject('Inline values, merged last.')),
+  // Any JSON, as Flux's schema has it; the controller refuses what is not a map (prepare.ts).
+  values: Type.Optional(Free<Record<string, unknown>>('Inline values, merged last.')),
   postRenderers: Type.Optional(Type.Array(PostRenderer, { description: 'Post-renderers, applied in order.' })),
   commonMetadata: Type.Optional(
     Type.Object({ labels: Type.Optional(StringMap('Labels for every object.')), annotations: Type.Optional(StringMap('Annotations for every object.')) }),

@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Artifact, SOURCE_GROUP } from './gitrepository.ts';
-import { Condition, Duration, Enum, LocalObjectReference, ReconcileRequestStatus, readyColumns, sourceCategories, type KindDefinition, type ApiObject, statusOptions } from './schema.ts';
+import { Condition, Duration, ShortDuration, Enum, LocalObjectReference, ReconcileRequestStatus, readyColumns, sourceCategories, type KindDefinition, type ApiObject, statusOptions } from './schema.ts';
 
 export const HelmRepositorySpec = Type.Object({
   url: Type.String({ description: 'Address of the repository: http(s):// for an index-based repository, oci:// for an OCI registry.', pattern: '^(http|https|oci)://.*$' }),
@@ -13,7 +13,7 @@ export const HelmRepositorySpec = Type.Object({
     Type.Boolean({ description: 'Send the credentials to hosts other than the repository\'s own (charts whose URLs point elsewhere).' }),
   ),
   interval: Type.Optional(Duration('How often to fetch the index; 1m by default.')),
-  timeout: Type.Optional(Duration('Timeout for fetching the index; 60s by default.')),
+  timeout: Type.Optional(ShortDuration('Timeout for fetching the index; 60s by default.')),
   insecure: Type.Optional(Type.Boolean({ description: 'Allow plain HTTP to an OCI registry.' })),
   provider: Type.Optional(Enum(['generic', 'aws', 'azure', 'gcp'] as const, 'OIDC provider for OCI registries; generic uses secretRef.', { default: 'generic' })),
   accessFrom: Type.Optional(

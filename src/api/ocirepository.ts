@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Artifact, SOURCE_GROUP } from './gitrepository.ts';
-import { Condition, Duration, Enum, LocalObjectReference, ReconcileRequestStatus, readyColumns, sourceCategories, type KindDefinition, type ApiObject, statusOptions } from './schema.ts';
+import { Condition, Duration, ShortDuration, Enum, LocalObjectReference, ReconcileRequestStatus, readyColumns, sourceCategories, type KindDefinition, type ApiObject, statusOptions } from './schema.ts';
 
 export const OCIRepositoryRef = Type.Object(
   {
@@ -34,7 +34,7 @@ export const OCIRepositorySpec = Type.Object({
   certSecretRef: Type.Optional(LocalObjectReference('Secret with ca.crt, and tls.crt and tls.key for TLS client authentication.')),
   proxySecretRef: Type.Optional(LocalObjectReference('Secret with the proxy address and credentials (not supported by Sluice).')),
   interval: Duration('How often to check the repository for a new digest.'),
-  timeout: Type.Optional(Duration('Timeout for registry operations such as a pull.', { default: '60s' })),
+  timeout: Type.Optional(ShortDuration('Timeout for registry operations such as a pull.', { default: '60s' })),
   ignore: Type.Optional(Type.String({ description: 'Patterns in .gitignore format to exclude from an extracted layer, replacing the defaults.' })),
   insecure: Type.Optional(Type.Boolean({ description: 'Allow plain HTTP to the registry.' })),
   suspend: Type.Optional(Type.Boolean({ description: 'Stop reconciling this source.' })),
@@ -43,6 +43,19 @@ export const OCIRepositorySpec = Type.Object({
       {
         provider: Enum(['cosign', 'notation'] as const, 'Verification provider.', { default: 'cosign' }),
         secretRef: Type.Optional(LocalObjectReference('Secret with the trusted public keys.')),
+        matchOIDCIdentity: Type.Optional(
+          Type.Array(
+            Type.Object(
+              {
+                issuer: Type.String({ description: 'Regular expression the OIDC issuer of the Fulcio certificate must match.' }),
+                subject: Type.String({ description: 'Regular expression the identity subject of the Fulcio certificate must match.' }),
+              },
+              { description: 'An issuer and subject a keyless signature may have.' },
+            ),
+            { description: 'Identities accepted for Cosign keyless signatures (not supported by Sluice).' },
+          ),
+        ),
+        trustedRootSecretRef: Type.Optional(LocalObjectReference('Secret with a Sigstore trusted_root.json for self-hosted Sigstore (not supported by Sluice).')),
       },
       { description: 'Signature verification (not supported by Sluice: an OCIRepository that asks for it is not reconciled).' },
     ),

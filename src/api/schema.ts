@@ -14,6 +14,14 @@ import type { KubeObject } from '../kube/object.ts';
 export const Duration = (description: string, options: SchemaOptions = {}) =>
   Type.String({ description, pattern: '^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$', ...options });
 
+/**
+ * A source's network timeout: Flux's pattern there has no hours (a fetch
+ * that may take an hour is a mistake), so an object Sluice accepts is one
+ * Flux accepts.
+ */
+export const ShortDuration = (description: string, options: SchemaOptions = {}) =>
+  Type.String({ description, pattern: '^([0-9]+(\\.[0-9]+)?(ms|s|m))+$', ...options });
+
 export const LocalObjectReference = (description: string) =>
   Type.Object({ name: Type.String({ description: 'Name of the referent.' }) }, { description });
 

@@ -13,6 +13,7 @@ import { installManifests } from '../install/manifests.ts';
 import type { SecretData } from '../source/git/auth.ts';
 import { bootstrapFiles, normalizePath, syncObjects, type SyncOptions } from './manifests.ts';
 import { BootstrapRepository, type Author } from './repository.ts';
+import { pauseFlux, planTakeover, removeFlux, resumeFlux, type FluxTakeover } from './takeover.ts';
 
 export interface BootstrapOptions extends SyncOptions {
   client: KubeClient;
@@ -22,6 +23,8 @@ export interface BootstrapOptions extends SyncOptions {
   author: Author;
   timeoutMs: number;
   say: (line: string) => void;
+  /** Say what would be committed, applied and taken over; change nothing. */
+  dryRun?: boolean;
 }
 
 export class BootstrapError extends Error {}
@@ -89,52 +92,80 @@ async function waitForSync(o: BootstrapOptions, revision: string): Promise<void>
 export async function bootstrapGit(o: BootstrapOptions): Promise<boolean> {
   const existing = await checkExisting(o);
   o.say(existing ? `► ${o.namespace} is bootstrapped from this repository already: checking it is up to date` : `► bootstrapping ${o.namespace} from ${o.url} (branch ${o.branch}, path ./${normalizePath(o.path)})`);
+  const components = installManifests({ namespace: o.namespace, image: o.image, replicas: 1, multiTenant: false, version: o.version });
+  const rm = new ResourceManager(o.client);
+  // A namespace Flux bootstrapped: Sluice takes its objects over and replaces its controllers.
+  const takeover = await planTakeover(o.client, rm.discovery, o.namespace, components);
+  if (takeover) o.say(`► Flux runs in ${o.namespace} (${takeover.controllers.map((c) => `${c.name}${c.version ? ` ${c.version}` : ''}`).join(', ')}): Sluice takes the installation over; Flux's objects stay, its controllers go`);
 
   // Step 2: the files in Git.
-  const components = installManifests({ namespace: o.namespace, image: o.image, replicas: 1, multiTenant: false, version: o.version });
   const repo = await BootstrapRepository.clone(o.url, o.branch, o.secret);
   let head: string;
   let pushed = false;
+  let installed = false;
   try {
     o.say(`✔ cloned branch "${o.branch}"`);
-    const changed = await repo.write(bootstrapFiles(o, components, o.version));
+    const files = bootstrapFiles(o, components, o.version);
+    const replacesFlux = /app\.kubernetes\.io\/part-of: flux\b/.test((await repo.read(Object.keys(files)[0]!)) ?? '');
+    const changed = await repo.write(files);
+    if (o.dryRun) {
+      o.say(changed.length ? `► would commit ${changed.join(', ')}${replacesFlux ? " (replacing Flux's gotk-components.yaml)" : ''}` : '► the component and sync manifests are up to date in Git');
+      if (takeover) describeTakeover(takeover, o.say);
+      o.say(`► would apply ${components.length} components in ${o.namespace}, the source Secret ${o.namespace}/${o.secretName} (keys ${Object.keys(o.secret).sort().join(', ')}) and the sync GitRepository and Kustomization ${o.namespace}/${o.namespace}`);
+      return false;
+    }
+    if (takeover) await pauseFlux(o.client, takeover, o.say);
     if (changed.length) {
       head = await repo.commitAndPush(changed, `Add Sluice ${o.version} component and sync manifests`, o.author);
       pushed = true;
-      o.say(`✔ committed and pushed ${changed.join(', ')} (${head.slice(0, 12)})`);
+      o.say(`✔ committed and pushed ${changed.join(', ')} (${head.slice(0, 12)})${replacesFlux ? ": Sluice's components replace Flux's" : ''}`);
     } else {
       head = (await repo.head())!;
       o.say('✔ component and sync manifests are up to date in Git');
     }
+
+    // Step 3: the components, then the source Secret and the sync objects.
+    const log = (e: ChangeSetEntry) => e.action !== 'unchanged' && o.say(`  ${formatEntry(e)}`);
+    // Applied as the sync Kustomization will apply them (same field manager, its
+    // labels), so that bootstrap and controller agree and a second run is a no-op.
+    const ownerLabels = { [KS_NAME_LABEL]: o.namespace, [KS_NAMESPACE_LABEL]: o.namespace };
+    o.say(`► installing components in "${o.namespace}"`);
+    const applied = await rm.apply(components, { onEntry: log, ownerLabels });
+    const crds = components.filter((c) => c.kind === 'CustomResourceDefinition');
+    const established = await waitForSet(o.client, rm.discovery, crds.map((c) => ({ apiVersion: c.apiVersion, kind: c.kind, name: c.metadata.name! })), { timeoutMs: 60_000 });
+    if (!established.ok) throw new BootstrapError(`CRDs not established:\n${established.message}`);
+    installed = true;
+    o.say(hasChanges(applied) ? '✔ installed components' : '✔ components are up to date');
+    if (takeover) await removeFlux(o.client, takeover, o.say);
+    const secret: KubeObject = {
+      apiVersion: 'v1',
+      kind: 'Secret',
+      metadata: { name: o.secretName, namespace: o.namespace },
+      type: 'Opaque',
+      data: Object.fromEntries(Object.entries(o.secret).map(([k, v]) => [k, v.toString('base64')])),
+    };
+    const sync = [...(await rm.apply([secret], { onEntry: log })), ...(await rm.apply(syncObjects(o), { onEntry: log, ownerLabels }))];
+    o.say(hasChanges(sync) ? '✔ applied the source Secret and the sync configuration' : '✔ source Secret and sync configuration are up to date');
+
+    // Step 4: the cluster follows the repository.
+    await waitForSync(o, `${o.branch}@sha1:${head}`);
+    const changedAnything = pushed || hasChanges(applied) || hasChanges(sync) || !!takeover;
+    o.say(changedAnything ? '✔ bootstrap finished' : '✔ already bootstrapped: nothing changed');
+    return changedAnything;
+  } catch (err) {
+    // Flux keeps running if Sluice could not be installed: never neither.
+    if (takeover && !installed) {
+      await resumeFlux(o.client, takeover);
+      o.say(`! bootstrap failed before Sluice was installed: Flux's controllers in ${o.namespace} are running again`);
+    }
+    throw err;
   } finally {
     await repo.dispose();
   }
+}
 
-  // Step 3: the components, then the source Secret and the sync objects.
-  const rm = new ResourceManager(o.client);
-  const log = (e: ChangeSetEntry) => e.action !== 'unchanged' && o.say(`  ${formatEntry(e)}`);
-  // Applied as the sync Kustomization will apply them (same field manager, its
-  // labels), so that bootstrap and controller agree and a second run is a no-op.
-  const ownerLabels = { [KS_NAME_LABEL]: o.namespace, [KS_NAMESPACE_LABEL]: o.namespace };
-  o.say(`► installing components in "${o.namespace}"`);
-  const applied = await rm.apply(components, { onEntry: log, ownerLabels });
-  const crds = components.filter((c) => c.kind === 'CustomResourceDefinition');
-  const established = await waitForSet(o.client, rm.discovery, crds.map((c) => ({ apiVersion: c.apiVersion, kind: c.kind, name: c.metadata.name! })), { timeoutMs: 60_000 });
-  if (!established.ok) throw new BootstrapError(`CRDs not established:\n${established.message}`);
-  o.say(hasChanges(applied) ? '✔ installed components' : '✔ components are up to date');
-  const secret: KubeObject = {
-    apiVersion: 'v1',
-    kind: 'Secret',
-    metadata: { name: o.secretName, namespace: o.namespace },
-    type: 'Opaque',
-    data: Object.fromEntries(Object.entries(o.secret).map(([k, v]) => [k, v.toString('base64')])),
-  };
-  const sync = [...(await rm.apply([secret], { onEntry: log })), ...(await rm.apply(syncObjects(o), { onEntry: log, ownerLabels }))];
-  o.say(hasChanges(sync) ? '✔ applied the source Secret and the sync configuration' : '✔ source Secret and sync configuration are up to date');
-
-  // Step 4: the cluster follows the repository.
-  await waitForSync(o, `${o.branch}@sha1:${head}`);
-  const changedAnything = pushed || hasChanges(applied) || hasChanges(sync);
-  o.say(changedAnything ? '✔ bootstrap finished' : '✔ already bootstrapped: nothing changed');
-  return changedAnything;
+function describeTakeover(t: FluxTakeover, say: (line: string) => void): void {
+  say(`► would pause and then remove Flux's controllers: ${t.controllers.map((c) => c.name).join(', ')}`);
+  for (const crd of t.keptCrds) say(`► would keep CustomResourceDefinition/${crd} (Sluice does not serve it) out of the sync's prune`);
+  if (t.leftovers.length) say(`► would remove the rest of Flux's components: ${t.leftovers.map((l) => l.subject).join(', ')}`);
 }

@@ -2,7 +2,6 @@
 // src/bootstrap/). The cluster it will touch is printed first and confirmed,
 // unless --yes: bootstrapping the wrong cluster is the mistake that hurts.
 import { readFile } from 'node:fs/promises';
-import { createInterface } from 'node:readline/promises';
 import { parseArgs } from 'node:util';
 import { bootstrapGit, BootstrapError } from '../bootstrap/bootstrap.ts';
 import { CredentialError, scanHostKeys, sourceSecretData } from '../bootstrap/credentials.ts';
@@ -13,6 +12,8 @@ import { sluiceVersion } from '../util/paths.ts';
 import { imageReference } from '../install/image.ts';
 import { lastImageBuild } from './install.ts';
 import { clientFromFlags, clusterFlags } from './kubeconfig.ts';
+import { confirm } from './confirm.ts';
+import { bootstrapNetworkCommand, networkUsage } from './bootstrapnetwork.ts';
 
 const usage = `usage: sluice bootstrap git --url URL --path DIR [flags]
 Commits Sluice's components and sync manifests to DIR/<namespace>/ of the
@@ -43,14 +44,6 @@ until the cluster follows the repository. Running it again changes nothing.
   --kubeconfig FILE  --context NAME
 `;
 
-async function confirm(question: string): Promise<boolean> {
-  if (!process.stdin.isTTY) return false;
-  const rl = createInterface({ input: process.stdin, output: process.stdout });
-  const answer = await rl.question(`${question} [y/N] `);
-  rl.close();
-  return /^y(es)?$/i.test(answer.trim());
-}
-
 async function readStdin(): Promise<string> {
   const chunks: Buffer[] = [];
   for await (const c of process.stdin) chunks.push(c as Buffer);
@@ -60,8 +53,9 @@ async function readStdin(): Promise<string> {
 export async function bootstrapCommand(argv: string[]): Promise<number> {
   const fail = (msg: string, code = 1) => (process.stderr.write(`sluice bootstrap: ${msg}\n`), code);
   const [sub, ...args] = argv;
-  if (sub === '--help' || sub === '-h' || sub === undefined) return process.stdout.write(usage), sub ? 0 : 2;
-  if (sub !== 'git') return fail(`unknown bootstrap target "${sub}": use \`sluice bootstrap git\`\n${usage}`, 2);
+  if (sub === '--help' || sub === '-h' || sub === undefined) return process.stdout.write(`${usage}\n${networkUsage}`), sub ? 0 : 2;
+  if (argv.some((a) => a === '--network' || a.startsWith('--network='))) return bootstrapNetworkCommand(argv);
+  if (sub !== 'git') return fail(`unknown bootstrap target "${sub}": use \`sluice bootstrap git\` or \`sluice bootstrap --network network.yaml\`\n${usage}`, 2);
   let v;
   try {
     v = parseArgs({
@@ -128,7 +122,8 @@ export async function bootstrapCommand(argv: string[]): Promise<number> {
       url: v.url,
       privateKeyFile: v['private-key-file'],
       keyPassword: url.transport === 'ssh' ? password : undefined,
-      username: v['token-auth'] ? 'git' : v.username,
+      // Flux's --token-auth keeps --username (default git) with the token as password.
+      username: v.username ?? (v['token-auth'] ? 'git' : undefined),
       password: url.transport === 'ssh' ? undefined : password,
       caFile: v['ca-file'],
       knownHosts,

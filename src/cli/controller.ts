@@ -51,6 +51,8 @@ export async function controllerCommand(args: string[]): Promise<number> {
       defaultServiceAccount: s.defaultServiceAccount,
       requeueDependencyMs: s.requeueDependencyMs,
       watchNamespace: s.watchNamespace,
+      runtimeNamespace: s.runtimeNamespace,
+      noRemoteBases: s.noRemoteBases,
       watchLabelSelector: s.watchLabelSelector,
       watchConfigsLabelSelector: s.watchConfigsLabelSelector,
       eventsAddress: s.eventsAddress,

@@ -36,6 +36,8 @@ export interface ControllerSettings {
   overrideManagers: string[];
   /** Undefined: every namespace. */
   watchNamespace?: string;
+  /** The namespace the controller runs in (RUNTIME_NAMESPACE, set from the pod by `sluice install`). */
+  runtimeNamespace?: string;
   watchLabelSelector?: string;
   watchConfigsLabelSelector: string;
   qps: number;
@@ -276,6 +278,7 @@ export function parseControllerFlags(argv: string[], env: Record<string, string 
     sopsAgeSecret: sopsAgeSecret ? { namespace: runtimeNamespace!, name: sopsAgeSecret } : undefined,
     overrideManagers: (lists['override-manager'] ?? []).flatMap((m) => m.split(',')).map((m) => m.trim()).filter(Boolean),
     watchNamespace,
+    runtimeNamespace,
     watchLabelSelector: v['watch-label-selector'] || undefined,
     watchConfigsLabelSelector: v['watch-configs-label-selector'] ?? 'reconcile.fluxcd.io/watch=Enabled',
     qps: positiveInt('kube-api-qps', aliased(v, 'kube-api-qps', 'qps') ?? '500'),

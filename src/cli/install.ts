@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { ResourceManager } from '../apply/manager.ts';
 import { formatEntry } from '../apply/changeset.ts';
-import { installManifests, RECONCILER_BINDING } from '../install/manifests.ts';
+import { clusterNames, installManifests } from '../install/manifests.ts';
 import { imageReference, type ImageRecord } from '../install/image.ts';
 import type { KubeObject } from '../kube/object.ts';
 import { waitForSet } from '../health/wait.ts';
@@ -69,11 +69,12 @@ export async function installCommand(args: string[]): Promise<number> {
     if (values['multi-tenant']) {
       // Applying never deletes: a cluster-admin binding left by an earlier
       // single-tenant install would silently defeat the lock-down.
-      const path = `/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${RECONCILER_BINDING}`;
+      const binding = clusterNames(values.namespace).reconciler;
+      const path = `/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/${binding}`;
       const old = await client.getOrUndefined<KubeObject>(path);
       if (old?.metadata.labels?.['app.kubernetes.io/part-of'] === 'sluice') {
         await client.request({ method: 'DELETE', path });
-        process.stdout.write(`ClusterRoleBinding/${RECONCILER_BINDING} deleted\n`);
+        process.stdout.write(`ClusterRoleBinding/${binding} deleted\n`);
       }
     }
     const crds = objects.filter((o) => o.kind === 'CustomResourceDefinition');

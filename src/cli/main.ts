@@ -17,6 +17,8 @@ const verbs: Record<string, { run: () => Promise<Verb>; help: string }> = {
   migrate: { run: async () => (await import('./migrate.ts')).migrateCommand, help: 'migrate [-f PATH]        move Flux objects (files, or the cluster) to the API versions Flux 2.9 serves' },
   bootstrap: { run: async () => (await import('./bootstrap.ts')).bootstrapCommand, help: 'bootstrap git --url U --path P   commit the sync manifests, install, and let Sluice manage itself from Git' },
   install: { run: async () => (await import('./install.ts')).installCommand, help: 'install [--export]       install the CRDs, RBAC and controller (or print them)' },
+  uninstall: { run: async () => (await import('./uninstall.ts')).uninstallCommand, help: 'uninstall [-n NS]         remove Sluice, keep what it deployed (--keep-namespace, --dry-run, --silent)' },
+  check: { run: async () => (await import('./check.ts')).checkCommand, help: 'check [--pre]            the cluster\'s version, the controllers, the CRDs and version skew' },
   controller: { run: async () => (await import('./controller.ts')).controllerCommand, help: 'controller               run the controllers with the current kubeconfig' },
   image: { run: async () => (await import('./image.ts')).imageCommand, help: 'image build              build the container image as an OCI layout (--push REGISTRY/REPO:TAG)' },
   tools: { run: async () => toolsCommand, help: 'tools install            build the pinned Go binaries Sluice uses' },

@@ -1,8 +1,8 @@
 import { ensureClusterBinary } from '../dev/cluster/build.ts';
 import { ensureHelm, ensureKustomize, ensureSops } from '../tools/gotool.ts';
-import { ensureHelmDriver, ensureOciRegistry } from '../tools/localgo.ts';
+import { ensureHelmDriver, ensureOciRegistry, ensureS3Server } from '../tools/localgo.ts';
 
-const usage = 'usage: sluice tools install    build the pinned Go binaries Sluice uses (local control plane, kustomize, helm, sops, the Helm SDK driver, and the test OCI registry)\n';
+const usage = 'usage: sluice tools install    build the pinned Go binaries Sluice uses (local control plane, kustomize, helm, sops, the Helm SDK driver, and the test OCI registry and S3 server)\n';
 
 /** Builds every Go-built binary ahead of time, so the first test or demo does not wait for it. */
 export async function toolsCommand(args: string[]): Promise<number> {
@@ -19,6 +19,7 @@ export async function toolsCommand(args: string[]): Promise<number> {
     sops: await ensureSops({ log }),
     'helm-driver': await ensureHelmDriver({ log }),
     'oci-registry': await ensureOciRegistry({ log }),
+    's3-server': await ensureS3Server({ log }),
   };
   for (const [name, path] of Object.entries(paths)) process.stdout.write(`${name.padEnd(12)} ${path}\n`);
   process.stderr.write(`tools ready in ${((Date.now() - started) / 1000).toFixed(0)} s\n`);

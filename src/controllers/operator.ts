@@ -4,6 +4,7 @@
 import { mkdir } from 'node:fs/promises';
 import { join } from 'node:path';
 import { KUSTOMIZE_GROUP } from '../api/kustomization.ts';
+import { SOURCE_GROUP } from '../api/gitrepository.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { WatchEventType } from '../kube/watch.ts';
 import type { KubeObject } from '../kube/object.ts';
@@ -27,6 +28,8 @@ import { EventSink } from '../runtime/eventsink.ts';
 import { parseFeatureGates, type FeatureGates } from '../runtime/featuregates.ts';
 import { DEFAULT_TAKEOVER_MANAGERS } from '../apply/takeover.ts';
 import { Metrics } from '../runtime/metrics.ts';
+import { NamespaceTeardown } from '../runtime/teardown.ts';
+import { kinds as fluxKinds } from '../api/crds.ts';
 
 
 export interface OperatorOptions {
@@ -51,6 +54,14 @@ export interface OperatorOptions {
   requeueDependencyMs?: number;
   /** Reconcile objects of this namespace only. */
   watchNamespace?: string;
+  /**
+   * The namespace the controller runs in (RUNTIME_NAMESPACE): when it is
+   * deleted, the Flux objects in it are released without garbage collection
+   * (runtime/teardown.ts).
+   */
+  runtimeNamespace?: string;
+  /** Flux's --no-remote-bases. */
+  noRemoteBases?: boolean;
   /** Probes on their own address (Flux's --health-addr); default: httpAddress. */
   healthAddress?: string;
   /** Also POST every event in Flux's format to this receiver (Flux's --events-addr). */
@@ -122,19 +133,26 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
   await mkdir(helmHome, { recursive: true, mode: 0o700 });
   const cli = new HelmCli({ bin: () => ensureHelm({ log: (m) => o.log.info(m) }), home: helmHome });
   // Every source kind, from the table (src/source/kinds.ts).
-  const sources = registerSources({ manager, client: o.client, storage, mirrors, artifacts, cli, events: sourceEvents, metrics, log: o.log, concurrency });
+  const teardown = o.runtimeNamespace ? new NamespaceTeardown(o.client, o.runtimeNamespace, o.log) : undefined;
+  const sources = registerSources({ manager, client: o.client, storage, mirrors, artifacts, cli, events: sourceEvents, metrics, log: o.log, concurrency, teardown });
   const repos = sources.get('GitRepository')!;
   const ociRepos = sources.get('OCIRepository')!;
+  const buckets = sources.get('Bucket')!;
   const kss = manager.informer(`/apis/${KUSTOMIZE_GROUP}/v1/kustomizations`);
+  // Flux's ExternalArtifact gate: artifacts that third-party controllers publish, for Kustomizations and HelmReleases.
+  const externalArtifacts = gates.ExternalArtifact ? manager.informer(`/apis/${SOURCE_GROUP}/v1/externalartifacts`) : undefined;
   // Flux's --watch-configs-label-selector; the DisableConfigWatchers gate turns those watches off.
   const configs = gates.DisableConfigWatchers ? undefined : configInformers(manager, o.watchConfigsLabelSelector ?? DEFAULT_WATCH_CONFIGS_SELECTOR);
 
   const ksController = new KustomizationController({
     client: o.client,
+    teardown,
     kustomizations: kss,
     sources: new Map([
       ['GitRepository', repos],
       ['OCIRepository', ociRepos],
+      ['Bucket', buckets],
+      ...(externalArtifacts ? ([['ExternalArtifact', externalArtifacts]] as const) : []),
     ]),
     artifacts,
     events: ksEvents,
@@ -151,6 +169,7 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
     strictPostBuildSubstitutions: gates.StrictPostBuildSubstitutions,
     mirrors,
     rollbackAll: o.autoRollback,
+    noRemoteBases: o.noRemoteBases,
   });
 
   /**
@@ -179,16 +198,23 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
     reconcile: (k, signal) => ksController.reconcile(k, signal),
     concurrency,
     watches: [
-      {
-        informer: ociRepos,
-        keys: (type, obj, old) => {
-          const rev = artifactRevision(obj);
-          if (type === 'DELETED' || !rev || (old && artifactRevision(old) === rev && digestOf(old) === digestOf(obj) && urlOf(old) === urlOf(obj))) return [];
-          const keys = ksController.dependentsOfSource('OCIRepository', obj.metadata.namespace!, obj.metadata.name!);
-          for (const k of keys) ksController.sourceRevisionChanged(k, rev);
-          return keys;
-        },
-      },
+      // A new artifact of an OCIRepository or ExternalArtifact reaches its Kustomizations at once.
+      ...([['OCIRepository', ociRepos], ['Bucket', buckets], ['ExternalArtifact', externalArtifacts]] as const).flatMap(([kind, informer]) =>
+        informer
+          ? [
+              {
+                informer,
+                keys: (type: WatchEventType, obj: KubeObject, old?: KubeObject) => {
+                  const rev = artifactRevision(obj);
+                  if (type === 'DELETED' || !rev || (old && artifactRevision(old) === rev && digestOf(old) === digestOf(obj) && urlOf(old) === urlOf(obj))) return [];
+                  const keys = ksController.dependentsOfSource(kind, obj.metadata.namespace!, obj.metadata.name!);
+                  for (const k of keys) ksController.sourceRevisionChanged(k, rev);
+                  return keys;
+                },
+              },
+            ]
+          : [],
+      ),
       {
         // A new artifact reaches its Kustomizations at once, not at their next interval.
         informer: repos,
@@ -245,6 +271,8 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
     ],
   });
   const helm = await registerHelmControllers({
+    teardown,
+    externalArtifacts,
     manager, client: o.client, log: o.log, metrics, artifacts, dataDir: o.dataDir, concurrency,
     noCrossNamespaceRefs: o.noCrossNamespaceRefs, defaultServiceAccount: o.defaultServiceAccount, requeueDependencyMs: o.requeueDependencyMs,
     additiveCelDependencyCheck: gates.AdditiveCELDependencyCheck,
@@ -260,6 +288,8 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
     helmReleases: helm.releases,
     async stop() {
       await manager.stop();
+      // The pod is going because its namespace is: nobody will finalize what is left in it.
+      await teardown?.releaseAll(fluxKinds.map((k) => (ns: string) => `/apis/${k.group}/${k.versions[0]!.name}/namespaces/${ns}/${k.plural}`)).catch((err) => o.log.error('releasing the namespace\'s objects failed', { error: (err as Error).message }));
       ksController.stop();
       await helm.releases.stop();
       // Queued events go out before the process ends.

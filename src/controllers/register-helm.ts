@@ -20,6 +20,7 @@ import { HelmReleaseController } from './helmrelease/controller.ts';
 import type { ControllerManager } from '../runtime/manager.ts';
 import type { Metrics } from '../runtime/metrics.ts';
 import { configDataChanged, type ConfigInformers } from './configwatch.ts';
+import type { NamespaceTeardown } from '../runtime/teardown.ts';
 
 
 export interface HelmControllersOptions {
@@ -39,6 +40,10 @@ export interface HelmControllersOptions {
   defaultServiceAccount?: string;
   requeueDependencyMs?: number;
   events: EventRecorder;
+  /** The controller's own namespace (runtime/teardown.ts). */
+  teardown?: NamespaceTeardown;
+  /** The ExternalArtifact cache, when Flux's ExternalArtifact gate is on. */
+  externalArtifacts?: Informer;
   /**
    * The watched ConfigMaps and Secrets (configwatch.ts, Flux's
    * --watch-configs-label-selector), shared with the Kustomizations;
@@ -71,9 +76,11 @@ export async function registerHelmControllers(o: HelmControllersOptions): Promis
 
   const releaseController = new HelmReleaseController({
     client: o.client,
+    teardown: o.teardown,
     releases,
     charts,
     ociRepositories: ociRepos,
+    externalArtifacts: o.externalArtifacts,
     artifacts: o.artifacts,
     helm: new HelmDriver({ bin: () => ensureHelmDriver({ log: (m) => o.log.info(m) }) }),
     kustomize: () => (kustomize ??= ensureKustomize({ log: (msg) => o.log.info(msg) })),
@@ -117,6 +124,16 @@ export async function registerHelmControllers(o: HelmControllersOptions): Promis
           return changed ? chartRefDependents(releases, 'OCIRepository', obj.metadata.namespace!, obj.metadata.name!) : [];
         },
       },
+      ...(o.externalArtifacts
+        ? [
+            {
+              // A new ExternalArtifact artifact reaches the releases whose chartRef names it.
+              informer: o.externalArtifacts,
+              keys: (type: WatchEventType, obj: KubeObject, old?: KubeObject) =>
+                type !== 'DELETED' && artifactChanged(type, obj, old) ? chartRefDependents(releases, 'ExternalArtifact', obj.metadata.namespace!, obj.metadata.name!) : [],
+            },
+          ]
+        : []),
       {
         // A HelmRelease turning Ready releases the ones that depend on it; one
         // whose readyExpr names it looks at any change (the expression may read more than Ready).

@@ -17,8 +17,27 @@ export interface InstallOptions {
   version: string;
 }
 
-/** The ClusterRoleBinding that gives the controller cluster-admin (single-tenant installs only). */
-export const RECONCILER_BINDING = 'sluice-reconciler';
+/**
+ * Names of the cluster-scoped objects of the installation in `namespace`.
+ * They carry the namespace, as Flux's do (`cluster-reconciler-<ns>`), so two
+ * installations on one cluster (Bevel runs one per network) never rebind or,
+ * on uninstall, delete each other's RBAC.
+ */
+export const clusterNames = (namespace: string) => ({
+  /** The controller's own ClusterRole and its binding. */
+  controller: `sluice-controller-${namespace}`,
+  /** The ClusterRoleBinding that gives the controller cluster-admin (single-tenant installs only). */
+  reconciler: `sluice-reconciler-${namespace}`,
+});
+
+/**
+ * On every CRD: a Kustomization that applied the components (bootstrap's)
+ * never prunes them, when its files change or when it is deleted. Deleting a
+ * CRD deletes every object of its kind in the cluster, other installations'
+ * too; only `sluice uninstall` removes CRDs, and only when no other
+ * installation remains.
+ */
+const CRD_ANNOTATIONS = { 'kustomize.toolkit.fluxcd.io/prune': 'disabled' };
 
 const LABELS = { 'app.kubernetes.io/part-of': 'sluice', 'app.kubernetes.io/component': 'controller' };
 
@@ -40,14 +59,16 @@ const RESOURCES = { requests: { cpu: '100m', memory: '320Mi' }, limits: { memory
 export function installManifests(o: InstallOptions): KubeObject[] {
   const ns = o.namespace;
   const sa = 'sluice-controller';
+  const names = clusterNames(ns);
+  const crds = (allCrds() as KubeObject[]).map((c) => ({ ...c, metadata: { ...c.metadata, annotations: { ...c.metadata.annotations, ...CRD_ANNOTATIONS } } }));
   const objects: KubeObject[] = [
-    ...(allCrds() as KubeObject[]),
+    ...crds,
     { apiVersion: 'v1', kind: 'Namespace', metadata: { name: ns, labels: LABELS } },
     { apiVersion: 'v1', kind: 'ServiceAccount', metadata: { name: sa, namespace: ns, labels: LABELS } },
     {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'ClusterRole',
-      metadata: { name: 'sluice-controller', labels: LABELS },
+      metadata: { name: names.controller, labels: LABELS },
       // What the controller itself needs; applying the users' objects is granted separately below.
       rules: [
         // create and delete: HelmReleases own the HelmCharts made from their chart templates.
@@ -57,6 +78,8 @@ export function installManifests(o: InstallOptions): KubeObject[] {
         // Sluice's revision record of each Kustomization (sluice-history-<name>), beside it: also with --multi-tenant.
         { apiGroups: [''], resources: ['configmaps'], verbs: ['create', 'update'] },
         { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
+        // Whether its own namespace is being deleted (runtime/teardown.ts).
+        { apiGroups: [''], resources: ['namespaces'], verbs: ['get'] },
         { apiGroups: [''], resources: ['serviceaccounts'], verbs: ['impersonate'] },
         // Tokens for kubeConfig.configMapRef (provider generic): the remote cluster trusts this cluster's service-account tokens.
         { apiGroups: [''], resources: ['serviceaccounts/token'], verbs: ['create'] },
@@ -66,8 +89,8 @@ export function installManifests(o: InstallOptions): KubeObject[] {
     {
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'ClusterRoleBinding',
-      metadata: { name: 'sluice-controller', labels: LABELS },
-      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'sluice-controller' },
+      metadata: { name: names.controller, labels: LABELS },
+      roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: names.controller },
       subjects: [{ kind: 'ServiceAccount', name: sa, namespace: ns }],
     },
     {
@@ -89,7 +112,7 @@ export function installManifests(o: InstallOptions): KubeObject[] {
     objects.push({
       apiVersion: 'rbac.authorization.k8s.io/v1',
       kind: 'ClusterRoleBinding',
-      metadata: { name: RECONCILER_BINDING, labels: LABELS },
+      metadata: { name: names.reconciler, labels: LABELS },
       roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: 'cluster-admin' },
       subjects: [{ kind: 'ServiceAccount', name: sa, namespace: ns }],
     });
@@ -135,7 +158,11 @@ export function installManifests(o: InstallOptions): KubeObject[] {
                 ],
                 // A small young generation: steady RSS 5-25 MiB lower at 1,000
                 // Kustomizations, with no measurable CPU cost (bench/lib.ts runs the same).
-                env: [{ name: 'NODE_OPTIONS', value: '--max-semi-space-size=4' }],
+                env: [
+                  { name: 'NODE_OPTIONS', value: '--max-semi-space-size=4' },
+                  // Flux's controllers know their namespace the same way.
+                  { name: 'RUNTIME_NAMESPACE', valueFrom: { fieldRef: { fieldPath: 'metadata.namespace' } } },
+                ],
                 ports: [
                   { name: 'http', containerPort: 8080 },
                   { name: 'artifacts', containerPort: 9090 },

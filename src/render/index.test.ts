@@ -118,12 +118,12 @@ test('errors: a path that leaves the source or does not exist', async () => {
   await assert.rejects(buildKustomization({ dir: root, spec: { path: 'empty' } }), /^BuildError: kustomize build empty failed: kustomization\.yaml is empty/);
 });
 
-test('remote bases and resources are refused before kustomize runs', async () => {
+test('with remote bases off (--no-remote-bases), remote bases and resources are refused before kustomize runs', async () => {
   await assert.rejects(
     buildKustomization({ dir: root, spec: { path: 'remote' } }),
     (err: unknown) =>
       err instanceof BuildError &&
-      err.message.startsWith('remote/kustomization.yaml: resources "github.com/example/repo//deploy?ref=v1.0.0" is a remote base;'),
+      err.message.startsWith('remote/kustomization.yaml: resources "github.com/example/repo//deploy?ref=v1.0.0" is a remote base, and remote bases are off (--no-remote-bases)'),
   );
   await assert.rejects(
     buildKustomization({ dir: root, spec: { path: 'remote-nested' } }),

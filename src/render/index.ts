@@ -58,6 +58,8 @@ export interface BuildOptions {
   decrypted?: boolean;
   /** Always build with kustomize, even where the native path would do (for tests and comparison). */
   forceKustomize?: boolean;
+  /** Let kustomize fetch remote bases (Flux's default, off with --no-remote-bases); refused when unset. */
+  remoteBases?: boolean;
   log?: (msg: string) => void;
 }
 
@@ -67,6 +69,8 @@ export interface BuildResult {
   usedKustomize: boolean;
   /** Why kustomize was needed, when it was used. */
   kustomizeReason?: string;
+  /** Remote bases and resources kustomize fetched: the build depends on more than the artifact. */
+  remote?: string[];
 }
 
 function validateSpec(spec: KustomizationBuildSpec): void {
@@ -107,6 +111,7 @@ export async function buildKustomization(opts: BuildOptions): Promise<BuildResul
 
   let reason: string | undefined = opts.forceKustomize ? 'forced' : undefined;
   let objects: Manifest[] | undefined;
+  let remote: string[] | undefined;
   const kfile = await findKustomizationFile(target);
   if (!reason && kfile) reason = `${relative(root, kfile)} is a kustomization`;
   if (!reason && spec.patches?.length) reason = 'the spec has patches';
@@ -147,6 +152,8 @@ export async function buildKustomization(opts: BuildOptions): Promise<BuildResul
         buildMetadata: spec.buildMetadata,
       },
       log: opts.log,
+      remoteBases: opts.remoteBases,
+      onRemote: (refs) => (remote = refs),
     });
   }
 
@@ -156,5 +163,5 @@ export async function buildKustomization(opts: BuildOptions): Promise<BuildResul
     objects = substituteManifests(objects, vars, { strict: opts.strictSubstitution ?? true, always: spec.postBuild.substituteStrategy === 'Always' });
   }
   objects = applyCommonMetadata(objects, spec.commonMetadata);
-  return { objects, usedKustomize: reason !== undefined, kustomizeReason: reason };
+  return { objects, usedKustomize: reason !== undefined, kustomizeReason: reason, ...(remote ? { remote } : {}) };
 }

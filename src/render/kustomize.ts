@@ -175,23 +175,26 @@ export interface KustomizationTree {
   kustomizations: Array<{ dir: string; kus: Record<string, unknown>; file: string }>;
   /** Every file listed under resources (real paths). */
   resourceFiles: string[];
+  /** The remote bases and resources kustomize fetches itself (when allowed). */
+  remote: string[];
 }
 
 /**
  * Walks a kustomization and every local kustomization it includes, and fails
- * on a remote base or resource (Sluice builds only what the source artifact
- * holds) and on any file or directory outside `root` (as Flux's secure file
- * system does). `kus` is the parsed top-level kustomization.
+ * on any file or directory outside `root` (as Flux's secure file system does)
+ * and, unless `remoteBases`, on a remote base or resource. `kus` is the
+ * parsed top-level kustomization.
  */
 export async function checkKustomizationTree(
   root: string,
   dir: string,
   kus: Record<string, unknown>,
   kfile: string,
+  remoteBases = false,
 ): Promise<KustomizationTree> {
   const realRoot = await realpath(root);
   const seen = new Set<string>();
-  const tree: KustomizationTree = { kustomizations: [], resourceFiles: [] };
+  const tree: KustomizationTree = { kustomizations: [], resourceFiles: [], remote: [] };
   const queue: Array<{ dir: string; kus: Record<string, unknown>; file: string }> = [{ dir, kus, file: kfile }];
   const show = (p: string) => relative(root, p) || '.';
 
@@ -205,8 +208,12 @@ export async function checkKustomizationTree(
     const exists = existsSync(abs);
     if (!exists) {
       if (looksRemote(ref)) {
+        if (remoteBases && (field === 'resources' || field === 'bases' || field === 'components')) {
+          tree.remote.push(ref);
+          return;
+        }
         throw new BuildError(
-          `${show(from.file)}: ${field} ${JSON.stringify(ref)} is a remote base; Sluice builds only from the source artifact, so remote bases and resources are refused (vendor it into the repository instead)`,
+          `${show(from.file)}: ${field} ${JSON.stringify(ref)} is a remote base, and remote bases are off (--no-remote-bases): vendor it into the repository, or run the controller without the flag`,
         );
       }
       if (opts.mustExist) {
@@ -394,6 +401,13 @@ export interface KustomizeBuildOptions {
   /** Kill kustomize after this long (default 5 minutes). */
   timeoutMs?: number;
   log?: (msg: string) => void;
+  /**
+   * Let kustomize fetch remote bases and resources (Flux's default; the
+   * controller's --no-remote-bases turns it off). Off unless asked for.
+   */
+  remoteBases?: boolean;
+  /** Told the remote references the build used (their content is not in the artifact). */
+  onRemote?: (refs: string[]) => void;
 }
 
 /**
@@ -422,7 +436,8 @@ export async function kustomizeBuild(opts: KustomizeBuildOptions): Promise<Manif
   }
   kus = applyFluxSpec(kus, opts.spec, dir);
   const kfile = join(dir, kfileName);
-  const tree = await checkKustomizationTree(root, dir, kus, kfile);
+  const tree = await checkKustomizationTree(root, dir, kus, kfile, opts.remoteBases);
+  if (tree.remote.length) opts.onRemote?.(tree.remote);
 
   const realRoot = await realpath(root);
   const realDir = await realpath(dir);

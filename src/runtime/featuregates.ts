@@ -23,7 +23,7 @@ export const FEATURE_GATES: Record<string, FeatureGate> = {
   CacheSecretsAndConfigMaps: { default: false, inert: 'Sluice reads Secrets and ConfigMaps when it needs them and caches only what it watches' },
   DisableStatusPollerCache: { default: true, inert: 'Sluice has no status poller cache: health is read from its own watches' },
   GroupChangeLog: { default: false, inert: 'Sluice logs one line per apply with counts, not one per object' },
-  ExternalArtifact: { default: false, inert: 'Sluice does not serve the ExternalArtifact kind yet' },
+  ExternalArtifact: { default: false },
   DirectSourceFetch: { default: false, inert: 'Sluice always reads sources from its own caches, which are current' },
   MigrateAPIVersion: { default: false, inert: 'Sluice applies with the API version of each manifest as it is' },
   DisableCommitStatusEvent: { default: false, inert: 'Sluice sends no commit-status events yet' },

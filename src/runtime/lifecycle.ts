@@ -2,21 +2,24 @@
 // object that is gone, hand a deleted one to its finalization, keep the
 // finalizer on a live one and record whether it is suspended; after
 // finalization, drop the finalizer.
+import { FINALIZER } from '../api/annotations.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { isNotFound } from '../kube/errors.ts';
 import type { Informer } from '../kube/informer.ts';
 import type { KubeObject } from '../kube/object.ts';
 import type { Metrics } from './metrics.ts';
 import { addFinalizer, removeFinalizer } from './status.ts';
+import type { NamespaceTeardown } from './teardown.ts';
 
-/** Flux's finalizer, on every kind. */
-export const FINALIZER = 'finalizers.fluxcd.io';
+export { FINALIZER };
 
 export interface LifecycleOptions {
   client: KubeClient;
   metrics: Metrics;
   kind: string;
   plural: string;
+  /** The controller's own namespace, whose objects are released when it is deleted (teardown.ts). */
+  teardown?: NamespaceTeardown;
 }
 
 /**
@@ -34,7 +37,13 @@ export async function beginReconcile<T extends KubeObject>(o: LifecycleOptions, 
     o.metrics.forget(o.kind, namespace, name);
     return { phase: 'gone' };
   }
-  if (obj.metadata.deletionTimestamp) return { phase: 'deleting', obj };
+  if (obj.metadata.deletionTimestamp) {
+    if (await o.teardown?.releases(obj)) {
+      await endDeletion(o, obj);
+      return { phase: 'gone' };
+    }
+    return { phase: 'deleting', obj };
+  }
   await addFinalizer(o.client, obj, o.plural, FINALIZER);
   const suspended = !!(obj.spec as { suspend?: boolean } | undefined)?.suspend;
   o.metrics.suspended.set({ kind: o.kind, namespace, name }, suspended ? 1 : 0);

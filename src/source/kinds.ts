@@ -7,6 +7,8 @@ import { gitRepositoryKind } from '../api/gitrepository.ts';
 import { helmChartKind } from '../api/helmchart.ts';
 import { helmRepositoryKind } from '../api/helmrepository.ts';
 import { ociRepositoryKind } from '../api/ocirepository.ts';
+import { bucketKind } from '../api/bucket.ts';
+import { reconcileBucket, type Bucket } from './bucket/reconcile.ts';
 import type { KindDefinition } from '../api/schema.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { Informer } from '../kube/informer.ts';
@@ -26,6 +28,7 @@ import { HelmIndexCache, reconcileHelmRepository, type HelmRepository } from './
 import { reconcileOCIRepository, type OCIRepository } from './oci/reconcile.ts';
 import { SourceController, type SourceReconciler } from './shell.ts';
 import type { Storage } from './storage/storage.ts';
+import type { NamespaceTeardown } from '../runtime/teardown.ts';
 
 /** What the rows' reconciles may use: shared services and the caches of every source kind. */
 export interface SourceContext {
@@ -88,6 +91,12 @@ export const SOURCE_KINDS: SourceKind[] = [
     reconciler: (ctx) => (obj) => reconcileOCIRepository(obj as OCIRepository, { storage: ctx.storage, secrets: ctx.secrets }),
   },
   {
+    api: bucketKind,
+    version: 'v1',
+    storageKind: 'bucket',
+    reconciler: (ctx) => (obj) => reconcileBucket(obj as Bucket, { storage: ctx.storage, secrets: ctx.secrets }),
+  },
+  {
     api: helmRepositoryKind,
     version: 'v1',
     storageKind: 'helmrepository',
@@ -100,7 +109,10 @@ export const SOURCE_KINDS: SourceKind[] = [
     reconciler: (ctx) => {
       const deps = {
         helmRepositories: ctx.informer('HelmRepository'),
-        sources: new Map([['GitRepository', ctx.informer('GitRepository')]]),
+        sources: new Map([
+          ['GitRepository', ctx.informer('GitRepository')],
+          ['Bucket', ctx.informer('Bucket')],
+        ]),
         indexes: ctx.indexes,
         secrets: ctx.secrets,
         storage: ctx.storage,
@@ -118,10 +130,10 @@ export const SOURCE_KINDS: SourceKind[] = [
           keys: (type, obj, old) =>
             artifactChanged(type, obj, old) || ociSpecChanged(type, obj, old) ? chartsOfSource(charts, 'HelmRepository', obj.metadata.namespace!, obj.metadata.name!) : [],
         },
-        {
-          kind: 'GitRepository',
-          keys: (type, obj, old) => (artifactChanged(type, obj, old) ? chartsOfSource(charts, 'GitRepository', obj.metadata.namespace!, obj.metadata.name!) : []),
-        },
+        ...(['GitRepository', 'Bucket'] as const).map((kind) => ({
+          kind,
+          keys: ((type, obj, old) => (artifactChanged(type, obj, old) ? chartsOfSource(charts, kind, obj.metadata.namespace!, obj.metadata.name!) : [])) as WatchKeys,
+        })),
       ];
     },
   },
@@ -143,6 +155,8 @@ export interface RegisterSourcesOptions {
   metrics: Metrics;
   log: Logger;
   concurrency: number;
+  /** The controller's own namespace (runtime/teardown.ts). */
+  teardown?: NamespaceTeardown;
 }
 
 /** Registers a controller for every row of `kinds`; returns the cache of each kind. */
@@ -175,6 +189,7 @@ export function registerSources(o: RegisterSourcesOptions, kinds: SourceKind[] =
       plural: k.api.plural,
       storageKind: k.storageKind,
       reconcile: k.reconciler(ctx),
+      teardown: o.teardown,
     });
     o.manager.add({
       kind: k.api.kind,

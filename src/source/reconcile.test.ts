@@ -113,6 +113,7 @@ describe('the source kinds table', () => {
       [
         ['GitRepository', 'gitrepositories', 'gitrepository'],
         ['OCIRepository', 'ocirepositories', 'ocirepository'],
+        ['Bucket', 'buckets', 'bucket'],
         ['HelmRepository', 'helmrepositories', 'helmrepository'],
         ['HelmChart', 'helmcharts', 'helmchart'],
       ],

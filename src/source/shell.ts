@@ -15,6 +15,7 @@ import type { Metrics } from '../runtime/metrics.ts';
 import type { ReconcileOutcome } from '../runtime/queue.ts';
 import { patchStatus } from '../runtime/status.ts';
 import type { Logger } from '../util/log.ts';
+import type { NamespaceTeardown } from '../runtime/teardown.ts';
 
 /** Annotation a user sets to ask for an immediate reconcile. */
 import { REQUESTED_AT as RECONCILE_REQUEST_ANNOTATION } from '../api/annotations.ts';
@@ -65,6 +66,8 @@ export interface SourceControllerOptions {
   /** Storage directory kind, e.g. gitrepository. */
   storageKind: string;
   reconcile: SourceReconciler;
+  /** The controller's own namespace (runtime/teardown.ts). */
+  teardown?: NamespaceTeardown;
 }
 
 /** One controller for any source kind, around the kind's reconcile. */
@@ -78,7 +81,7 @@ export class SourceController {
   async reconcile(key: string): Promise<ReconcileOutcome> {
     const started = Date.now();
     const o = this.o;
-    const lifecycle: LifecycleOptions = { client: o.client, metrics: o.metrics, kind: o.kind, plural: o.plural };
+    const lifecycle: LifecycleOptions = { client: o.client, metrics: o.metrics, kind: o.kind, plural: o.plural, teardown: o.teardown };
     const begun = await beginReconcile(lifecycle, o.objects, key);
     if (begun.phase === 'gone') return {};
     const obj = begun.obj;

@@ -69,5 +69,9 @@ export const OCI_REGISTRY: LocalGoTool = { name: 'oci-registry', purpose: 'the t
 /** The Helm SDK process that runs release actions for the controller. */
 export const HELM_DRIVER: LocalGoTool = { name: 'helm-driver', purpose: 'the Helm SDK driver', overrideEnv: 'SLUICE_HELM_DRIVER' };
 
+/** The test S3 server (gofakes3's in-memory store behind SigV4 checked with the AWS SDK's signer, loopback only). */
+export const S3_SERVER: LocalGoTool = { name: 's3-server', purpose: 'the test S3 server', overrideEnv: 'SLUICE_S3_SERVER' };
+
 export const ensureOciRegistry = (opts: EnsureOptions = {}) => ensureLocalGoTool(OCI_REGISTRY, opts);
+export const ensureS3Server = (opts: EnsureOptions = {}) => ensureLocalGoTool(S3_SERVER, opts);
 export const ensureHelmDriver = (opts: EnsureOptions = {}) => ensureLocalGoTool(HELM_DRIVER, opts);

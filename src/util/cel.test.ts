@@ -55,6 +55,11 @@ describe('parseExpression on an object: what Flux health expressions use', () =>
     [`status.phase.charAt(1) == 'u' && status.phase.reverse() == 'gninnuR'`, true],
     [`'a.b.c'.replace('.', '/') == 'a/b/c' && 'a.b.c'.replace('.', '/', 1) == 'a/b.c'`, true],
     [`strings.quote('x') == '"x"'`, true],
+    // format(), with cel-go's verbs.
+    [`'%s is %s with %d replicas'.format([status.phase, metadata.labels.app, status.replicas]) == 'Running is web with 3 replicas'`, true],
+    [`'%.2f|%f|%e'.format([0.5, 1.5, 1234.5]) == '0.50|1.500000|1.234500e+03' && '%.1f'.format([status.ratio]) == '0.5'`, true],
+    [`'%x %X %o %b'.format([255, 255, 8, 5]) == 'ff FF 10 101' && '%b'.format([true]) == '1'`, true],
+    [`'%s'.format([status.tags]) == '[a, b]' && '100%%'.format([]) == '100%' && '%x'.format(['hi']) == '6869'`, true],
     // ext.Sets and ext.Encoders.
     [`sets.contains(status.tags, ['a']) && !sets.contains(status.tags, ['c'])`, true],
     [`sets.equivalent(status.tags, ['b', 'a']) && sets.intersects(status.tags, ['b', 'z'])`, true],
@@ -67,6 +72,17 @@ describe('parseExpression on an object: what Flux health expressions use', () =>
 });
 
 describe('parseExpression errors', () => {
+  test("format() with a verb that does not fit its argument, or the wrong number of arguments, fails as cel-go's", () => {
+    for (const [expr, msg] of [
+      [`'%d'.format(['x']) == ''`, /decimal clause can only be used on integers, was given string \(argument 0\)/],
+      [`'%s %s'.format(['x']) == ''`, /index 1 out of range/],
+      [`'%s'.format(['x', 'y']) == ''`, /too many arguments supplied to string\.format/],
+      [`'%q'.format(['x']) == ''`, /unrecognized formatting clause "%q"/],
+    ] as const) {
+      assert.throws(() => parseExpression(expr).evaluate(widget), (err: Error) => err instanceof CelEvaluationError && msg.test(err.message));
+    }
+  });
+
   test('a syntax error is a CelExpressionError naming the expression', () => {
     assert.throws(() => parseExpression('status.phase =='), (err: Error) => {
       assert.ok(err instanceof CelExpressionError);

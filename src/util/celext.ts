@@ -10,6 +10,7 @@
 // are methods of that type. A Kubernetes object has no top-level field named
 // sets, base64 or strings, so nothing an expression reads is hidden by them.
 import type { Environment } from '@marcbachmann/cel-js';
+import { celFormat } from './celformat.ts';
 
 class SetsLibrary {}
 class Base64Library {}
@@ -65,5 +66,6 @@ export function registerFluxExtensions(env: Environment): Environment {
       if (n < 0 || parts.length - 1 <= n) return parts.join(to);
       return parts.slice(0, n + 1).join(to) + from + parts.slice(n + 1).join(from);
     })
-    .registerFunction('string.reverse(): string', (s: string) => codePoints(s).reverse().join(''));
+    .registerFunction('string.reverse(): string', (s: string) => codePoints(s).reverse().join(''))
+    .registerFunction('string.format(list): string', (s: string, args: unknown[]) => celFormat(s, args));
 }

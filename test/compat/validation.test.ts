@@ -205,3 +205,17 @@ test('status: observedGeneration starts at -1; condition types and reasons, arti
   await refused(patchStatus('HelmRelease', 'helm.toolkit.fluxcd.io/v2', 'hr', { storageNamespace: '' }), /status\.storageNamespace: Invalid value: "": .*should be at least 1 chars long/);
   await patchStatus('HelmRelease', 'helm.toolkit.fluxcd.io/v2', 'hr', { storageNamespace: ns.name });
 });
+
+test("GitRepository: provider aws and serviceAccountName with Flux's rule; OCI keyless verification fields", async () => {
+  const git = { url: 'https://git.example.invalid/repo.git', interval: '1m' };
+  const aws = await dryCreate('source.toolkit.fluxcd.io/v1', 'GitRepository', 'aws', { ...git, provider: 'aws', serviceAccountName: 'codecommit' });
+  assert.equal(aws.spec.serviceAccountName, 'codecommit');
+  await refused(dryCreate('source.toolkit.fluxcd.io/v1', 'GitRepository', 'generic-sa', { ...git, serviceAccountName: 'x' }), /serviceAccountName can only be set when provider is 'azure' or 'aws'/);
+  const oci = await dryCreate('source.toolkit.fluxcd.io/v1', 'OCIRepository', 'keyless', {
+    url: 'oci://registry.example.invalid/app',
+    interval: '1m',
+    verify: { provider: 'cosign', matchOIDCIdentity: [{ issuer: '^https://token\\.actions\\.githubusercontent\\.com$', subject: '^https://github\\.com/org/.*$' }], trustedRootSecretRef: { name: 'sigstore' } },
+  });
+  assert.equal(oci.spec.verify.trustedRootSecretRef.name, 'sigstore');
+  await refused(dryCreate('source.toolkit.fluxcd.io/v1', 'OCIRepository', 'keyless-bad', { url: 'oci://r.example.invalid/a', interval: '1m', verify: { provider: 'cosign', matchOIDCIdentity: [{ issuer: 'x' }] } }), /subject: Required value/);
+});

@@ -106,6 +106,15 @@ describe('bad input', () => {
     assert.equal((await configMapData(client, ns.name, 'path-settings'))!.message, 'running');
   });
 
+  test('inline values that are not a map: the schema takes any JSON, as Flux\'s does; the release fails and says why', async () => {
+    await createObject(client, hrs(), fromRepo('listvals', { values: { message: 'running' } }));
+    await untilHR(client, ns.name, 'listvals', 'installed', readyAt(1));
+    await patchSpec(client, hrPath(ns.name, 'listvals'), { values: ['message', 'changed'] });
+    const s = await untilHR(client, ns.name, 'listvals', 'values error', (x) => cond(x, 'Ready')?.reason === 'ValuesError');
+    assert.match(cond(s, 'Ready')!.message, /^spec\.values must be a map of values, not a list/);
+    assert.deepEqual(await revisions('listvals'), [[1, 'deployed']], 'the running release is left as it was');
+  });
+
   test('a values file that is not YAML: in a ConfigMap, and as the chart\'s values.yaml in Git', async () => {
     await createObject(client, hrs(), fromRepo('vals', { values: { message: 'running' } }));
     await untilHR(client, ns.name, 'vals', 'installed', readyAt(1));

@@ -94,8 +94,9 @@ test('upgrade RetryOnFailure: the failed upgrade is kept, not rolled back, retri
   assert.ok(gap >= 3_000, `the retry waited for retryInterval (4s), not less: ${gap} ms`);
   assert.ok(gap < 60_000, `the retry came after retryInterval, not the 1h interval: ${gap} ms`);
 
-  const s = await hrStatus(client, ns.name, 'ru');
-  assert.equal(cond(s, 'Ready')?.status, 'False');
+  // The release history moves before the status is written, and each retry
+  // passes through Ready=Unknown: wait for the failure to be recorded.
+  const s = await untilHR(client, ns.name, 'ru', 'the failed upgrade recorded', (x) => cond(x, 'Ready')?.status === 'False');
   assert.equal(cond(s, 'Ready')?.reason, 'UpgradeFailed');
   assert.match(cond(s, 'Ready')!.message, /^Helm upgrade failed for release .*\/ru with chart web@1\.0\.0: .*70000/);
   assert.equal(cond(s, 'Released')?.reason, 'UpgradeFailed');
@@ -135,8 +136,7 @@ test('install RetryOnFailure: the failed install is not uninstalled but retried 
   const listed = await listReleases(await testHelm(), await clusterTarget(), ns.name);
   assert.equal(listed.find((r) => r.name === 'ri')?.status, 'failed', 'the failed release is kept, not uninstalled');
 
-  const s = await hrStatus(client, ns.name, 'ri');
-  assert.equal(cond(s, 'Ready')?.status, 'False');
+  const s = await untilHR(client, ns.name, 'ri', 'the failure recorded', (x) => cond(x, 'Ready')?.status === 'False');
   assert.match(cond(s, 'Ready')!.reason, /^(InstallFailed|UpgradeFailed)$/);
   assert.match(cond(s, 'Ready')!.message, /70000/);
   assert.equal(cond(s, 'Remediated'), undefined);

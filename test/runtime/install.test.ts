@@ -141,7 +141,7 @@ test('install --replicas 2 --image REF@digest: a restricted pod by digest, a Pod
 test('the controller ClusterRole is least-privilege; cluster-admin is bound only without --multi-tenant', async () => {
   for (const multiTenant of [false, true]) {
     const objs = await exported(multiTenant ? ['--multi-tenant'] : []);
-    const role = find(objs, 'ClusterRole', 'sluice-controller')!;
+    const role = find(objs, 'ClusterRole', 'sluice-controller-sluice-system')!;
     for (const r of role.rules!) {
       assert.ok(!r.verbs.includes('*'), `no wildcard verbs: ${JSON.stringify(r)}`);
       if (r.apiGroups?.includes('') || r.apiGroups?.includes('*')) {
@@ -172,8 +172,8 @@ test('sluice install applies everything, and a second run changes nothing', asyn
   assert.equal(lines.length, objs.length, second.stdout);
   for (const l of lines) assert.match(l, / unchanged$/, `second run: ${l}`);
   client = await adminClient();
-  const role = await client.request<Obj>({ path: '/apis/rbac.authorization.k8s.io/v1/clusterroles/sluice-controller' });
-  assert.deepEqual(role.rules, find(objs, 'ClusterRole', 'sluice-controller')!.rules);
+  const role = await client.request<Obj>({ path: '/apis/rbac.authorization.k8s.io/v1/clusterroles/sluice-controller-sluice-system' });
+  assert.deepEqual(role.rules, find(objs, 'ClusterRole', 'sluice-controller-sluice-system')!.rules);
 });
 
 test('kubectl shows the columns Flux shows and explains the fields', async () => {
@@ -230,11 +230,11 @@ test('install --multi-tenant takes away the cluster-admin binding an earlier ins
   const sa = 'system:serviceaccount:sluice-system:sluice-controller';
   const can = async (...args: string[]) => (await run('kubectl', [kc, 'auth', 'can-i', ...args, `--as=${sa}`], { check: false })).stdout.trim();
   client ??= await adminClient();
-  assert.notEqual(await client.getOrUndefined('/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/sluice-reconciler'), undefined, 'single-tenant install first');
+  assert.notEqual(await client.getOrUndefined('/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/sluice-reconciler-sluice-system'), undefined, 'single-tenant install first');
   try {
     const res = await sluice(['install', kc, '--replicas=0', '--multi-tenant']);
-    assert.match(res.stdout, /ClusterRoleBinding\/sluice-reconciler deleted/);
-    assert.equal(await client.getOrUndefined('/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/sluice-reconciler'), undefined);
+    assert.match(res.stdout, /ClusterRoleBinding\/sluice-reconciler-sluice-system deleted/);
+    assert.equal(await client.getOrUndefined('/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/sluice-reconciler-sluice-system'), undefined);
     assert.equal(await can('create', 'deployments', '-A'), 'no');
     assert.equal(await can('delete', 'secrets', '-A'), 'no');
     assert.equal(await can('impersonate', 'groups'), 'no', 'could otherwise impersonate system:masters');
@@ -247,6 +247,6 @@ test('install --multi-tenant takes away the cluster-admin binding an earlier ins
     // Back to the single-tenant install the demo made.
     await sluice(['install', kc, '--replicas=0']);
   }
-  assert.notEqual(await client.getOrUndefined('/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/sluice-reconciler'), undefined);
+  assert.notEqual(await client.getOrUndefined('/apis/rbac.authorization.k8s.io/v1/clusterrolebindings/sluice-reconciler-sluice-system'), undefined);
   assert.equal(await can('create', 'deployments', '-A'), 'yes');
 });

@@ -55,7 +55,7 @@ export class HelmReleaseController {
       }),
       release: (t) => t.informers.stop(),
     });
-    this.lifecycle = { client: o.client, metrics: o.metrics, kind: this.kind, plural: HR_PLURAL };
+    this.lifecycle = { client: o.client, metrics: o.metrics, kind: this.kind, plural: HR_PLURAL, teardown: o.teardown };
   }
 
   /** Keys of HelmReleases whose chart is the given HelmChart. */

@@ -8,13 +8,18 @@ import type { ArtifactResolver } from '../../runtime/artifacts.ts';
 import type { EventRecorder } from '../../runtime/events.ts';
 import type { Metrics } from '../../runtime/metrics.ts';
 import type { Logger } from '../../util/log.ts';
+import type { NamespaceTeardown } from '../../runtime/teardown.ts';
 
 export interface HelmReleaseControllerOptions {
   client: KubeClient;
+  /** The controller's own namespace, whose objects are released when it is deleted (runtime/teardown.ts). */
+  teardown?: NamespaceTeardown;
   releases: Informer;
   charts: Informer;
   /** The OCIRepository cache, for chartRef of kind OCIRepository. */
   ociRepositories?: Informer;
+  /** The ExternalArtifact cache, for chartRef of kind ExternalArtifact (Flux's ExternalArtifact gate). */
+  externalArtifacts?: Informer;
   artifacts: ArtifactResolver;
   /** Runs the Helm actions (the Helm SDK in the helm-driver process). */
   helm: HelmDriver;

@@ -61,8 +61,11 @@ export async function chartSource(cx: ReleaseContext): Promise<HelmChart> {
   let chartName: string;
   if (cx.spec.chartRef) {
     const ref = cx.spec.chartRef;
-    if (ref.kind !== 'HelmChart' && !(ref.kind === 'OCIRepository' && cx.o.ociRepositories)) {
-      throw new StepFailure(Reason.ArtifactFailed, `chartRef of kind ${ref.kind} is not supported by Sluice (HelmChart and OCIRepository are)`, true);
+    if (ref.kind === 'ExternalArtifact' && !cx.o.externalArtifacts) {
+      throw new StepFailure(Reason.AccessDenied, `can't access '${ref.kind}/${ref.namespace ?? cx.ns}/${ref.name}', ExternalArtifact feature gate is disabled`, true);
+    }
+    if (ref.kind !== 'HelmChart' && ref.kind !== 'ExternalArtifact' && !(ref.kind === 'OCIRepository' && cx.o.ociRepositories)) {
+      throw new StepFailure(Reason.ArtifactFailed, `chartRef of kind ${ref.kind} is not supported by Sluice (HelmChart, OCIRepository and ExternalArtifact are)`, true);
     }
     chartNs = ref.namespace ?? cx.ns;
     chartName = ref.name;
@@ -85,15 +88,18 @@ export async function chartSource(cx: ReleaseContext): Promise<HelmChart> {
   } else {
     throw new StepFailure(Reason.InitFailed, 'either chart or chartRef must be set', true);
   }
-  const kind = cx.spec.chartRef?.kind === 'OCIRepository' ? 'OCIRepository' : 'HelmChart';
+  const kind = cx.spec.chartRef?.kind === 'OCIRepository' || cx.spec.chartRef?.kind === 'ExternalArtifact' ? cx.spec.chartRef.kind : 'HelmChart';
   if (cx.o.noCrossNamespaceRefs && cx.spec.chartRef && chartNs !== cx.ns) {
     throw new StepFailure(Reason.ArtifactFailed, `cannot access ${kind}/${chartNs}/${chartName}: cross-namespace references are disabled`, true);
   }
-  const informer = kind === 'OCIRepository' ? cx.o.ociRepositories! : cx.o.charts;
+  const informer = kind === 'OCIRepository' ? cx.o.ociRepositories! : kind === 'ExternalArtifact' ? cx.o.externalArtifacts! : cx.o.charts;
   const hc = informer.get(chartNs, chartName) as HelmChart | undefined;
   if (!hc) throw new StepFailure(Reason.ArtifactFailed, `could not get Source object: ${kind} '${chartNs}/${chartName}' not found`, false, 5_000);
   const ready = findCondition(hc, 'Ready');
-  const current = hc.status?.observedGeneration === hc.metadata.generation;
+  // An ExternalArtifact's producer need not write observedGeneration or a Ready condition: an artifact, and no Ready=False, is enough.
+  const external = kind === 'ExternalArtifact';
+  const current = external || hc.status?.observedGeneration === hc.metadata.generation;
+  if (external && hc.status?.artifact && ready?.status !== 'False') return hc;
   if (!hc.status?.artifact || !current || ready?.status !== 'True') {
     const why = !current ? 'reconciliation in progress' : ready?.message ?? 'no artifact yet';
     throw new StepFailure(Reason.SourceNotReady, `${kind} '${chartNs}/${chartName}' is not ready: ${why}`, false, cx.interval);
@@ -167,6 +173,12 @@ export async function prepare(cx: ReleaseContext, hc: HelmChart): Promise<Prepar
   }
   let values: Values;
   try {
+    // Flux's schema takes any JSON here, and Flux then reads a list or a
+    // string as no values at all; Sluice says so instead.
+    const inline: unknown = cx.spec.values;
+    if (inline !== undefined && inline !== null && (typeof inline !== 'object' || Array.isArray(inline))) {
+      throw new Error(`spec.values must be a map of values, not ${Array.isArray(inline) ? 'a list' : `a ${typeof inline}`}: the chart's values are keys and their values`);
+    }
     values = await composeValues(cx.ns, cx.spec.values as Values | undefined, cx.spec.valuesFrom ?? [], async (kind, n) => {
       if (kind === 'Secret') {
         const s = await readSecret(cx.o.client, cx.ns, n);

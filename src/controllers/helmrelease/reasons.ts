@@ -15,6 +15,8 @@ export const Reason = {
   UninstallSucceeded: 'UninstallSucceeded',
   UninstallFailed: 'UninstallFailed',
   ArtifactFailed: 'ArtifactFailed',
+  /** A source reference the controller may not follow (cross-namespace, a feature gate that is off). */
+  AccessDenied: 'AccessDenied',
   InitFailed: 'InitFailed',
   GetLastReleaseFailed: 'GetLastReleaseFailed',
   DependencyNotReady: 'DependencyNotReady',

@@ -22,7 +22,13 @@ export async function build(env: Env, a: Attempt, artifact: ArtifactRef, target:
   }
   let built: BuiltSet;
   try {
-    built = BuiltSet.of(await buildDir(env, a.obj, await env.o.artifacts.resolve(artifact), target));
+    const result = await buildDir(env, a.obj, await env.o.artifacts.resolve(artifact), target);
+    built = BuiltSet.of(result.objects);
+    // A remote base can change while the artifact stays the same: build it anew each time, as Flux does.
+    if (result.remote) {
+      countBuild(env, 'uncacheable');
+      return built;
+    }
   } catch (err) {
     return buildFailure(err);
   }
@@ -32,7 +38,7 @@ export async function build(env: Env, a: Attempt, artifact: ArtifactRef, target:
 }
 
 /** The objects of a source tree at `dir`, built as `obj`'s spec says (also an older revision's tree, for a rollback). */
-export async function buildDir(env: Env, obj: Kustomization, dir: string, target: Target): Promise<KubeObject[]> {
+export async function buildDir(env: Env, obj: Kustomization, dir: string, target: Target): Promise<{ objects: KubeObject[]; remote?: string[] }> {
   let decrypted: DecryptedTree | undefined;
   try {
     const keys = await decryptionKeys(env, obj);
@@ -42,9 +48,10 @@ export async function buildDir(env: Env, obj: Kustomization, dir: string, target
       decrypted: !!decrypted,
       spec: obj.spec,
       strictSubstitution: env.o.strictPostBuildSubstitutions ?? true,
+      remoteBases: !env.o.noRemoteBases,
       vars: { lookup: (kind, n) => lookupVars(target.client, obj.metadata.namespace!, kind, n) },
     });
-    return result.objects.map((m) => m.object as KubeObject);
+    return { objects: result.objects.map((m) => m.object as KubeObject), remote: result.remote };
   } finally {
     await decrypted?.cleanup();
   }

@@ -48,7 +48,7 @@ export class KustomizationController {
     this.env = {
       o,
       kind: this.kind,
-      lifecycle: { client: o.client, metrics: o.metrics, kind: this.kind, plural: KS_PLURAL },
+      lifecycle: { client: o.client, metrics: o.metrics, kind: this.kind, plural: KS_PLURAL, teardown: o.teardown },
       targets: new Targets({
         client: o.client,
         defaultServiceAccount: o.defaultServiceAccount,

@@ -8,9 +8,12 @@ import type { EventRecorder } from '../../runtime/events.ts';
 import type { Metrics } from '../../runtime/metrics.ts';
 import type { Logger } from '../../util/log.ts';
 import type { MirrorCache } from '../../source/git/index.ts';
+import type { NamespaceTeardown } from '../../runtime/teardown.ts';
 
 export interface KustomizationControllerOptions {
   client: KubeClient;
+  /** The controller's own namespace, whose objects are released when it is deleted (runtime/teardown.ts). */
+  teardown?: NamespaceTeardown;
   kustomizations: Informer;
   /** Source caches by kind (GitRepository, ...). */
   sources: Map<string, Informer>;
@@ -39,4 +42,6 @@ export interface KustomizationControllerOptions {
   mirrors?: MirrorCache;
   /** Automatic rollback for every Kustomization that does not turn it off (Sluice's --rollback-all); off by default, as Flux. */
   rollbackAll?: boolean;
+  /** Flux's --no-remote-bases: refuse remote kustomize bases and resources (they are fetched by default, as in Flux). */
+  noRemoteBases?: boolean;
 }

@@ -66,7 +66,7 @@ async function buildRevision(env: Env, a: Attempt, obj: Kustomization, revision:
       tree = { dir, cleanup: async () => {} };
     }
     try {
-      objects = await buildDir(env, obj, tree.dir, target);
+      objects = (await buildDir(env, obj, tree.dir, target)).objects;
     } finally {
       await tree.cleanup();
     }

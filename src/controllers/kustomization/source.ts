@@ -13,6 +13,10 @@ export function sourceArtifact(env: Env, a: Attempt): ArtifactRef | Failure {
     return new Failure(Reason.AccessDenied, `cannot access ${ref.kind}/${srcNs}/${ref.name}: cross-namespace references are disabled`, { stalled: true });
   }
   const sources = env.o.sources.get(ref.kind);
+  if (!sources && ref.kind === 'ExternalArtifact') {
+    // Flux's words: the kind is served, reading it is a feature gate (off by default).
+    return new Failure(Reason.AccessDenied, `can't access '${ref.kind}/${srcNs}/${ref.name}', ExternalArtifact feature gate is disabled`, { stalled: true });
+  }
   if (!sources) {
     return new Failure(Reason.ArtifactFailed, `source kind ${ref.kind} is not supported by this controller`, { stalled: true });
   }
