@@ -10,6 +10,12 @@ export interface ChangeSetEntry {
   action: Action;
   /** Why an object was skipped, or what a recreate replaced. */
   reason?: string;
+  /**
+   * metadata.generation the apply produced (created, configured, recreated):
+   * a wait reading a cache that has not seen it yet must not take the
+   * object's previous, already observed state for this one.
+   */
+  generation?: number;
 }
 
 /** One line per object, as a person wants it in a log: `Deployment/apps/web configured`. */

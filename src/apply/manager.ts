@@ -263,30 +263,33 @@ export class ResourceManager {
         return { ...base, action: 'skipped', reason: p.reason };
       case 'unchanged':
         return { ...base, action: 'unchanged' };
-      case 'recreate':
+      case 'recreate': {
         await this.deleteAndWait(p);
-        await this.applyAndRemember(p, opts);
-        return { ...base, action: 'recreated', reason: p.reason };
-      case 'create':
-        await this.applyAndRemember(p, opts);
-        return { ...base, action: 'created' };
+        const generation = await this.applyAndRemember(p, opts);
+        return { ...base, action: 'recreated', reason: p.reason, ...(generation !== undefined ? { generation } : {}) };
+      }
+      case 'create': {
+        const generation = await this.applyAndRemember(p, opts);
+        return { ...base, action: 'created', ...(generation !== undefined ? { generation } : {}) };
+      }
       case 'apply': {
         if (p.takeover && p.live) {
           const path = resourcePath(p.mapping!, p.obj.metadata.namespace, p.obj.metadata.name);
           await takeOver(this.client, path, p.live, opts.takeoverManagers ?? DEFAULT_TAKEOVER_MANAGERS, manager);
         }
-        await this.applyAndRemember(p, opts);
-        return { ...base, action: 'configured' };
+        const generation = await this.applyAndRemember(p, opts);
+        return { ...base, action: 'configured', ...(generation !== undefined ? { generation } : {}) };
       }
       case 'deferred':
         throw new Error('internal: deferred object reached execution');
     }
   }
 
-  /** The real apply; the memo keeps the resourceVersion it produced. */
-  private async applyAndRemember(p: Planned, opts: ApplyOptions): Promise<void> {
+  /** The real apply; the memo keeps the resourceVersion it produced. Returns the object's new generation. */
+  private async applyAndRemember(p: Planned, opts: ApplyOptions): Promise<number | undefined> {
     const result = await this.serverApply(p, opts, false);
     opts.memo?.record(p.obj, result.metadata.resourceVersion, p.json);
+    return result.metadata.generation;
   }
 
   private serverApply(p: Planned, opts: ApplyOptions, dryRun: boolean): Promise<KubeObject> {

@@ -75,7 +75,13 @@ export function appliedRefs(entries: ChangeSetEntry[]): WaitRef[] {
 /** The object a change-set entry is about, as a WaitRef. */
 export function entryRef(e: ChangeSetEntry): WaitRef {
   const r = parseObjectId(e.id);
-  return { apiVersion: r.group ? `${r.group}/${e.version}` : e.version, kind: r.kind, namespace: r.namespace || undefined, name: r.name };
+  return {
+    apiVersion: r.group ? `${r.group}/${e.version}` : e.version,
+    kind: r.kind,
+    namespace: r.namespace || undefined,
+    name: r.name,
+    ...(e.generation !== undefined ? { generation: e.generation } : {}),
+  };
 }
 
 /** The last step: waits until every object of `refs` is ready on the cluster of `rm`. */

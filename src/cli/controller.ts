@@ -47,6 +47,7 @@ export async function controllerCommand(args: string[]): Promise<number> {
       applyConcurrency: s.applyConcurrency,
       releaseConcurrency: s.releaseConcurrency,
       noCrossNamespaceRefs: s.noCrossNamespaceRefs,
+      autoRollback: s.autoRollback,
       defaultServiceAccount: s.defaultServiceAccount,
       requeueDependencyMs: s.requeueDependencyMs,
       watchNamespace: s.watchNamespace,

@@ -29,6 +29,8 @@ export interface ControllerSettings {
   requeueDependencyMs: number;
   noCrossNamespaceRefs: boolean;
   noRemoteBases: boolean;
+  /** Sluice's --auto-rollback: every Kustomization rolls back when a new revision fails its health checks (default off, as Flux). */
+  autoRollback: boolean;
   defaultServiceAccount?: string;
   defaultDecryptionServiceAccount?: string;
   defaultKubeConfigServiceAccount?: string;
@@ -89,6 +91,8 @@ work with their Flux names; Sluice's earlier names are aliases (in brackets).
   --graceful-shutdown-timeout D      time running reconciles get on shutdown (default 30s)
   --no-cross-namespace-refs          refuse sources and dependencies in other namespaces
   --no-remote-bases                  refuse remote kustomize bases: every resource must come from the artifact
+  --auto-rollback                    Sluice's: every Kustomization rolls back to its last healthy revision when a
+                                     new one fails its health checks (default false; per object: sluice.dev/rollback)
   --default-service-account NAME     impersonate this service account when an object names none
   --default-decryption-service-account NAME, --default-kubeconfig-service-account NAME
                                      Flux's workload-identity defaults: accepted, and logged as having no
@@ -107,7 +111,7 @@ work with their Flux names; Sluice's earlier names are aliases (in brackets).
   --feature-gates A=true,B=false     Flux's feature gates (see the README)
 `;
 
-const BOOLEANS = ['enable-leader-election', 'leader-elect', 'leader-election-release-on-cancel', 'no-cross-namespace-refs', 'no-remote-bases', 'watch-all-namespaces', 'help'];
+const BOOLEANS = ['enable-leader-election', 'leader-elect', 'leader-election-release-on-cancel', 'no-cross-namespace-refs', 'no-remote-bases', 'watch-all-namespaces', 'auto-rollback', 'help'];
 
 const STRINGS = [
   'kubeconfig', 'context', 'leader-election-lease-duration', 'leader-election-renew-deadline', 'leader-election-retry-period',
@@ -275,6 +279,7 @@ export function parseControllerFlags(argv: string[], env: Record<string, string 
     requeueDependencyMs: duration('requeue-dependency', v['requeue-dependency'] ?? '30s'),
     noCrossNamespaceRefs: bools['no-cross-namespace-refs'] ?? false,
     noRemoteBases: bools['no-remote-bases'] ?? false,
+    autoRollback: bools['auto-rollback'] ?? false,
     defaultServiceAccount: v['default-service-account'] || undefined,
     defaultDecryptionServiceAccount: v['default-decryption-service-account'] || undefined,
     defaultKubeConfigServiceAccount: v['default-kubeconfig-service-account'] || undefined,

@@ -11,6 +11,8 @@ const verbs: Record<string, { run: () => Promise<Verb>; help: Array<[synopsis: s
   build: { run: async () => (await import('./build.ts')).buildCommand, help: [['build ks NAME --path DIR', 'build a local directory as the controller would build the Kustomization']] },
   get: { run: async () => (await import('./get.ts')).getCommand, help: [['get KIND [NAME]', 'list sources, Kustomizations, HelmReleases and their status (-A, -o, -w)']] },
   reconcile: { run: async () => (await import('./reconcile.ts')).reconcileCommand, help: [['reconcile KIND NAME', 'ask for a reconcile now and wait for it (--with-source, --force)']] },
+  history: { run: async () => (await import('./history.ts')).historyCommand, help: [['history ks|hr NAME', 'revisions applied: a Kustomization\'s record, a HelmRelease\'s Helm storage']] },
+  rollback: { run: async () => (await import('./rollback.ts')).rollbackCommand, help: [['rollback ks|hr NAME', 'pin to an older revision (--to R|previous) until --clear']] },
   suspend: { run: async () => (await import('./suspend.ts')).suspendCommand, help: [['suspend KIND NAME|--all', 'stop reconciling (spec.suspend: true)']] },
   resume: { run: async () => (await import('./suspend.ts')).resumeCommand, help: [['resume KIND NAME|--all', 'reconcile again and wait for it (--wait=false to not wait)']] },
   wait: { run: async () => (await import('./wait.ts')).waitCommand, help: [['wait ks|hr NAME --for-revision SHA', 'wait until a revision is applied and healthy (CI; exit 0, 1 failed, 2 timeout)']] },

@@ -117,13 +117,15 @@ export interface WaitOptions {
   spec?: Record<string, unknown>;
   /** Only set the annotation (resume --wait=false). */
   noWait?: boolean;
+  /** More annotations in the same patch (null removes one): one event, one reconcile. */
+  annotations?: Record<string, string | null>;
 }
 
 /** Stamps reconcile.fluxcd.io/requestedAt (and forceAt/resetAt) on the object, then waits until its controller handled it; 0 when it ended Ready. */
 export async function requestAndWait(client: KubeClient, kind: CliKind, namespace: string, name: string, o: WaitOptions): Promise<number> {
   const path = objectPath(kind, namespace, name);
   const requestedAt = new Date().toISOString();
-  const annotations: Record<string, string> = { [REQUESTED_AT]: requestedAt };
+  const annotations: Record<string, string | null> = { ...o.annotations, [REQUESTED_AT]: requestedAt };
   if (o.force) annotations[FORCE_AT] = requestedAt;
   if (o.reset) annotations[RESET_AT] = requestedAt;
   process.stderr.write(`► annotating ${kind.def.kind} ${name} in ${namespace} namespace\n`);

@@ -4,6 +4,7 @@
 import type { KubeObject } from '../kube/object.ts';
 import { findCondition } from '../kube/object.ts';
 import type { CliKind } from './args.ts';
+import { SLUICE_PIN } from '../api/annotations.ts';
 
 export interface TableOptions {
   /** -A: a NAMESPACE column first. */
@@ -26,9 +27,13 @@ export function revisionOf(k: CliKind, obj: KubeObject): string {
   if (k.def.kind === 'HelmRelease') {
     const history = Array.isArray(status.history) ? status.history : [];
     const latest = rec(history[0]);
-    return str(latest.chartVersion) || str(status.lastAttemptedRevision);
+    const pin = obj.metadata.annotations?.[SLUICE_PIN];
+    const rev = str(latest.chartVersion) || str(status.lastAttemptedRevision);
+    return pin ? `${rev} (pinned to Helm revision ${pin})` : rev;
   }
-  return str(status.lastAppliedRevision);
+  // A pin (sluice rollback --to) shows beside the revision it holds.
+  const pin = obj.metadata.annotations?.[SLUICE_PIN];
+  return pin ? `${str(status.lastAppliedRevision)} (pinned)` : str(status.lastAppliedRevision);
 }
 
 /** READY and MESSAGE: the Ready condition, or Unknown while no controller has looked at the object. */

@@ -49,6 +49,8 @@ export interface OperatorOptions {
   /** HelmReleases reconciled at once (default: four per core, at most `concurrency`). */
   releaseConcurrency?: number;
   noCrossNamespaceRefs?: boolean;
+  /** Automatic rollback for every Kustomization (Sluice's --auto-rollback); per object with sluice.dev/rollback. */
+  autoRollback?: boolean;
   defaultServiceAccount?: string;
   requeueDependencyMs?: number;
   /** Reconcile objects of this namespace only. */
@@ -192,6 +194,8 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
     takeoverManagers: o.overrideManagers?.length ? [...DEFAULT_TAKEOVER_MANAGERS, ...o.overrideManagers] : undefined,
     failFast: !gates.DisableFailFastBehavior,
     strictPostBuildSubstitutions: gates.StrictPostBuildSubstitutions,
+    mirrors,
+    rollbackAll: o.autoRollback,
     noRemoteBases: o.noRemoteBases,
   });
 

@@ -11,6 +11,8 @@ export interface WaitRef {
   kind: string;
   namespace?: string;
   name: string;
+  /** The generation an apply just produced: an object seen at an older one (a cache behind the apply) is not judged yet. */
+  generation?: number;
 }
 
 export interface ObjectHealth {
@@ -86,7 +88,13 @@ export async function waitForSet(
     for (const ref of g.refs) {
       const key = subject({ kind: ref.kind, metadata: ref });
       const obj = lookup(ref.name);
-      health.set(key, { subject: key, ref, result: obj ? judge(obj) : { status: 'NotFound', message: 'object not found' } });
+      const behind = obj && ref.generation !== undefined && typeof obj.metadata.generation === 'number' && obj.metadata.generation < ref.generation;
+      const result = !obj
+        ? { status: 'NotFound' as const, message: 'object not found' }
+        : behind
+          ? { status: 'InProgress' as const, message: `generation ${ref.generation} not seen yet` }
+          : judge(obj);
+      health.set(key, { subject: key, ref, result });
     }
   };
   const starters: Array<() => Promise<void>> = [];

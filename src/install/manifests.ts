@@ -79,6 +79,8 @@ export function installManifests(o: InstallOptions): KubeObject[] {
         { apiGroups: ['notification.toolkit.fluxcd.io'], resources: ['providers', 'alerts', 'receivers'], verbs: ['get', 'list', 'watch', 'patch'] },
         { apiGroups: ['notification.toolkit.fluxcd.io'], resources: ['providers/status', 'alerts/status', 'receivers/status'], verbs: ['get', 'patch', 'update'] },
         { apiGroups: [''], resources: ['secrets', 'configmaps'], verbs: ['get', 'list', 'watch'] },
+        // Sluice's revision record of each Kustomization (sluice-history-<name>), beside it: also with --multi-tenant.
+        { apiGroups: [''], resources: ['configmaps'], verbs: ['create', 'update'] },
         { apiGroups: [''], resources: ['events'], verbs: ['create', 'patch'] },
         // Whether its own namespace is being deleted (runtime/teardown.ts).
         { apiGroups: [''], resources: ['namespaces'], verbs: ['get'] },

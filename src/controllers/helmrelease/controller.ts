@@ -4,6 +4,7 @@
 // is cut into files as helm-controller cuts its reconcile: prepare.ts (sources,
 // values, the desired release), loop.ts (which action next), actions/ (one
 // Helm action a file), drift.ts, status.ts; they share context.ts.
+import { SLUICE_PIN } from '../../api/annotations.ts';
 import { ResourceManager } from '../../apply/manager.ts';
 import { uninstallRelease } from '../../helm/actions.ts';
 import { readReleases } from '../../helm/release.ts';
@@ -99,6 +100,11 @@ export class HelmReleaseController {
     const log = this.o.log.with({ controller: 'helmrelease', namespace: begun.obj.metadata.namespace, name: begun.obj.metadata.name });
     if (begun.phase === 'deleting') return this.finalize(begun.obj, log);
     if (begun.suspended) return {};
+    // `sluice rollback helmrelease` pinned the release to an older Helm revision: no upgrade back to Git's until cleared.
+    if (begun.obj.metadata.annotations?.[SLUICE_PIN]) {
+      log.debug('pinned', { revision: begun.obj.metadata.annotations[SLUICE_PIN] });
+      return {};
+    }
     return runReconcile(newContext(this.o, this, begun.obj, log, signal));
   }
 

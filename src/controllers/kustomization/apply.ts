@@ -52,7 +52,8 @@ export async function applyStage(env: Env, a: Attempt, target: Target, objects: 
   try {
     run = await applySet(target.rm, objects, {
       apply: { ownerLabels, liveCache: target.informers, memo, force: a.obj.spec.force, concurrency: env.o.applyConcurrency ?? 16, takeoverManagers: env.o.takeoverManagers, ignore },
-      previous: () => a.prev.inventory,
+      // The inventory as it stands: what the last apply left (for a rollback, the failed revision's).
+      previous: () => a.status.inventory,
       prune: a.obj.spec.prune
         ? {
             ownerLabels,

@@ -6,6 +6,7 @@ import type { KustomizationStatus } from '../../api/kustomization.ts';
 import type { AppliedMemo } from '../../apply/memo.ts';
 import type { ResourceManager } from '../../apply/manager.ts';
 import type { KubeClient } from '../../kube/client.ts';
+import type { KubeObject } from '../../kube/object.ts';
 import type { SharedInformers } from '../../kube/informer.ts';
 import { Conditions, rfc3339 } from '../../runtime/conditions.ts';
 import type { LifecycleOptions } from '../../runtime/lifecycle.ts';
@@ -14,6 +15,7 @@ import { parseDuration } from '../../util/duration.ts';
 import type { Logger } from '../../util/log.ts';
 import type { BuildCache } from './buildcache.ts';
 import type { KustomizationControllerOptions } from './options.ts';
+import type { RecordStore } from './recordstore.ts';
 import { REQUESTED_AT, type Kustomization } from './names.ts';
 
 /** What the controller keeps per target (cluster and identity). */
@@ -30,6 +32,9 @@ export interface Target extends TargetCaches {
   client: KubeClient;
 }
 
+/** Per Kustomization: the objects of the older revision it runs, so holding it does not rebuild each interval. */
+export type RevisionBuilds = Map<string, { revision: string; spec: string; objects: KubeObject[] }>;
+
 /** The controller's state, as its stages use it. */
 export interface Env {
   o: KustomizationControllerOptions;
@@ -42,6 +47,10 @@ export interface Env {
   builds: BuildCache;
   /** Health waits in flight, cancelled when a new source revision arrives. */
   waits: Map<string, { revision: string; abort: AbortController }>;
+  /** Sluice's revision records (history, last healthy revision, rollback state). */
+  records: RecordStore;
+  /** Per Kustomization: the build of the older revision it runs (rolled back or pinned). */
+  revisionBuilds: RevisionBuilds;
 }
 
 /** A delayed Ready=Unknown status write (see PROGRESS_STATUS_DELAY_MS in finish.ts). */

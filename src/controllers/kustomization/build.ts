@@ -25,9 +25,7 @@ export async function build(env: Env, a: Attempt, artifact: ArtifactRef, target:
   }
   let built: BuiltSet;
   try {
-    const dir = await env.o.artifacts.resolve(artifact);
-    const keys = await decryptionKeys(env.o.client, a.obj, env.o.sopsAgeSecret);
-    const result = await buildObjects({ dir, obj: a.obj, keys, varsClient: target.client, strict: env.o.strictPostBuildSubstitutions ?? true, remoteBases: !env.o.noRemoteBases });
+    const result = await buildDir(env, a.obj, await env.o.artifacts.resolve(artifact), target);
     built = BuiltSet.of(result.objects);
     // A remote base can change while the artifact stays the same: build it anew each time, as Flux does.
     if (result.remote) {
@@ -35,8 +33,7 @@ export async function build(env: Env, a: Attempt, artifact: ArtifactRef, target:
       return built;
     }
   } catch (err) {
-    const known = err instanceof BuildError || err instanceof ManifestError || err instanceof SubstitutionError || err instanceof DecryptionError;
-    return new Failure(Reason.BuildFailed, known ? (err as Error).message : `build failed: ${(err as Error).message}`);
+    return buildFailure(err);
   }
   env.builds.set(a.key, inputs, built);
   countBuild(env, inputs === undefined ? 'uncacheable' : 'miss');
@@ -52,6 +49,18 @@ function leftOut(artifact: ArtifactRef, path: string | undefined): string | unde
   const dir = (path ?? '').replace(/\\/g, '/').split('/').filter((p) => p && p !== '.').join('/');
   const hit = skippedEntries(artifact.metadata).find((e) => !dir || e.path === dir || e.path.startsWith(`${dir}/`));
   return hit && `'${hit.path}' was left out of the source artifact, so ./${dir} cannot be built as committed: ${hit.reason}`;
+}
+
+/** The objects of a source tree at `dir`, built as `obj`'s spec says (also an older revision's tree, for a rollback). */
+export async function buildDir(env: Env, obj: Kustomization, dir: string, target: Target): Promise<{ objects: KubeObject[]; remote: boolean }> {
+  const keys = await decryptionKeys(env.o.client, obj, env.o.sopsAgeSecret);
+  return buildObjects({ dir, obj, keys, varsClient: target.client, strict: env.o.strictPostBuildSubstitutions ?? true, remoteBases: !env.o.noRemoteBases });
+}
+
+/** The BuildFailed failure for an error of buildDir. */
+export function buildFailure(err: unknown): Failure {
+  const known = err instanceof BuildError || err instanceof ManifestError || err instanceof SubstitutionError || err instanceof DecryptionError;
+  return new Failure(Reason.BuildFailed, known ? (err as Error).message : `build failed: ${(err as Error).message}`);
 }
 
 function countBuild(env: Env, result: BuildCacheResult): void {

@@ -12,7 +12,7 @@ import type { ReconcileOutcome } from '../../runtime/queue.ts';
 import { Targets } from '../../runtime/target.ts';
 import type { KustomizationControllerOptions } from './options.ts';
 import { applyStage, targetStage } from './apply.ts';
-import { Failure, startAttempt, type Env, type PendingProgress } from './attempt.ts';
+import { Failure, startAttempt, type Attempt, type Env, type PendingProgress } from './attempt.ts';
 import { build } from './build.ts';
 import { BuildCache } from './buildcache.ts';
 import { dependencyFailure } from './dependencies.ts';
@@ -20,8 +20,13 @@ import { compileExpressions } from './expressions.ts';
 import { finalize } from './finalize.ts';
 import { finish, markAttempted, succeed } from './finish.ts';
 import { healthStage } from './health.ts';
-import { KS_PLURAL, ORIGIN_REVISION_KEY, type Kustomization } from './names.ts';
+import { KS_PLURAL, ORIGIN_REVISION_KEY, REQUESTED_AT, type Kustomization } from './names.ts';
 import { sourceArtifact } from './source.ts';
+import { rfc3339 } from '../../runtime/conditions.ts';
+import type { ArtifactRef } from '../../runtime/artifacts.ts';
+import { PIN_ANNOTATION, plan, recordApplied, recordVerdict, rollbackEnabled, rollbackTarget, triggerOf, type AttemptId, type HealthyRevision } from './record.ts';
+import { RecordStore } from './recordstore.ts';
+import { holdRollback, ROLLED_BACK_CONDITION, rollBack, runPinned, stoppedRollback } from './rollback.ts';
 
 export type { KustomizationControllerOptions } from './options.ts';
 
@@ -53,6 +58,8 @@ export class KustomizationController {
       memos: new Map(),
       builds: this.builds,
       waits: new Map(),
+      records: new RecordStore(o.client),
+      revisionBuilds: new Map(),
     };
   }
 
@@ -118,6 +125,8 @@ export class KustomizationController {
     if (begun.phase === 'gone') {
       env.memos.delete(key);
       env.builds.delete(key);
+      env.records.forget(key);
+      env.revisionBuilds.delete(key);
       return {};
     }
     const log = this.o.log.with({ controller: 'kustomization', namespace: begun.obj.metadata.namespace, name: begun.obj.metadata.name });
@@ -136,6 +145,32 @@ export class KustomizationController {
     if (artifact instanceof Failure) return finish(env, a, artifact);
     const revision = artifact.revision;
     a.originRevision = artifact.metadata?.[ORIGIN_REVISION_KEY] || undefined;
+    const at: AttemptId = { revision, generation: a.generation, requestedAt: a.obj.metadata.annotations?.[REQUESTED_AT] };
+    const pin = a.obj.metadata.annotations?.[PIN_ANNOTATION]?.trim() || undefined;
+    // Sluice's record is read only when this attempt may add to it or act on
+    // it: a steady reconcile reads and writes nothing more than before.
+    const record = needsRecord(a, at, pin) ? await env.records.load(a.obj) : undefined;
+    const planned = plan(at, pin, record);
+    if (planned.kind !== 'normal') {
+      const target = await targetStage(env, a);
+      if (target instanceof Failure) return finish(env, a, target);
+      switch (planned.kind) {
+        case 'pinned':
+          return runPinned(env, a, target, record!, planned.revision, { revision, digest: artifact.digest, artifact: artifactRef(artifact) }, signal, health);
+        case 'hold':
+          return holdRollback(env, a, target, record!, planned.state);
+        case 'stopped':
+          return stoppedRollback(env, a, planned.state);
+        case 'resume': {
+          // A rollback the controller stopped in the middle of (a restart, a leader change): finish it.
+          const to = record!.healthy ?? fallbackHealthy(a);
+          if (!to) return stoppedRollback(env, a, { ...planned.state, phase: 'failed', error: 'the revision to roll back to is no longer known' });
+          return rollBack(env, a, target, at, record!, to, planned.state.failure, signal, health);
+        }
+      }
+    }
+    // The source's own revision: no rollback or pin is in effect any more.
+    a.conds.delete(ROLLED_BACK_CONDITION);
     markAttempted(env, a, revision);
     const target = await targetStage(env, a);
     if (target instanceof Failure) return finish(env, a, target);
@@ -144,11 +179,63 @@ export class KustomizationController {
     // A fresh copy each time, the same whether built now or reused.
     const applied = await applyStage(env, a, target, built.objects(), revision);
     if (applied instanceof Failure) return finish(env, a, applied);
+    const appliedAt = rfc3339(new Date());
+    if (record) {
+      record.entries = recordApplied(record.entries, {
+        revision,
+        digest: artifact.digest,
+        generation: a.generation,
+        trigger: triggerOf(at, a.prev),
+        applied: appliedAt,
+        inventory: a.status.inventory?.entries.length ?? 0,
+      });
+    }
     const healthy = await healthStage(env, a, target, applied.applied, revision, signal, health);
     if (healthy === 'canceled') return { requeueAfterMs: 0 };
-    if (healthy instanceof Failure) return finish(env, a, healthy);
+    if (healthy instanceof Failure) {
+      if (!record) return finish(env, a, healthy);
+      record.entries = recordVerdict(record.entries, rfc3339(new Date()), healthy.message);
+      if (rollbackEnabled(a.obj.metadata.annotations, !!this.o.rollbackAll) && !signal.aborted) {
+        const to = rollbackTarget(at, a.obj.spec, { ...record, healthy: record.healthy ?? fallbackHealthy(a) });
+        if (!('none' in to)) return rollBack(env, a, target, at, record, to, healthy.message, signal, health);
+        a.log.info('no rollback', { why: to.none });
+      }
+      await env.records.save(a.obj, record);
+      return finish(env, a, healthy);
+    }
+    if (record) {
+      record.entries = recordVerdict(record.entries, rfc3339(new Date()));
+      record.healthy = { revision, digest: artifact.digest, generation: a.generation, spec: a.obj.spec, artifact: artifactRef(artifact) };
+      delete record.rollback;
+      await env.records.save(a.obj, record);
+    }
     return succeed(env, a, revision, built.digest, applied.changes);
   }
+}
+
+/**
+ * Whether this attempt needs the record: new work (a revision, generation or
+ * reconcile request not handled yet), a pin, or a rollback shown in status.
+ */
+function needsRecord(a: Attempt, at: AttemptId, pin: string | undefined): boolean {
+  if (pin || a.prev.conditions?.some((c) => c.type === ROLLED_BACK_CONDITION)) return true;
+  if (at.revision !== a.prev.lastAppliedRevision || at.generation !== a.prev.observedGeneration) return true;
+  return !!at.requestedAt && at.requestedAt !== a.prev.lastHandledReconcileAt;
+}
+
+/**
+ * For a Kustomization whose record has no healthy revision yet (it was Ready
+ * before Sluice kept records): the revision Flux's status says was applied,
+ * which is only set once its health checks passed, with the current spec.
+ */
+function fallbackHealthy(a: Attempt): HealthyRevision | undefined {
+  const rev = a.prev.lastAppliedRevision;
+  return rev ? { revision: rev, generation: a.prev.observedGeneration ?? a.generation, spec: a.obj.spec } : undefined;
+}
+
+/** The parts of a source artifact needed to fetch it again. */
+function artifactRef(x: ArtifactRef): ArtifactRef {
+  return { url: x.url, path: x.path, revision: x.revision, ...(x.digest ? { digest: x.digest } : {}) };
 }
 
 function keyOf(o: KubeObject): string {

@@ -78,7 +78,8 @@ export async function finish(env: Env, a: Attempt, failure?: Failure, extra?: ()
       await env.o.events.record(obj, 'Warning', failure.reason, failure.message, revisionAnnotation(status.lastAttemptedRevision, a.originRevision));
     }
     a.log.error('reconciliation failed', { reason: failure.reason, error: failure.message });
-    if (failure.stalled) return {};
+    // A stalled failure may still ask to be looked at (a rolled-back Kustomization corrects drift of what it runs).
+    if (failure.stalled) return failure.retryAfterMs !== undefined ? { requeueAfterMs: failure.retryAfterMs } : {};
     return { requeueAfterMs: failure.retryAfterMs ?? a.retryInterval };
   }
   a.log.debug('reconciled', { durationMs: Date.now() - a.started });

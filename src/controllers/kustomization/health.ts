@@ -26,6 +26,8 @@ export async function healthStage(
   revision: string,
   signal: AbortSignal,
   health: CustomHealth,
+  /** Stop at the first Failed object (default: the controller's setting). */
+  failFast = env.o.failFast,
 ): Promise<'healthy' | 'canceled' | Failure> {
   const refs = healthRefs(a.obj, applied);
   if (!refs.length) {
@@ -41,7 +43,7 @@ export async function healthStage(
       timeoutMs: a.timeout,
       signal: abort.signal,
       informers: target.informers,
-      failFast: env.o.failFast,
+      failFast,
       health: health.rule(),
     });
     if (abort.signal.aborted && !signal.aborted) {

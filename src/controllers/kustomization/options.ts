@@ -7,6 +7,7 @@ import type { ArtifactResolver } from '../../runtime/artifacts.ts';
 import type { EventRecorder } from '../../runtime/events.ts';
 import type { Metrics } from '../../runtime/metrics.ts';
 import type { Logger } from '../../util/log.ts';
+import type { MirrorCache } from '../../source/git/index.ts';
 import type { NamespaceTeardown } from '../../runtime/teardown.ts';
 
 export interface KustomizationControllerOptions {
@@ -37,6 +38,10 @@ export interface KustomizationControllerOptions {
   failFast?: boolean;
   /** Fail post-build substitution on an unset variable without a default (Flux's StrictPostBuildSubstitutions gate; true by default, as in Flux 2.9). */
   strictPostBuildSubstitutions?: boolean;
+  /** The GitRepository mirrors: older revisions are built from them for a rollback or a pin. */
+  mirrors?: MirrorCache;
+  /** Automatic rollback for every Kustomization that does not turn it off (Sluice's --rollback-all); off by default, as Flux. */
+  rollbackAll?: boolean;
   /** Flux's --no-remote-bases: refuse remote kustomize bases and resources (they are fetched by default, as in Flux). */
   noRemoteBases?: boolean;
 }
