@@ -27,7 +27,7 @@ const verbs: Record<string, { run: () => Promise<Verb>; help: Array<[synopsis: s
   completion: { run: async () => async (a) => (await import('./completion.ts')).completionCommand(a, Object.keys(verbs)), help: [['completion bash|zsh|fish', 'shell completion script']] },
   create: { run: async () => (await import('./create.ts')).createCommand, help: [['create KIND NAME', 'create a source, Kustomization, HelmRelease or Secret from flags, and wait for it (--export prints it)']] },
   migrate: { run: async () => (await import('./migrate.ts')).migrateCommand, help: [['migrate [-f PATH]', 'move Flux objects (files, or the cluster) to the API versions Flux 2.9 serves']] },
-  bootstrap: { run: async () => (await import('./bootstrap.ts')).bootstrapCommand, help: [['bootstrap git --url U --path P', 'commit the sync manifests, install, and let Sluice manage itself from Git']] },
+  bootstrap: { run: async () => (await import('./bootstrap.ts')).bootstrapCommand, help: [['bootstrap git --url U --path P', 'commit the sync manifests, install, and let Sluice manage itself from Git'], ['bootstrap --network network.yaml', 'the same for each organization of a Hyperledger Bevel network']] },
   install: { run: async () => (await import('./install.ts')).installCommand, help: [['install [--export]', 'install the CRDs, RBAC and controller (or print them)']] },
   uninstall: { run: async () => (await import('./uninstall.ts')).uninstallCommand, help: [['uninstall [-n NS]', 'remove Sluice, keep what it deployed (--keep-namespace, --dry-run, --silent)']] },
   check: { run: async () => (await import('./check.ts')).checkCommand, help: [['check [--pre]', 'the cluster\'s version, the controllers, the CRDs and version skew']] },
