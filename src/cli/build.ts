@@ -1,10 +1,10 @@
 // `sluice build kustomization NAME --path DIR`: the objects the controller
 // would apply for a local directory, as multi-document YAML.
-import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { DEFAULT_NAMESPACE } from './args.ts';
 import { clientFromFlags, clusterFlags } from './kubeconfig.ts';
 import { buildLocal, KsBuildError } from './ksbuild.ts';
+import { startVerb } from './verb.ts';
 
 const usage = `usage: sluice build kustomization NAME --path DIR [flags]
 Builds DIR as the controller would build the Kustomization's spec.path, with
@@ -28,28 +28,16 @@ examples:
 `;
 
 export async function buildCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      ...clusterFlags,
-      namespace: { type: 'string', short: 'n' },
-      path: { type: 'string' },
-      'kustomization-file': { type: 'string' },
-      'dry-run': { type: 'boolean', default: false },
-      'strict-substitute': { type: 'boolean', default: false },
-      'ignore-paths': { type: 'string', multiple: true },
-      help: { type: 'boolean', short: 'h' },
-    },
+  const { values, positionals, help, fail } = startVerb('build', usage, args, {
+    ...clusterFlags,
+    namespace: { type: 'string', short: 'n' },
+    path: { type: 'string' },
+    'kustomization-file': { type: 'string' },
+    'dry-run': { type: 'boolean', default: false },
+    'strict-substitute': { type: 'boolean', default: false },
+    'ignore-paths': { type: 'string', multiple: true },
   });
-  if (values.help) {
-    process.stdout.write(usage);
-    return 0;
-  }
-  const fail = (msg: string) => {
-    process.stderr.write(`sluice build: ${msg}\n${usage}`);
-    return 2;
-  };
+  if (help !== undefined) return help;
   const [kind, name, ...more] = positionals;
   if (!kind || !['kustomization', 'ks', 'kustomizations'].includes(kind)) return fail('build takes kustomization (ks) NAME');
   if (!name || more.length) return fail('give one NAME');

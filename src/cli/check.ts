@@ -1,8 +1,8 @@
 // `sluice check [--pre]`: Flux's `flux check` for Sluice (src/install/check.ts).
-import { parseArgs } from 'node:util';
 import { passed, runCheck, type Verdict } from '../install/check.ts';
 import { sluiceVersion } from '../util/paths.ts';
 import { clientFromFlags, clusterFlags } from './kubeconfig.ts';
+import { startVerb } from './verb.ts';
 
 const usage = `usage: sluice check [--pre] [flags]
 Checks the cluster's Kubernetes version; without --pre also each Sluice
@@ -20,14 +20,9 @@ examples:
 const marks: Record<Verdict, string> = { ok: '✔', info: '►', warn: '!', fail: '✗' };
 
 export async function checkCommand(args: string[]): Promise<number> {
-  let v;
-  try {
-    v = parseArgs({ args, options: { ...clusterFlags, pre: { type: 'boolean', default: false }, namespace: { type: 'string', short: 'n' }, help: { type: 'boolean', short: 'h' } } }).values;
-  } catch (err) {
-    process.stderr.write(`sluice check: ${(err as Error).message}\n${usage}`);
-    return 2;
-  }
-  if (v.help) return process.stdout.write(usage), 0;
+  const { values: v, positionals, help, fail } = startVerb('check', usage, args, { ...clusterFlags, pre: { type: 'boolean', default: false }, namespace: { type: 'string', short: 'n' } });
+  if (help !== undefined) return help;
+  if (positionals.length) return fail(`unexpected ${positionals.join(' ')}`);
   const client = await clientFromFlags(v);
   try {
     const sections = await runCheck({ client, version: sluiceVersion(), pre: v.pre, namespace: v.namespace });

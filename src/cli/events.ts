@@ -1,7 +1,6 @@
 // `sluice events [--for KIND/NAME] [-A] [-w] [--types T]`: the Kubernetes
 // events of Flux's kinds, oldest first, as flux events shows them; --for
 // adds the events of the object's source.
-import { parseArgs } from 'node:util';
 import type { KubeClient } from '../kube/client.ts';
 import type { KubeObject } from '../kube/object.ts';
 import { ListWatch } from '../kube/watch.ts';
@@ -9,6 +8,7 @@ import { ALL_KINDS, DEFAULT_NAMESPACE, objectPath, type CliKind } from './args.t
 import { notFoundMessage } from './hints.ts';
 import { clientFromFlags, clusterFlags } from './kubeconfig.ts';
 import { formatLine, formatTable, widths } from './rows.ts';
+import { startVerb } from './verb.ts';
 
 const usage = `usage: sluice events [flags]
 Events of the Flux kinds (sources, Kustomizations, HelmReleases, and the
@@ -60,27 +60,15 @@ interface Query {
 }
 
 export async function eventsCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      ...clusterFlags,
-      namespace: { type: 'string', short: 'n' },
-      'all-namespaces': { type: 'boolean', short: 'A', default: false },
-      for: { type: 'string' },
-      types: { type: 'string' },
-      watch: { type: 'boolean', short: 'w', default: false },
-      help: { type: 'boolean', short: 'h' },
-    },
+  const { values, positionals, help, fail } = startVerb('events', usage, args, {
+    ...clusterFlags,
+    namespace: { type: 'string', short: 'n' },
+    'all-namespaces': { type: 'boolean', short: 'A', default: false },
+    for: { type: 'string' },
+    types: { type: 'string' },
+    watch: { type: 'boolean', short: 'w', default: false },
   });
-  if (values.help) {
-    process.stdout.write(usage);
-    return 0;
-  }
-  const fail = (msg: string) => {
-    process.stderr.write(`sluice events: ${msg}\n${usage}`);
-    return 2;
-  };
+  if (help !== undefined) return help;
   if (positionals.length) return fail(`unexpected ${positionals.join(' ')}`);
   const types = (values.types ?? '').split(',').map((t) => t.trim()).filter(Boolean);
   for (const t of types) if (!/^(normal|warning)$/i.test(t)) return fail(`type '${t}' not supported. Supported types are Normal, Warning`);

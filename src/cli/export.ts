@@ -1,13 +1,13 @@
 // `sluice export KIND NAME|--all`: objects as a user commits them, as flux
 // export prints them: apiVersion, kind, metadata (name, namespace, labels,
 // annotations) and spec, keys sorted, no status and no server fields.
-import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import type { KubeClient } from '../kube/client.ts';
 import type { KubeObject } from '../kube/object.ts';
 import { apiVersionOf, collectionPath, DEFAULT_NAMESPACE, KIND_USAGE, kindWords, objectPath, parseKind, type CliKind } from './args.ts';
 import { notFoundMessage } from './hints.ts';
 import { clientFromFlags, clusterFlags } from './kubeconfig.ts';
+import { startVerb } from './verb.ts';
 
 const usage = `usage: sluice export KIND NAME|--all [flags]
   ${KIND_USAGE}, or all
@@ -66,25 +66,13 @@ export function exportDoc(obj: unknown): string {
 }
 
 export async function exportCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      ...clusterFlags,
-      namespace: { type: 'string', short: 'n' },
-      all: { type: 'boolean', default: false },
-      'with-credentials': { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h' },
-    },
+  const { values, positionals, help, fail } = startVerb('export', usage, args, {
+    ...clusterFlags,
+    namespace: { type: 'string', short: 'n' },
+    all: { type: 'boolean', default: false },
+    'with-credentials': { type: 'boolean', default: false },
   });
-  if (values.help) {
-    process.stdout.write(usage);
-    return 0;
-  }
-  const fail = (msg: string) => {
-    process.stderr.write(`sluice export: ${msg}\n${usage}`);
-    return 2;
-  };
+  if (help !== undefined) return help;
   const parsed = parseKind(positionals, true);
   if ('error' in parsed) return fail(parsed.error);
   const all = values.all || parsed.kinds.length > 1;

@@ -6,12 +6,12 @@ import { createReadStream } from 'node:fs';
 import { open, stat } from 'node:fs/promises';
 import { createInterface } from 'node:readline';
 import type { Readable } from 'node:stream';
-import { parseArgs } from 'node:util';
 import type { KubeClient } from '../kube/client.ts';
 import type { KubeObject } from '../kube/object.ts';
 import { parseDuration } from '../util/duration.ts';
 import { DEFAULT_NAMESPACE } from './args.ts';
 import { clientFromFlags, clusterFlags } from './kubeconfig.ts';
+import { startVerb } from './verb.ts';
 
 const usage = `usage: sluice logs [flags]
 The controller's logs, filtered. Read from the controller's pods (label
@@ -69,32 +69,20 @@ export function formatEntry(line: string, f: LogFilter): string | undefined {
 }
 
 export async function logsCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      ...clusterFlags,
-      namespace: { type: 'string', short: 'n' },
-      'all-namespaces': { type: 'boolean', short: 'A', default: false },
-      'flux-namespace': { type: 'string', default: DEFAULT_NAMESPACE },
-      kind: { type: 'string' },
-      name: { type: 'string' },
-      level: { type: 'string' },
-      since: { type: 'string' },
-      tail: { type: 'string' },
-      follow: { type: 'boolean', short: 'f', default: false },
-      file: { type: 'string' },
-      help: { type: 'boolean', short: 'h' },
-    },
+  const { values, positionals, help, fail } = startVerb('logs', usage, args, {
+    ...clusterFlags,
+    namespace: { type: 'string', short: 'n' },
+    'all-namespaces': { type: 'boolean', short: 'A', default: false },
+    'flux-namespace': { type: 'string', default: DEFAULT_NAMESPACE },
+    kind: { type: 'string' },
+    name: { type: 'string' },
+    level: { type: 'string' },
+    since: { type: 'string' },
+    tail: { type: 'string' },
+    follow: { type: 'boolean', short: 'f', default: false },
+    file: { type: 'string' },
   });
-  if (values.help) {
-    process.stdout.write(usage);
-    return 0;
-  }
-  const fail = (msg: string) => {
-    process.stderr.write(`sluice logs: ${msg}\n${usage}`);
-    return 2;
-  };
+  if (help !== undefined) return help;
   if (positionals.length) return fail(`unexpected ${positionals.join(' ')}`);
   if (values.level && !['debug', 'info', 'error'].includes(values.level)) return fail(`--level must be debug, info or error, not ${values.level}`);
   let sinceMs: number | undefined;

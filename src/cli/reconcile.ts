@@ -1,4 +1,3 @@
-import { parseArgs } from 'node:util';
 import { FORCE_AT, REQUESTED_AT, RESET_AT } from '../api/annotations.ts';
 import type { KubeClient } from '../kube/client.ts';
 import type { KubeObject } from '../kube/object.ts';
@@ -7,6 +6,7 @@ import { DEFAULT_NAMESPACE, KIND_USAGE, kindByName, objectPath, parseKind, type 
 import { notFoundMessage } from './hints.ts';
 import { clientFromFlags, clusterFlags } from './kubeconfig.ts';
 import { isSuspended, reconcileOutcome, revisionVerb } from './rows.ts';
+import { startVerb } from './verb.ts';
 
 const usage = `usage: sluice reconcile KIND NAME [flags]
   ${KIND_USAGE}
@@ -24,27 +24,15 @@ examples:
 `;
 
 export async function reconcileCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      ...clusterFlags,
-      namespace: { type: 'string', short: 'n' },
-      'with-source': { type: 'boolean', default: false },
-      force: { type: 'boolean', default: false },
-      reset: { type: 'boolean', default: false },
-      timeout: { type: 'string', default: '5m' },
-      help: { type: 'boolean', short: 'h' },
-    },
+  const { values, positionals, help, fail } = startVerb('reconcile', usage, args, {
+    ...clusterFlags,
+    namespace: { type: 'string', short: 'n' },
+    'with-source': { type: 'boolean', default: false },
+    force: { type: 'boolean', default: false },
+    reset: { type: 'boolean', default: false },
+    timeout: { type: 'string', default: '5m' },
   });
-  if (values.help) {
-    process.stdout.write(usage);
-    return 0;
-  }
-  const fail = (msg: string) => {
-    process.stderr.write(`sluice reconcile: ${msg}\n${usage}`);
-    return 2;
-  };
+  if (help !== undefined) return help;
   const parsed = parseKind(positionals, false);
   if ('error' in parsed) return fail(parsed.error);
   if (parsed.rest.length !== 1) return fail('give one NAME');

@@ -1,7 +1,6 @@
 // `sluice tree kustomization NAME [--compact] [--health] [-o json|yaml]`: a
 // Kustomization's inventory as a tree, nested Kustomizations and
 // HelmReleases expanded, as flux tree prints it.
-import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import { computeHealth, type HealthResult } from '../health/index.ts';
 import { latestRelease, manifestObjects } from '../helm/release.ts';
@@ -12,6 +11,7 @@ import { DEFAULT_NAMESPACE, objectPath, parseKind } from './args.ts';
 import { notFoundMessage } from './hints.ts';
 import { clientFromFlags, clusterFlags } from './kubeconfig.ts';
 import { inventoryOf } from './live.ts';
+import { startVerb } from './verb.ts';
 
 const usage = `usage: sluice tree kustomization NAME [flags]
   --compact                   Flux objects only
@@ -35,26 +35,14 @@ const KS_GROUP = 'kustomize.toolkit.fluxcd.io';
 const HR_GROUP = 'helm.toolkit.fluxcd.io';
 
 export async function treeCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      ...clusterFlags,
-      namespace: { type: 'string', short: 'n' },
-      compact: { type: 'boolean', default: false },
-      health: { type: 'boolean', default: false },
-      output: { type: 'string', short: 'o', default: 'text' },
-      help: { type: 'boolean', short: 'h' },
-    },
+  const { values, positionals, help, fail } = startVerb('tree', usage, args, {
+    ...clusterFlags,
+    namespace: { type: 'string', short: 'n' },
+    compact: { type: 'boolean', default: false },
+    health: { type: 'boolean', default: false },
+    output: { type: 'string', short: 'o', default: 'text' },
   });
-  if (values.help) {
-    process.stdout.write(usage);
-    return 0;
-  }
-  const fail = (msg: string) => {
-    process.stderr.write(`sluice tree: ${msg}\n${usage}`);
-    return 2;
-  };
+  if (help !== undefined) return help;
   const parsed = parseKind(positionals, false);
   if ('error' in parsed) return fail(parsed.error);
   const kind = parsed.kinds[0]!;

@@ -1,12 +1,12 @@
 // `sluice uninstall`: Flux's `flux uninstall` (see src/install/uninstall.ts).
 // The cluster is printed and the plan confirmed unless --silent.
-import { parseArgs } from 'node:util';
 import { uninstall, UninstallError, planUninstall, describePlan } from '../install/uninstall.ts';
 import { findInstallations } from '../install/installations.ts';
 import type { KubeClient } from '../kube/client.ts';
 import { parseDuration } from '../util/duration.ts';
 import { clientFromFlags, clusterFlags } from './kubeconfig.ts';
 import { confirm } from './confirm.ts';
+import { startVerb } from './verb.ts';
 
 const usage = `usage: sluice uninstall [flags]
 Removes Sluice from the cluster: the controller, its RBAC, Services, the
@@ -34,32 +34,23 @@ async function defaultNamespace(client: KubeClient): Promise<string> {
 }
 
 export async function uninstallCommand(args: string[]): Promise<number> {
-  const fail = (msg: string, code = 1) => (process.stderr.write(`sluice uninstall: ${msg}\n`), code);
-  let v;
-  try {
-    v = parseArgs({
-      args,
-      options: {
-        ...clusterFlags,
-        namespace: { type: 'string', short: 'n' },
-        'keep-namespace': { type: 'boolean', default: false },
-        'keep-crds': { type: 'boolean', default: false },
-        'dry-run': { type: 'boolean', default: false },
-        silent: { type: 'boolean', short: 's', default: false },
-        yes: { type: 'boolean', short: 'y', default: false },
-        timeout: { type: 'string', default: '5m' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    }).values;
-  } catch (err) {
-    return fail(`${(err as Error).message}\n${usage}`, 2);
-  }
-  if (v.help) return process.stdout.write(usage), 0;
+  const { values: v, help, fail: usageError } = startVerb('uninstall', usage, args, {
+    ...clusterFlags,
+    namespace: { type: 'string', short: 'n' },
+    'keep-namespace': { type: 'boolean', default: false },
+    'keep-crds': { type: 'boolean', default: false },
+    'dry-run': { type: 'boolean', default: false },
+    silent: { type: 'boolean', short: 's', default: false },
+    yes: { type: 'boolean', short: 'y', default: false },
+    timeout: { type: 'string', default: '5m' },
+  });
+  if (help !== undefined) return help;
+  const fail = (msg: string) => (process.stderr.write(`sluice uninstall: ${msg}\n`), 1);
   let timeoutMs: number;
   try {
     timeoutMs = parseDuration(v.timeout);
   } catch (err) {
-    return fail(`--timeout: ${(err as Error).message}`, 2);
+    return usageError(`--timeout: ${(err as Error).message}`);
   }
   const say = (line: string) => process.stdout.write(`${line}\n`);
   const client = await clientFromFlags(v);

@@ -1,6 +1,5 @@
 // `sluice wait kustomization|helmrelease NAME --for-revision SHA`: what a CI
 // job runs after a push, to learn whether that commit was deployed.
-import { parseArgs } from 'node:util';
 import type { KubeClient } from '../kube/client.ts';
 import type { KubeObject } from '../kube/object.ts';
 import { formatDuration, parseDuration } from '../util/duration.ts';
@@ -9,6 +8,7 @@ import { notFoundMessage } from './hints.ts';
 import { clientFromFlags, clusterFlags } from './kubeconfig.ts';
 import { newDiscovery, readInventory } from './live.ts';
 import { waitState, type WaitState } from './waitstate.ts';
+import { startVerb } from './verb.ts';
 
 export const usage = `usage: sluice wait kustomization|helmrelease NAME --for-revision REVISION [flags]
 Waits until the Kustomization or HelmRelease has applied REVISION and is
@@ -29,27 +29,15 @@ examples:
 `;
 
 export async function waitCommand(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    allowPositionals: true,
-    options: {
-      ...clusterFlags,
-      namespace: { type: 'string', short: 'n' },
-      'for-revision': { type: 'string' },
-      timeout: { type: 'string', default: '5m' },
-      interval: { type: 'string', default: '2s' },
-      verbose: { type: 'boolean', default: false },
-      help: { type: 'boolean', short: 'h' },
-    },
+  const { values, positionals, help, fail } = startVerb('wait', usage, args, {
+    ...clusterFlags,
+    namespace: { type: 'string', short: 'n' },
+    'for-revision': { type: 'string' },
+    timeout: { type: 'string', default: '5m' },
+    interval: { type: 'string', default: '2s' },
+    verbose: { type: 'boolean', default: false },
   });
-  if (values.help) {
-    process.stdout.write(usage);
-    return 0;
-  }
-  const fail = (msg: string) => {
-    process.stderr.write(`sluice wait: ${msg}\n${usage}`);
-    return 2;
-  };
+  if (help !== undefined) return help;
   const parsed = parseKind(positionals, false);
   if ('error' in parsed) return fail(parsed.error);
   const kind = parsed.kinds[0]!;

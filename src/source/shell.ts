@@ -8,6 +8,7 @@ import type { Informer } from '../kube/informer.ts';
 import { findCondition, type KubeObject } from '../kube/object.ts';
 import type { Storage } from './storage/storage.ts';
 import type { Condition } from '../api/schema.ts';
+import type { Artifact } from '../api/gitrepository.ts';
 import { Conditions, rfc3339 } from '../runtime/conditions.ts';
 import type { EventRecorder } from '../runtime/events.ts';
 import { beginReconcile, endDeletion, type LifecycleOptions } from '../runtime/lifecycle.ts';
@@ -197,3 +198,30 @@ export function startSourceAttempt<S extends { conditions?: Condition[]; lastHan
   return { now, generation, prev, status, conds: new Conditions(prev.conditions, generation, rfc3339(now)), events: [] };
 }
 
+
+/** What the sources that store one artifact per attempt (OCIRepository, Bucket) keep in status. */
+interface StoredStatus {
+  artifact?: Artifact;
+  url?: string;
+  observedGeneration?: number;
+  conditions?: Condition[];
+}
+
+/** The conditions and status of an attempt that has its artifact in storage, as source-controller sets them. */
+export function markArtifactStored<S extends StoredStatus>(a: SourceAttempt<S>, artifact: Artifact): void {
+  const message = `stored artifact for revision '${artifact.revision}'`;
+  for (const t of ['Reconciling', 'Stalled', 'FetchFailed', 'StorageOperationFailed', 'ArtifactOutdated']) a.conds.delete(t);
+  a.conds.set('ArtifactInStorage', 'True', 'Succeeded', message);
+  a.conds.set('Ready', 'True', 'Succeeded', message);
+  a.status.artifact = artifact;
+  a.status.url = artifact.url;
+  a.status.observedGeneration = a.generation;
+}
+
+/** The result of a failed attempt: its conditions, and a Warning event unless Ready already said the same. */
+export function failedAttempt<S extends StoredStatus>(obj: { status?: unknown }, a: SourceAttempt<S>, f: SourceFailure): SourceResult<S> {
+  markSourceFailure(a.conds, a.status, a.generation, f, ['FetchFailed', 'StorageOperationFailed']);
+  a.status.conditions = a.conds.toArray();
+  if (findCondition(obj as { status?: Record<string, unknown> }, 'Ready')?.message !== f.message) a.events.push({ type: 'Warning', reason: f.reason, message: f.message });
+  return { status: a.status, events: a.events, outcome: f.stalled ? 'stalled' : 'failed', failure: { reason: f.reason, message: f.message } };
+}

@@ -10,13 +10,12 @@ import { mkdir, readFile, rm } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import type { Bucket, BucketStatus } from '../../api/bucket.ts';
 import type { Artifact } from '../../api/gitrepository.ts';
-import { findCondition } from '../../kube/object.ts';
 import { jittered } from '../../runtime/queue.ts';
 import type { SecretReader } from '../../runtime/secrets.ts';
 import { parseDuration } from '../../util/duration.ts';
 import { ArtifactContentError, DEFAULT_LIMITS, pruneTree, writeTarball } from '../artifact.ts';
 import { IGNORE_FILE, SourceIgnore } from '../ignore.ts';
-import { markSourceFailure, startSourceAttempt, type SourceResult } from '../shell.ts';
+import { failedAttempt, markArtifactStored, startSourceAttempt, type SourceResult } from '../shell.ts';
 import type { Storage } from '../storage/storage.ts';
 import { S3Client, S3Error, type S3Object } from './s3.ts';
 
@@ -57,17 +56,12 @@ export function keyPath(key: string): string | undefined {
 }
 
 export async function reconcileBucket(obj: Bucket, deps: BucketDeps): Promise<SourceResult<BucketStatus>> {
-  const { now, generation, prev, status, conds, events } = startSourceAttempt<BucketStatus>(obj, deps.clock);
+  const attempt = startSourceAttempt<BucketStatus>(obj, deps.clock);
+  const { now, prev, status, conds, events } = attempt;
   try {
     const result = await sync(obj, prev, now, deps);
-    const message = `stored artifact for revision '${result.artifact.revision}'`;
-    for (const t of ['Reconciling', 'Stalled', 'FetchFailed', 'StorageOperationFailed', 'ArtifactOutdated']) conds.delete(t);
-    conds.set('ArtifactInStorage', 'True', 'Succeeded', message);
-    conds.set('Ready', 'True', 'Succeeded', message);
-    status.artifact = result.artifact;
-    status.url = result.artifact.url;
+    markArtifactStored(attempt, result.artifact);
     status.observedIgnore = obj.spec.ignore;
-    status.observedGeneration = generation;
     status.conditions = conds.toArray();
     if (result.fetched !== undefined) {
       events.push({
@@ -79,11 +73,7 @@ export async function reconcileBucket(obj: Bucket, deps: BucketDeps): Promise<So
     }
     return { status, events, outcome: result.fetched !== undefined ? 'stored' : 'unchanged', requeueAfterMs: jittered(parseDuration(obj.spec.interval)), log: { revision: result.artifact.revision } };
   } catch (err) {
-    const f = err instanceof Failure ? err : new Failure('BucketOperationFailed', (err as Error).message);
-    markSourceFailure(conds, status, generation, f, ['FetchFailed', 'StorageOperationFailed']);
-    status.conditions = conds.toArray();
-    if (findCondition(obj, 'Ready')?.message !== f.message) events.push({ type: 'Warning', reason: f.reason, message: f.message });
-    return { status, events, outcome: f.stalled ? 'stalled' : 'failed', failure: { reason: f.reason, message: f.message } };
+    return failedAttempt(obj, attempt, err instanceof Failure ? err : new Failure('BucketOperationFailed', (err as Error).message));
   }
 }
 

@@ -10,7 +10,6 @@ import { extract } from 'tar';
 import type { OCIRepositoryStatus } from '../../api/ocirepository.ts';
 import type { Artifact } from '../../api/gitrepository.ts';
 import { RepositoryError } from '../errors.ts';
-import { findCondition } from '../../kube/object.ts';
 import { ArtifactContentError, DEFAULT_LIMITS, pruneTree, writeTarball } from '../artifact.ts';
 import { SourceIgnore } from '../ignore.ts';
 import type { Storage } from '../storage/storage.ts';
@@ -19,7 +18,7 @@ import { parseOciUrl, redactSecrets } from './ref.ts';
 import { RegistryClient, RegistryError } from './registry.ts';
 import { parseDuration } from '../../util/duration.ts';
 import type { SecretReader } from '../../runtime/secrets.ts';
-import { markSourceFailure, startSourceAttempt,  type SourceResult } from '../shell.ts';
+import { failedAttempt, markArtifactStored, startSourceAttempt, type SourceResult } from '../shell.ts';
 import { jittered } from '../../runtime/queue.ts';
 import { ociAuth, type OciAuth } from './auth.ts';
 
@@ -46,19 +45,14 @@ class Failure extends Error {
 
 /** Reconciles an OCIRepository once, as source-controller does; talks to no API server. */
 export async function reconcileOCIRepository(obj: OCIRepository, deps: OCIRepositoryDeps): Promise<SourceResult<OCIRepositoryStatus>> {
-  const { now, generation, prev, status, conds, events } = startSourceAttempt<OCIRepositoryStatus>(obj, deps.clock);
+  const attempt = startSourceAttempt<OCIRepositoryStatus>(obj, deps.clock);
+  const { now, prev, status, conds, events } = attempt;
 
   try {
     const result = await sync(obj, prev, now, deps);
-    const message = `stored artifact for revision '${result.artifact.revision}'`;
-    for (const t of ['Reconciling', 'Stalled', 'FetchFailed', 'StorageOperationFailed', 'ArtifactOutdated']) conds.delete(t);
-    conds.set('ArtifactInStorage', 'True', 'Succeeded', message);
-    conds.set('Ready', 'True', 'Succeeded', message);
-    status.artifact = result.artifact;
-    status.url = result.artifact.url;
+    markArtifactStored(attempt, result.artifact);
     status.observedIgnore = obj.spec.ignore;
     status.observedLayerSelector = obj.spec.layerSelector ? { ...obj.spec.layerSelector } : undefined;
-    status.observedGeneration = generation;
     status.conditions = conds.toArray();
     if (result.stored) {
       events.push({
@@ -70,11 +64,7 @@ export async function reconcileOCIRepository(obj: OCIRepository, deps: OCIReposi
     }
     return { status, events, outcome: result.stored ? 'stored' : 'unchanged', requeueAfterMs: jittered(parseDuration(obj.spec.interval)), log: { revision: result.artifact.revision } };
   } catch (err) {
-    const f = err instanceof Failure ? err : new Failure('Failed', (err as Error).message);
-    markSourceFailure(conds, status, generation, f, ['FetchFailed', 'StorageOperationFailed']);
-    status.conditions = conds.toArray();
-    if (findCondition(obj, 'Ready')?.message !== f.message) events.push({ type: 'Warning', reason: f.reason, message: f.message });
-    return { status, events, outcome: f.stalled ? 'stalled' : 'failed', failure: { reason: f.reason, message: f.message } };
+    return failedAttempt(obj, attempt, err instanceof Failure ? err : new Failure('Failed', (err as Error).message));
   }
 }
 
