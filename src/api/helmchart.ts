@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Artifact, SOURCE_GROUP } from './gitrepository.ts';
-import { Condition, Duration, Enum, LocalObjectReference, ReconcileRequestStatus, readyColumns, sourceCategories, type KindDefinition, type ApiObject, statusOptions } from './schema.ts';
+import { Condition, Duration, Enum, LocalObjectReference, ReconcileRequestStatus, readyColumns, sourceCategories, type KindDefinition, type ApiObject, statusOptions, MatchOIDCIdentity } from './schema.ts';
 
 export const HelmChartSourceRef = Type.Object(
   {
@@ -15,18 +15,7 @@ export const HelmChartVerify = Type.Object(
   {
     provider: Enum(['cosign', 'notation'] as const, 'Verification provider.', { default: 'cosign' }),
     secretRef: Type.Optional(LocalObjectReference('Secret with the trusted public keys.')),
-    matchOIDCIdentity: Type.Optional(
-      Type.Array(
-        Type.Object(
-          {
-            issuer: Type.String({ description: 'Regular expression the OIDC issuer of the Fulcio certificate must match.' }),
-            subject: Type.String({ description: 'Regular expression the identity subject of the Fulcio certificate must match.' }),
-          },
-          { description: 'An issuer and subject a keyless signature may have.' },
-        ),
-        { description: 'Identities accepted for Cosign keyless signatures (not supported by Sluice).' },
-      ),
-    ),
+    matchOIDCIdentity: Type.Optional(MatchOIDCIdentity()),
   },
   { description: 'Signature verification of OCI charts.' },
 );

@@ -223,3 +223,16 @@ export function crdFor(def: KindDefinition): Record<string, unknown> {
     },
   };
 }
+
+/** Cosign keyless identities a signature may have (OCIRepository and HelmChart verify.matchOIDCIdentity). */
+export const MatchOIDCIdentity = () =>
+  Type.Array(
+    Type.Object(
+      {
+        issuer: Type.String({ description: 'Regular expression the OIDC issuer of the Fulcio certificate must match.' }),
+        subject: Type.String({ description: 'Regular expression the identity subject of the Fulcio certificate must match.' }),
+      },
+      { description: 'An issuer and subject a keyless signature may have.' },
+    ),
+    { description: 'Identities accepted for Cosign keyless signatures (not supported by Sluice).' },
+  );

@@ -2,7 +2,6 @@
 // the revisions an object applied, newest first, as a table a person reads at
 // a glance (or JSON/YAML). A Kustomization's come from Sluice's record
 // ConfigMap; a HelmRelease's from Helm's own storage Secrets.
-import { parseArgs } from 'node:util';
 import { stringify } from 'yaml';
 import type { KubeObject } from '../kube/object.ts';
 import { readReleases } from '../helm/release.ts';
@@ -11,6 +10,7 @@ import { parseRecord, recordPath } from '../controllers/kustomization/recordstor
 import { PIN_ANNOTATION, type RevisionEntry, type RevisionRecord } from '../controllers/kustomization/record.ts';
 import { DEFAULT_NAMESPACE, objectPath, parseKind } from './args.ts';
 import { clientFromFlags, clusterFlags } from './kubeconfig.ts';
+import { startVerb } from './verb.ts';
 
 const usage = `usage: sluice history kustomization|helmrelease NAME [flags]
   -n, --namespace NS          namespace (default ${DEFAULT_NAMESPACE})
@@ -56,25 +56,8 @@ export function kustomizationNotes(ks: KubeObject, r: RevisionRecord): string[] 
 }
 
 export async function historyCommand(argv: string[]): Promise<number> {
-  const fail = (msg: string) => {
-    process.stderr.write(`sluice history: ${msg}\n${usage}`);
-    return 2;
-  };
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: argv,
-      allowPositionals: true,
-      options: { ...clusterFlags, namespace: { type: 'string', short: 'n' }, output: { type: 'string', short: 'o', default: 'table' }, help: { type: 'boolean', short: 'h' } },
-    });
-  } catch (err) {
-    return fail((err as Error).message);
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    process.stdout.write(usage);
-    return 0;
-  }
+  const { values, positionals, help, fail } = startVerb('history', usage, argv, { ...clusterFlags, namespace: { type: 'string', short: 'n' }, output: { type: 'string', short: 'o', default: 'table' } });
+  if (help !== undefined) return help;
   const k = parseKind(positionals, false);
   if ('error' in k) return fail(k.error);
   const kind = k.kinds[0]!;

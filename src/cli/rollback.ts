@@ -3,7 +3,6 @@
 // which the controller honours across restarts and leader changes) until
 // `--clear`. `--to previous` is the newest healthy revision of its record
 // other than the one running; a short commit picks a revision of the record.
-import { parseArgs } from 'node:util';
 import type { KubeClient } from '../kube/client.ts';
 import type { KubeObject } from '../kube/object.ts';
 import { REQUESTED_AT } from '../api/annotations.ts';
@@ -13,6 +12,7 @@ import { commitOf, PIN_ANNOTATION, previousHealthy, type RevisionEntry } from '.
 import { DEFAULT_NAMESPACE, objectPath, parseKind, takeBoolFlag, type CliKind } from './args.ts';
 import { clientFromFlags, clusterFlags } from './kubeconfig.ts';
 import { rollbackHelmRelease } from './rollbackhelm.ts';
+import { startVerb } from './verb.ts';
 
 const usage = `usage: sluice rollback kustomization NAME (--to REVISION|previous | --clear) [flags]
        sluice rollback helmrelease NAME [--to N] | --clear [flags]
@@ -45,34 +45,16 @@ export function resolvePin(to: string, entries: RevisionEntry[], running: string
 }
 
 export async function rollbackCommand(argv: string[]): Promise<number> {
-  const fail = (msg: string) => {
-    process.stderr.write(`sluice rollback: ${msg}\n${usage}`);
-    return 2;
-  };
   const w = takeBoolFlag(argv, 'wait', true);
-  if ('error' in w) return fail(w.error);
-  let parsed;
-  try {
-    parsed = parseArgs({
-      args: w.args,
-      allowPositionals: true,
-      options: {
-        ...clusterFlags,
-        namespace: { type: 'string', short: 'n' },
-        to: { type: 'string' },
-        clear: { type: 'boolean', default: false },
-        timeout: { type: 'string', default: '5m' },
-        help: { type: 'boolean', short: 'h' },
-      },
-    });
-  } catch (err) {
-    return fail((err as Error).message);
-  }
-  const { values, positionals } = parsed;
-  if (values.help) {
-    process.stdout.write(usage);
-    return 0;
-  }
+  if ('error' in w) return process.stderr.write(`sluice rollback: ${w.error}\n${usage}`), 2;
+  const { values, positionals, help, fail } = startVerb('rollback', usage, w.args, {
+    ...clusterFlags,
+    namespace: { type: 'string', short: 'n' },
+    to: { type: 'string' },
+    clear: { type: 'boolean', default: false },
+    timeout: { type: 'string', default: '5m' },
+  });
+  if (help !== undefined) return help;
   const k = parseKind(positionals, false);
   if ('error' in k) return fail(k.error);
   const kind = k.kinds[0]!;
