@@ -1,6 +1,6 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { cloudKms } from './sops.ts';
+import { checkUsableKeys, cloudKms, DecryptionError, keysFromSecret } from './sops.ts';
 
 test('cloud KMS keys in SOPS metadata, YAML and JSON; empty lists and look-alike keys do not count', () => {
   const table: Array<[string, string[]]> = [
@@ -13,4 +13,18 @@ test('cloud KMS keys in SOPS metadata, YAML and JSON; empty lists and look-alike
     ['data:\n    my_kms:\n        - x\n', []],
   ];
   for (const [text, want] of table) assert.deepEqual(cloudKms(text), want, text);
+});
+
+test("Flux's key-service entries: refused by name when they are all the Secret has, ignored beside age or OpenPGP keys", () => {
+  const only = keysFromSecret({ 'sops.vault-token': Buffer.from('s.xyz'), 'sops.aws-kms': Buffer.from('[default]') });
+  assert.deepEqual(only.unsupported, ['sops.vault-token', 'sops.aws-kms']);
+  assert.throws(() => checkUsableKeys(only, 'apps/sops-keys'), (err: Error) => {
+    assert.ok(err instanceof DecryptionError);
+    assert.match(err.message, /^decryption Secret 'apps\/sops-keys' holds sops\.vault-token \(HashiCorp Vault transit\), sops\.aws-kms \(AWS KMS\): Sluice decrypts with age/);
+    assert.ok(!err.message.includes('s.xyz'), 'never the token');
+    return true;
+  });
+  const mixed = keysFromSecret({ 'sops.gcp-kms': Buffer.from('{}'), 'k.agekey': Buffer.from('AGE-SECRET-KEY-1XYZ\n') });
+  assert.doesNotThrow(() => checkUsableKeys(mixed, 'apps/sops-keys'));
+  assert.deepEqual(mixed.age, ['AGE-SECRET-KEY-1XYZ']);
 });

@@ -11,7 +11,17 @@ import { objectRef } from './manifests.ts';
 export interface DecryptionKeys {
   age: string[];
   pgp: string[];
+  /** Flux's cloud key entries the Secret holds (sops.vault-token, ...), which Sluice cannot use. */
+  unsupported?: string[];
 }
+
+/** Flux's decryption Secret entries for key services, and what each is. */
+export const CLOUD_KEY_ENTRIES: Record<string, string> = {
+  'sops.vault-token': 'HashiCorp Vault transit',
+  'sops.aws-kms': 'AWS KMS',
+  'sops.azure-kv': 'Azure Key Vault',
+  'sops.gcp-kms': 'Google Cloud KMS',
+};
 
 export class DecryptionError extends Error {
   constructor(message: string) {
@@ -25,8 +35,21 @@ export function keysFromSecret(data: Record<string, Buffer>): DecryptionKeys {
   for (const [name, value] of Object.entries(data)) {
     if (name.endsWith('.agekey')) keys.age.push(value.toString('utf8').trim());
     else if (name.endsWith('.asc')) keys.pgp.push(value.toString('utf8'));
+    else if (name in CLOUD_KEY_ENTRIES) (keys.unsupported ??= []).push(name);
   }
   return keys;
+}
+
+/**
+ * Keys that are only for key services Sluice cannot reach refuse the
+ * decryption with a message that names them, rather than leave every file
+ * to fail as "no key can open it". With age or OpenPGP keys beside them,
+ * the files those open are decrypted as usual.
+ */
+export function checkUsableKeys(keys: DecryptionKeys, secret: string): void {
+  if (!keys.unsupported?.length || keys.age.length || keys.pgp.length) return;
+  const what = keys.unsupported.map((n) => `${n} (${CLOUD_KEY_ENTRIES[n]})`).join(', ');
+  throw new DecryptionError(`decryption Secret '${secret}' holds ${what}: Sluice decrypts with age (*.agekey) and OpenPGP (*.asc) keys only, not with key services; add such a key to the Secret and to the files' recipients`);
 }
 
 /** A document sops encrypted carries top-level `sops` metadata with a MAC. */

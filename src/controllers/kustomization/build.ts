@@ -5,7 +5,7 @@
 import type { KubeObject } from '../../kube/object.ts';
 import type { KubeClient } from '../../kube/client.ts';
 import { buildKustomization, BuildError, ManifestError, SubstitutionError, type ConfigMapData, type SecretData } from '../../render/index.ts';
-import { decryptTree, DecryptionError, keysFromSecret, type DecryptedTree, type DecryptionKeys } from '../../render/sops.ts';
+import { checkUsableKeys, decryptTree, DecryptionError, keysFromSecret, type DecryptedTree, type DecryptionKeys } from '../../render/sops.ts';
 import type { ArtifactRef } from '../../runtime/artifacts.ts';
 import { skippedEntries } from '../../source/artifact.ts';
 import { readSecret } from '../../runtime/secrets.ts';
@@ -127,7 +127,9 @@ export async function decryptionKeys(client: KubeClient, obj: Kustomization, sop
   const ns = obj.metadata.namespace!;
   const secret = await readSecret(client, ns, dec.secretRef.name);
   if (!secret) throw new DecryptionError(`decryption Secret '${ns}/${dec.secretRef.name}' not found`);
-  return keysFromSecret(secret.data);
+  const keys = keysFromSecret(secret.data);
+  checkUsableKeys(keys, `${ns}/${dec.secretRef.name}`);
+  return keys;
 }
 
 /** A ConfigMap or Secret of postBuild.substituteFrom, read as the target's identity. */
