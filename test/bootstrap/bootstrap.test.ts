@@ -14,6 +14,8 @@ import { ControllerProcess } from '../runtime/helpers.ts';
 import { dropFinalizers, ksPath } from '../runtime/objects.ts';
 import { collect, type Result } from '../cli/sluice.ts';
 import { closeAll } from '../cleanup.ts';
+import { ResourceManager } from '../../src/apply/manager.ts';
+import { allCrds } from '../../src/api/crds.ts';
 
 // `sluice bootstrap git` end to end: an empty repository on a loopback HTTPS
 // server with basic auth and on sshd with key auth; the components, sync
@@ -66,6 +68,10 @@ before(async () => {
   await writeFile(join(root, 'id'), sshd.clientKey.privateKey, { mode: 0o600 });
   nsHttps = await testNamespace('boot-https');
   nsSsh = await testNamespace('boot-ssh');
+  // The controller stops when its CRDs are missing; the pod it stands in for
+  // starts after the bootstrap applied them. On a fresh cluster they are put
+  // in first here (the bootstrap applies them again, unchanged).
+  await new ResourceManager(client).apply(allCrds() as KubeObject[]);
   await startController(nsHttps.name);
   await startController(nsSsh.name);
 });
