@@ -232,7 +232,7 @@ async function main(): Promise<void> {
   const out = [
     `## HelmRelease install: ${N} releases of a 4-object chart`,
     '',
-    `Machine: ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; controller in its own process, watching one namespace; Helm SDK v3.22.0 in the helm driver.`,
+    `Machine: ${cpus().length} cores, ${(totalmem() / 2 ** 30).toFixed(0)} GiB; controller in its own process, watching one namespace; Helm SDK v4.3.2 in the helm driver.`,
     '',
     '| measure | value |',
     '| --- | --- |',

@@ -388,7 +388,7 @@ async function main() {
     }
     section(
       '2. Helm: N HelmReleases of a small chart (Deployment, ServiceAccount, Service, Ingress) from a loopback chart repository',
-      'Measured from creating the HelmReleases to every one Ready (the Helm SDK v3.22.0 in one helm-driver process beside the controller; charts packaged by the helm CLI). One run per size.',
+      'Measured from creating the HelmReleases to every one Ready (the Helm SDK v4.3.2 in one helm-driver process beside the controller; charts packaged by the helm CLI). One run per size.',
       '',
       ...rows,
     );
