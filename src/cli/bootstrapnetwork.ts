@@ -61,7 +61,7 @@ async function exists(path: string): Promise<boolean> {
 }
 
 /** Everything about one organization that can be checked without changing anything. */
-async function prepare(org: NetworkOrg, o: { caFile?: string; knownHostsFile?: string; yes: boolean; say: (l: string) => void }): Promise<Prepared> {
+async function prepare(org: NetworkOrg, o: { caFile?: string; knownHostsFile?: string; say: (l: string) => void }): Promise<Prepared> {
   const fail = (field: string, why: string) => new OrgError(`${who(org)}: ${field}: ${why}`);
   if (org.kubeconfig && !(await exists(org.kubeconfig))) throw fail('k8s.config_file', `file not found (${org.kubeconfig})`);
   if (org.privateKey && !(await exists(org.privateKey))) throw fail('gitops.private_key', `file not found (${org.privateKey})`);
@@ -142,7 +142,7 @@ export async function bootstrapNetworkCommand(args: string[]): Promise<number> {
     const orgs = selectOrganizations(network, v.org ?? []);
     say(`► ${v.network}: ${orgs.length} organization${orgs.length === 1 ? '' : 's'} of a ${network.envType} network; Sluice goes into namespace flux-${network.envType} of each cluster`);
     say("! Bevel's --components-extra (image-reflector-controller, image-automation-controller) are not part of Sluice: skipped");
-    for (const org of orgs) prepared.push(await prepare(org, { caFile: v['ca-file'], knownHostsFile: v['known-hosts-file'], yes: v.yes, say }));
+    for (const org of orgs) prepared.push(await prepare(org, { caFile: v['ca-file'], knownHostsFile: v['known-hosts-file'], say }));
     for (const p of prepared) {
       say(`► ${who(p.org)}: cluster context "${p.client.contextName}", API server ${p.client.server}; ${p.org.url} branch ${p.org.branch}, path ./${p.org.releaseDir}`);
     }

@@ -64,7 +64,8 @@ export async function planUninstall(o: Pick<UninstallOptions, 'client' | 'namesp
 
 /** The plan as lines a person reads before saying yes. */
 export function describePlan(p: UninstallPlan, o: Pick<UninstallOptions, 'namespace' | 'keepNamespace'>): string[] {
-  const lines = [`Sluice ${p.installation.deployments[0]?.version ?? ''} in namespace ${o.namespace}: the controller, its RBAC and Service will be deleted`.replace('  ', ' ')];
+  const version = p.installation.deployments[0]?.version;
+  const lines = [`Sluice${version ? ` ${version}` : ''} in namespace ${o.namespace}: the controller, its RBAC and Service will be deleted`];
   lines.push(
     p.allNamespaces
       ? "Flux's finalizers come off every source, Kustomization and HelmRelease in the cluster; what they deployed keeps running"

@@ -199,6 +199,18 @@ export function startSourceAttempt<S extends { conditions?: Condition[]; lastHan
 }
 
 
+/** A failed attempt of a source kind, thrown by its reconcile core and turned into conditions by failedAttempt. */
+export class AttemptFailure extends Error implements SourceFailure {
+  constructor(
+    readonly reason: string,
+    message: string,
+    readonly stalled = false,
+    readonly condition: 'FetchFailed' | 'StorageOperationFailed' = 'FetchFailed',
+  ) {
+    super(message);
+  }
+}
+
 /** What the sources that store one artifact per attempt (OCIRepository, Bucket) keep in status. */
 interface StoredStatus {
   artifact?: Artifact;

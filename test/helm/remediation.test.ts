@@ -152,10 +152,9 @@ describe('drift', () => {
     await eventually('service gone', async () => ((await client.getOrUndefined(`/api/v1/namespaces/${ns.name}/services/drift`)) ? undefined : true));
     await requestReconcile('drift');
     // The correction patches and re-creates objects concurrently: wait for both, then check each.
-    await eventually('drift corrected', async () =>
+    await eventually('drift corrected: the ConfigMap as desired and the deleted Service back', async () =>
       (await configMapData(client, ns.name, 'drift-settings'))?.message === 'desired' && (await client.getOrUndefined(`/api/v1/namespaces/${ns.name}/services/drift`)) ? true : undefined,
     );
-    assert.notEqual(await client.getOrUndefined(`/api/v1/namespaces/${ns.name}/services/drift`), undefined, 'the deleted Service is back');
     const dep = await client.request<KubeObject & { spec: { replicas: number } }>({ path: `/apis/apps/v1/namespaces/${ns.name}/deployments/drift` });
     assert.equal(dep.spec.replicas, 4, 'ignored path keeps its live value');
     const events = await eventsFor(client, ns.name, 'drift');

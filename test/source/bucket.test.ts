@@ -1,6 +1,6 @@
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { GitOps, configMap, ready } from '../gitops.ts';
+import { GitOps, configMap } from '../gitops.ts';
 import { eventually } from '../harness.ts';
 import type { KubeObject } from '../../src/kube/object.ts';
 import { startS3Server, type S3Server } from './s3server.ts';
@@ -102,5 +102,4 @@ test('a provider Sluice cannot serve is refused by name, and the API server keep
   const stalled = c.status!.conditions!.find((x) => x.type === 'Stalled');
   assert.equal(stalled?.status, 'True');
   await assert.rejects(createBucket('both', { bucketName: 'fleet', secretRef: { name: 's3-creds' }, serviceAccountName: 'sa', provider: 'aws' }), /cannot set both \.spec\.secretRef and \.spec\.serviceAccountName/);
-  void ready;
 });

@@ -15,7 +15,7 @@ import type { SecretReader } from '../../runtime/secrets.ts';
 import { parseDuration } from '../../util/duration.ts';
 import { ArtifactContentError, DEFAULT_LIMITS, pruneTree, writeTarball } from '../artifact.ts';
 import { IGNORE_FILE, SourceIgnore } from '../ignore.ts';
-import { failedAttempt, markArtifactStored, startSourceAttempt, type SourceResult } from '../shell.ts';
+import { AttemptFailure as Failure, failedAttempt, markArtifactStored, startSourceAttempt, type SourceResult } from '../shell.ts';
 import type { Storage } from '../storage/storage.ts';
 import { S3Client, S3Error, type S3Object } from './s3.ts';
 
@@ -29,16 +29,6 @@ export interface BucketDeps {
   concurrency?: number;
 }
 
-class Failure extends Error {
-  constructor(
-    readonly reason: string,
-    message: string,
-    readonly stalled = false,
-    readonly condition: 'FetchFailed' | 'StorageOperationFailed' = 'FetchFailed',
-  ) {
-    super(message);
-  }
-}
 
 /** The revision of a set of objects (pure): sha256 over the sorted "key etag" lines, as Flux computes it. */
 export function indexRevision(index: Map<string, string>): string {

@@ -18,7 +18,7 @@ import { parseOciUrl, redactSecrets } from './ref.ts';
 import { RegistryClient, RegistryError } from './registry.ts';
 import { parseDuration } from '../../util/duration.ts';
 import type { SecretReader } from '../../runtime/secrets.ts';
-import { failedAttempt, markArtifactStored, startSourceAttempt, type SourceResult } from '../shell.ts';
+import { AttemptFailure as Failure, failedAttempt, markArtifactStored, startSourceAttempt, type SourceResult } from '../shell.ts';
 import { jittered } from '../../runtime/queue.ts';
 import { ociAuth, type OciAuth } from './auth.ts';
 
@@ -32,16 +32,6 @@ export interface OCIRepositoryDeps {
   clock?: () => Date;
 }
 
-class Failure extends Error {
-  constructor(
-    readonly reason: string,
-    message: string,
-    readonly stalled = false,
-    readonly condition: 'FetchFailed' | 'StorageOperationFailed' = 'FetchFailed',
-  ) {
-    super(message);
-  }
-}
 
 /** Reconciles an OCIRepository once, as source-controller does; talks to no API server. */
 export async function reconcileOCIRepository(obj: OCIRepository, deps: OCIRepositoryDeps): Promise<SourceResult<OCIRepositoryStatus>> {
