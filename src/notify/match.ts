@@ -2,27 +2,10 @@
 // functions over the event and the Alert, as Flux's event server decides.
 import type { Alert } from '../api/alert.ts';
 import type { FluxEvent } from '../runtime/eventsink.ts';
+import { compileGoRegexp } from '../util/goregexp.ts';
 
 /** The group of the event API, whose metadata keys the involved object's annotations become. */
 export const EVENT_GROUP = 'event.toolkit.fluxcd.io';
-
-/**
- * Compiles a regular expression written for Go's regexp (RE2): the syntax
- * both share is taken as is; Go's leading inline flags `(?i)`, `(?s)`,
- * `(?m)` become JavaScript flags. Throws on what does not compile.
- */
-export function compileGoRegexp(expr: string): RegExp {
-  let flags = 'u';
-  let body = expr;
-  const m = /^\(\?([ims]+)\)/.exec(body);
-  if (m) {
-    flags += m[1]!.split('').filter((f, i, a) => a.indexOf(f) === i).join('');
-    body = body.slice(m[0].length);
-  }
-  // RE2 spellings JavaScript lacks: \z (end of text) and \A (start).
-  body = body.replace(/\\z/g, '$(?![\\s\\S])').replace(/\\A/g, '^');
-  return new RegExp(body, flags);
-}
 
 /** The Alert's regular expressions that do not compile, each with why. */
 export function invalidExpressions(alert: Alert): string[] {

@@ -65,6 +65,11 @@ describe('parseExpression on an object: what Flux health expressions use', () =>
     [`sets.equivalent(status.tags, ['b', 'a']) && sets.intersects(status.tags, ['b', 'z'])`, true],
     [`sets.contains([1, 2], [2.0])`, true],
     [`base64.decode(data.token) == b'hi' && base64.encode(b'hi') == 'aGk='`, true],
+    // matches() with RE2's syntax, as a method and as a function.
+    [`status.phase.matches('(?i)^RUN') && matches(status.phase, '^[[:upper:]][[:lower:]]+$')`, true],
+    [`status.phase.matches(r'\\ARunning\\z') && metadata.name.matches(r'^(?P<n>w)\\d$')`, true],
+    // A string literal that reads like a call is left as it is.
+    [`'x.matches(y)'.contains('matches(') && "matches('a')".size() == 12`, true],
   ];
   for (const [expr, want] of cases) {
     test(expr, () => assert.equal(parseExpression(expr).evaluate(widget), want));
@@ -103,6 +108,9 @@ describe('parseExpression errors', () => {
     [`nosuchfield.x == 1`, /^failed to evaluate the CEL expression 'nosuchfield\.x == 1': /],
     [`status.phase`, /^failed to evaluate CEL expression as boolean: 'status\.phase'$/],
     [`status.replicas + 0.5 > 1`, /^failed to evaluate the CEL expression /],
+    // RE2 has no backreferences or lookaround: refused as cel-go refuses them.
+    [`status.phase.matches(r'(R)\\1')`, /^failed to evaluate the CEL expression .*invalid regular expression "\(R\)\\\\1": invalid escape sequence/],
+    [`matches(status.phase, '(?=R)')`, /^failed to evaluate the CEL expression .*invalid regular expression .*lookaround/],
   ];
   for (const [expr, msg] of evalCases) {
     test(`evaluation error: ${expr}`, () => {

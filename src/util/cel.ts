@@ -23,6 +23,7 @@
 // evaluates.
 import { Environment } from '@marcbachmann/cel-js';
 import { registerFluxExtensions } from './celext.ts';
+import { RE2_MATCHES, renameMatchesCalls } from './celmatches.ts';
 
 /** An expression that does not parse or type-check: a spec problem, not worth a retry. */
 export class CelExpressionError extends Error {}
@@ -63,7 +64,7 @@ function compilingEnvironment(variables: readonly string[]): Environment {
 
 /** The library's messages carry a source excerpt on further lines; a condition wants the first. */
 function firstLine(err: unknown): string {
-  return String((err as Error)?.message ?? err).split('\n')[0]!.trim();
+  return String((err as Error)?.message ?? err).split('\n')[0]!.trim().replaceAll(RE2_MATCHES, 'matches');
 }
 
 /** Programs by mode and text; bounded so that a stream of edited expressions cannot grow it without end. */
@@ -112,7 +113,7 @@ export function parseExpression(expr: string): BoolProgram {
   return cached(`p\0${expr}`, () => {
     let parsed;
     try {
-      parsed = parsingEnvironment().parse(expr);
+      parsed = parsingEnvironment().parse(renameMatchesCalls(expr));
     } catch (err) {
       throw new CelExpressionError(`failed to parse the CEL expression '${expr}': ${firstLine(err)}`);
     }
@@ -152,10 +153,11 @@ function hasOfTopLevelName(node: unknown): boolean {
 export function compileExpression(expr: string, variables: readonly string[]): BoolProgram {
   return cached(`c\0${variables.join(',')}\0${expr}`, () => {
     const env = compilingEnvironment(variables);
-    const checked = env.check(expr);
+    const text = renameMatchesCalls(expr);
+    const checked = env.check(text);
     if (!checked.valid) throw new CelExpressionError(`failed to parse the CEL expression '${expr}': ${firstLine(checked.error)}`);
     if (checked.type !== 'bool') throw new CelExpressionError(`CEL expression output type mismatch: expected bool, got ${checked.type}`);
-    const parsed = env.parse(expr);
+    const parsed = env.parse(text);
     return program(expr, parsed.ast, (vars) => parsed(vars));
   });
 }

@@ -11,6 +11,7 @@
 // sets, base64 or strings, so nothing an expression reads is hidden by them.
 import type { Environment } from '@marcbachmann/cel-js';
 import { celFormat } from './celformat.ts';
+import { registerRe2Matches } from './celmatches.ts';
 
 class SetsLibrary {}
 class Base64Library {}
@@ -38,7 +39,7 @@ const codePoints = (s: string) => Array.from(s);
 
 /** Registers Flux's extension functions that the library does not have. Returns the environment. */
 export function registerFluxExtensions(env: Environment): Environment {
-  return env
+  return registerRe2Matches(env)
     .registerType('SetsLibrary', SetsLibrary)
     .registerConstant('sets', 'SetsLibrary', new SetsLibrary())
     .registerFunction('SetsLibrary.contains(list, list): bool', (_: SetsLibrary, a: unknown[], b: unknown[]) => b.every((x) => within(a, x)))
