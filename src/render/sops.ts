@@ -11,13 +11,21 @@ import { objectRef } from './manifests.ts';
 export interface DecryptionKeys {
   age: string[];
   pgp: string[];
-  /** Flux's cloud key entries the Secret holds (sops.vault-token, ...), which Sluice cannot use. */
+  /** `sops.vault-token`: the token sops presents to the Vault transit engine each file's metadata names. */
+  vaultToken?: string;
+  /** Flux's cloud key entries the Secret holds (sops.aws-kms, ...), which Sluice cannot use. */
   unsupported?: string[];
 }
 
-/** Flux's decryption Secret entries for key services, and what each is. */
+/** Flux's decryption Secret entry for a HashiCorp Vault token (transit engine). */
+export const VAULT_TOKEN_ENTRY = 'sops.vault-token';
+
+/**
+ * Flux's decryption Secret entries for cloud key services, and what each is.
+ * Sluice refuses them by name: each needs the cloud's own service to be
+ * reached and tested, which this project cannot do.
+ */
 export const CLOUD_KEY_ENTRIES: Record<string, string> = {
-  'sops.vault-token': 'HashiCorp Vault transit',
   'sops.aws-kms': 'AWS KMS',
   'sops.azure-kv': 'Azure Key Vault',
   'sops.gcp-kms': 'Google Cloud KMS',
@@ -35,6 +43,7 @@ export function keysFromSecret(data: Record<string, Buffer>): DecryptionKeys {
   for (const [name, value] of Object.entries(data)) {
     if (name.endsWith('.agekey')) keys.age.push(value.toString('utf8').trim());
     else if (name.endsWith('.asc')) keys.pgp.push(value.toString('utf8'));
+    else if (name === VAULT_TOKEN_ENTRY) keys.vaultToken = value.toString('utf8').trim();
     else if (name in CLOUD_KEY_ENTRIES) (keys.unsupported ??= []).push(name);
   }
   return keys;
@@ -47,9 +56,9 @@ export function keysFromSecret(data: Record<string, Buffer>): DecryptionKeys {
  * the files those open are decrypted as usual.
  */
 export function checkUsableKeys(keys: DecryptionKeys, secret: string): void {
-  if (!keys.unsupported?.length || keys.age.length || keys.pgp.length) return;
+  if (!keys.unsupported?.length || keys.age.length || keys.pgp.length || keys.vaultToken) return;
   const what = keys.unsupported.map((n) => `${n} (${CLOUD_KEY_ENTRIES[n]})`).join(', ');
-  throw new DecryptionError(`decryption Secret '${secret}' holds ${what}: Sluice decrypts with age (*.agekey) and OpenPGP (*.asc) keys only, not with key services; add such a key to the Secret and to the files' recipients`);
+  throw new DecryptionError(`decryption Secret '${secret}' holds ${what}: Sluice decrypts with age (*.agekey) and OpenPGP (*.asc) keys and Vault tokens (sops.vault-token) only, not with cloud key services; add such a key to the Secret and to the files' recipients`);
 }
 
 /** A document sops encrypted carries top-level `sops` metadata with a MAC. */
@@ -94,7 +103,10 @@ export async function decryptTree(root: string, keys: DecryptionKeys, focus = ''
   await chmod(work, 0o700);
   const dir = join(work, 'tree');
   const gnupg = join(work, 'gnupg');
-  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: work, GNUPGHOME: gnupg, SOPS_AGE_KEY: keys.age.join('\n') };
+  // sops reads the Vault token from VAULT_TOKEN (the address is in each file's
+  // metadata); HOME is the private work directory, so no ~/.vault-token of
+  // the controller's user is ever read instead.
+  const env: NodeJS.ProcessEnv = { PATH: process.env.PATH, HOME: work, GNUPGHOME: gnupg, SOPS_AGE_KEY: keys.age.join('\n'), ...(keys.vaultToken ? { VAULT_TOKEN: keys.vaultToken } : {}) };
   const decrypted: string[] = [];
   const cleanup = async () => {
     if (keys.pgp.length) await run('gpgconf', ['--kill', 'gpg-agent'], { env, check: false }).catch(() => undefined);
@@ -165,10 +177,29 @@ export function cloudKms(text: string): string[] {
 }
 
 /** sops's own message, without its multi-line key dump. */
-function sopsError(stderr: string): string {
+export function sopsError(stderr: string): string {
   const lines = stderr.split('\n').map((l) => l.trim()).filter(Boolean);
   const first = lines[0] ?? 'unknown error';
-  return /^(Failed to get the data key|Error getting data key)/.test(first) || first.endsWith(':')
-    ? 'no key in the decryption Secret can open it (wrong age or OpenPGP key?)'
-    : first;
+  if (!/^(Failed to get the data key|Error getting data key)/.test(first) && !first.endsWith(':')) return first;
+  const vault = vaultRefusal(stderr);
+  return vault
+    ? `no key in the decryption Secret can open it; ${vault}`
+    : 'no key in the decryption Secret can open it (wrong age or OpenPGP key?)';
+}
+
+/**
+ * What Vault said when sops asked it to decrypt the data key, from sops's
+ * report of its key groups: "Vault (URL) answered 403: permission denied".
+ * The report has the address and Vault's errors, never the token.
+ */
+function vaultRefusal(stderr: string): string | undefined {
+  const text = stderr.split('\n').map((l) => l.replace(/^\s*(\|\s?)?/, '').replace(/^-\s*\|\s?/, '')).join('\n');
+  const code = /URL: [A-Z]+\s+(\S+)\s*\nCode: (\d+)\. Errors:\s*\n([\s\S]*?)(?:\n\s*\n|$)/.exec(text);
+  if (!code) return undefined;
+  const reasons = code[3]!
+    .split('\n')
+    .map((l) => l.replace(/^[\s*]+/, '').trim())
+    .filter((l) => l && !/^\d+ errors? occurred:?$/.test(l));
+  const url = code[1]!.replace(/\/v1\/.*$/, '');
+  return `Vault at ${url} answered ${code[2]}${reasons.length ? `: ${reasons.join('; ')}` : ''}`;
 }
