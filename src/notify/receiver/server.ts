@@ -14,7 +14,9 @@ import type { Informer } from '../../kube/informer.ts';
 import type { KubeObject } from '../../kube/object.ts';
 import type { Logger } from '../../util/log.ts';
 import type { ReadSecret } from '../settings.ts';
-import { verify } from './verify.ts';
+import { verify, type Verdict } from './verify.ts';
+import { gcrSecretProblem, verifyGcr } from './gcr.ts';
+import { CelEvaluationError, objectFilter, requestVariable, type ObjectFilter } from './filter.ts';
 
 /** Flux's limit on a webhook body. */
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -124,7 +126,22 @@ export class ReceiverServer {
       this.o.log.error('webhook refused: the Receiver\'s token cannot be read', who);
       return answer(503);
     }
-    const verdict = verify({ type: receiver.spec.type, headers: req.headers, body, token, events: receiver.spec.events });
+    let verdict: Verdict;
+    // The body the filters see as `req`: for gcr the registry event inside the push, else the JSON body.
+    let celReq: Record<string, unknown> | undefined;
+    if (receiver.spec.type === 'gcr') {
+      const problem = gcrSecretProblem(secret);
+      if (problem) {
+        this.o.log.error(`webhook refused: ${problem}`, who);
+        return answer(503);
+      }
+      const auth = String(req.headers.authorization ?? '');
+      const g = await verifyGcr({ authorization: auth, body, email: secret!.email!.toString('utf8').trim(), audience: secret!.audience!.toString('utf8').trim() });
+      verdict = g.ok ? { ok: true, event: g.event } : g;
+      if (g.ok) celReq = g.payload;
+    } else {
+      verdict = verify({ type: receiver.spec.type, headers: req.headers, body, token, events: receiver.spec.events });
+    }
     if (!verdict.ok) {
       this.o.log.info('webhook refused', { ...who, status: verdict.status, reason: verdict.reason });
       return answer(verdict.status);
@@ -133,40 +150,66 @@ export class ReceiverServer {
       this.o.log.info('webhook ping answered', { ...who, event: verdict.event });
       return answer(200);
     }
-    const failed = await this.requestReconciles(receiver);
+    celReq ??= requestVariable(req.headers['content-type'], body);
+    if (!celReq) {
+      this.o.log.info('webhook refused: the body says it is JSON and is not a JSON object', who);
+      return answer(400);
+    }
+    const failed = await this.requestReconciles(receiver, celReq);
     this.o.log.info('webhook handled', { ...who, event: verdict.event, failed });
     answer(failed ? 500 : 200);
   }
 
-  /** Sets requestedAt on every object the Receiver names; returns how many could not be. */
-  private async requestReconciles(receiver: Receiver): Promise<number> {
+  /** Sets requestedAt on every object the Receiver names that its filters let through; returns how many references failed. */
+  private async requestReconciles(receiver: Receiver, celReq: Record<string, unknown>): Promise<number> {
     const at = new Date().toISOString();
     let failed = 0;
     await Promise.all(
       receiver.spec.resources.map(async (r) => {
         try {
-          for (const name of await this.namesOf(receiver, r)) await this.annotate(r, r.namespace ?? receiver.metadata.namespace!, name, at);
+          const filter = objectFilter([receiver.spec.resourceFilter, r.filter], celReq);
+          for (const t of await this.targetsOf(receiver, r, !!filter)) {
+            if (filter && !filter(t.obj!)) {
+              this.o.log.debug('not reconciled: a CEL filter returned false', { receiver: `${receiver.metadata.namespace}/${receiver.metadata.name}`, kind: r.kind, name: t.name });
+              continue;
+            }
+            await this.annotate(r, r.namespace ?? receiver.metadata.namespace!, t.name, at);
+          }
         } catch (err) {
           failed++;
-          this.o.log.error('could not request a reconcile', { receiver: `${receiver.metadata.namespace}/${receiver.metadata.name}`, kind: r.kind, name: r.name, error: (err as Error).message });
+          const why = err instanceof CelEvaluationError ? `CEL filter: ${err.message}` : (err as Error).message;
+          this.o.log.error('could not request a reconcile', { receiver: `${receiver.metadata.namespace}/${receiver.metadata.name}`, kind: r.kind, name: r.name, error: why });
         }
       }),
     );
     return failed;
   }
 
-  private async namesOf(receiver: Receiver, r: ReceiverResource): Promise<string[]> {
+  /** The objects a reference names; with `withObjects`, each with its metadata (read from the cache or the API), for the filters. */
+  private async targetsOf(receiver: Receiver, r: ReceiverResource, withObjects: boolean): Promise<Array<{ name: string; obj?: KubeObject }>> {
     const ns = r.namespace ?? receiver.metadata.namespace!;
-    if (r.name !== '*') return [r.name];
+    const where = resourcePath(r.kind, r.apiVersion);
+    const complete = (o: KubeObject): KubeObject => ({ ...o, apiVersion: o.apiVersion ?? where?.base.replace(/^\/apis\//, ''), kind: o.kind ?? r.kind });
+    const cached = this.o.objects?.(r.kind);
+    if (r.name !== '*') {
+      if (!withObjects) return [{ name: r.name }];
+      let obj = cached?.get(ns, r.name);
+      if (!obj) {
+        if (!where) throw new Error(`unknown kind ${r.kind}: set apiVersion`);
+        obj = await this.o.client.request<KubeObject>({ path: `${where.base}/namespaces/${ns}/${pluralOf(r.kind)}/${r.name}` });
+      }
+      return [{ name: r.name, obj: complete(obj) }];
+    }
     if (!r.matchLabels || !Object.keys(r.matchLabels).length) throw new Error('name * needs matchLabels');
     const matches = (o: KubeObject) => Object.entries(r.matchLabels!).every(([k, v]) => o.metadata.labels?.[k] === v);
-    const cached = this.o.objects?.(r.kind);
-    if (cached) return cached.list(ns).filter(matches).map((o) => o.metadata.name!);
-    const where = resourcePath(r.kind, r.apiVersion);
-    if (!where) throw new Error(`unknown kind ${r.kind}: set apiVersion`);
-    const selector = Object.entries(r.matchLabels).map(([k, v]) => `${k}=${v}`).join(',');
-    const list = await this.o.client.request<{ items: KubeObject[] }>({ path: `${where.base}/namespaces/${ns}/${pluralOf(r.kind)}`, query: { labelSelector: selector } });
-    return list.items.map((o) => o.metadata.name!);
+    let items: KubeObject[];
+    if (cached) items = cached.list(ns).filter(matches);
+    else {
+      if (!where) throw new Error(`unknown kind ${r.kind}: set apiVersion`);
+      const selector = Object.entries(r.matchLabels).map(([k, v]) => `${k}=${v}`).join(',');
+      items = (await this.o.client.request<{ items: KubeObject[] }>({ path: `${where.base}/namespaces/${ns}/${pluralOf(r.kind)}`, query: { labelSelector: selector } })).items;
+    }
+    return items.map((o) => ({ name: o.metadata.name!, obj: complete(o) }));
   }
 
   private async annotate(r: ReceiverResource, namespace: string, name: string, at: string): Promise<void> {
