@@ -16,7 +16,7 @@ import { alertTakes, eventForAlert, type LabelsOf } from './match.ts';
 import { eventKey, RateLimiter } from './ratelimit.ts';
 import { COMMIT_STATUS_NOTIFIERS, notifiers } from './providers/index.ts';
 import { DeliveryError, send } from './send.ts';
-import { commitStatusKey, mask, ProviderProblem, resolveProvider, type ReadSecret } from './settings.ts';
+import { commitStatusKeyFor, mask, ProviderProblem, resolveProvider, type ReadSecret } from './settings.ts';
 
 /** Records a Warning event on an Alert (delivery failures, as Flux's NotificationDispatchFailed). */
 export type AlertWarning = (alert: KubeObject, reason: string, message: string) => void;
@@ -170,7 +170,7 @@ export class Dispatcher {
     try {
       const resolved = await resolveProvider(d.provider, this.o.readSecret);
       secrets = resolved.secrets;
-      resolved.settings.commitStatusKey = commitStatusKey(o.kind, o.name, d.provider.metadata.uid ?? '');
+      if (COMMIT_STATUS_NOTIFIERS.has(d.provider.spec.type)) resolved.settings.commitStatusKey = commitStatusKeyFor(d.provider, d.alert, d.event);
       requests = notifiers[d.provider.spec.type]!.build(d.event, resolved.settings);
       transport = resolved.transport;
     } catch (err) {

@@ -187,3 +187,51 @@ export function celIntegers<T>(value: T): T {
   }
   return (out ?? value) as T;
 }
+
+/** A compiled expression whose result is a string. */
+export interface StringProgram {
+  readonly expr: string;
+  /** Throws CelEvaluationError when the expression fails or its result is not a string. */
+  evaluate(vars: Record<string, unknown>): string;
+}
+
+const stringCache = new Map<string, StringProgram | CelExpressionError>();
+
+/**
+ * Compiles an expression over the given variables (each a map) whose type
+ * must be string (Flux's Provider commitStatusExpr). Throws
+ * CelExpressionError when it does not parse, names an unknown variable, or
+ * is not typed string (dyn is refused, as cel-go's output type check does).
+ */
+export function compileStringExpression(expr: string, variables: readonly string[]): StringProgram {
+  const key = `${variables.join(',')}\0${expr}`;
+  let hit = stringCache.get(key);
+  if (!hit) {
+    try {
+      const env = compilingEnvironment(variables);
+      const checked = env.check(expr);
+      if (!checked.valid) throw new CelExpressionError(`failed to parse the CEL expression '${expr}': ${firstLine(checked.error)}`);
+      if (checked.type !== 'string') throw new CelExpressionError(`CEL expression output type mismatch: expected string, got ${checked.type}`);
+      const parsed = env.parse(expr);
+      hit = {
+        expr,
+        evaluate(vars) {
+          let v: unknown;
+          try {
+            v = parsed(vars);
+          } catch (err) {
+            throw new CelEvaluationError(`failed to evaluate the CEL expression '${expr}': ${firstLine(err)}`);
+          }
+          if (typeof v !== 'string') throw new CelEvaluationError(`failed to evaluate CEL expression as string: '${expr}'`);
+          return v;
+        },
+      };
+    } catch (err) {
+      hit = err instanceof CelExpressionError ? err : new CelExpressionError(firstLine(err));
+    }
+    if (stringCache.size >= CACHE_LIMIT) stringCache.delete(stringCache.keys().next().value!);
+    stringCache.set(key, hit);
+  }
+  if (hit instanceof CelExpressionError) throw hit;
+  return hit;
+}
