@@ -83,6 +83,7 @@ export async function resolveProvider(p: Provider, readSecret: ReadSecret): Prom
     username: p.spec.username,
     headers: {},
     commitStatusKey: '',
+    providerUid: p.metadata.uid,
   };
   let proxy = p.spec.proxy;
   if (p.spec.secretRef) {

@@ -19,20 +19,39 @@ export interface ProviderSettings {
   headers: Record<string, string>;
   /** Commit-status types: the status's key, `<kind>/<name>/<first part of the Provider's UID>` in lower case, as Flux makes it. */
   commitStatusKey: string;
+  /** The Provider's UID: the change-request comment types key their comment with it. */
+  providerUid?: string;
+  /** The Alert the event came through (otel names its service after it). */
+  alert?: { name: string; namespace: string; uid: string };
 }
 
 export interface OutgoingRequest {
-  method: 'POST' | 'PUT';
+  method: 'POST' | 'PUT' | 'PATCH' | 'GET';
   url: string;
   headers: Record<string, string>;
   body: string;
+}
+
+/** Sends one request through the Provider's transport and gives the answer (a non-2xx answer throws DeliveryError). */
+export type Exchange = (req: OutgoingRequest) => Promise<{ status: number; body: string }>;
+
+/** What a type that talks more than once gets: the HTTP exchange, and the transport for protocols other than HTTP. */
+export interface DeliveryContext {
+  exchange: Exchange;
+  transport: import('../send.ts').Transport;
 }
 
 export interface Notifier {
   /** Whether the settings can be used at all; a message saying what is missing, or undefined. */
   check(s: ProviderSettings): string | undefined;
   /** The requests for one event; none when this type has nothing to say about it. Throws when the event cannot be delivered. */
-  build(event: FluxEvent, s: ProviderSettings): OutgoingRequest[];
+  build?(event: FluxEvent, s: ProviderSettings): OutgoingRequest[];
+  /**
+   * For types whose delivery is more than fixed requests (read a comment
+   * before editing it, exchange a credential for a token, a protocol other
+   * than HTTP): the whole delivery. Retried as a whole on retryable errors.
+   */
+  deliver?(event: FluxEvent, s: ProviderSettings, ctx: DeliveryContext): Promise<void>;
 }
 
 export const json = (v: unknown) => JSON.stringify(v);
