@@ -7,18 +7,9 @@ import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
 import { isIP } from 'node:net';
-import type { OutgoingRequest } from './providers/types.ts';
+import type { OutgoingRequest, Transport } from './providers/types.ts';
 
-export interface Transport {
-  /** PEM CA bundle that the service's certificate must chain to (certSecretRef's ca.crt). */
-  ca?: Buffer;
-  /** Client certificate and key (certSecretRef's tls.crt and tls.key). */
-  cert?: Buffer;
-  key?: Buffer;
-  /** http://[user:pass@]host:port */
-  proxy?: string;
-  timeoutMs: number;
-}
+export type { Transport } from './providers/types.ts';
 
 export class DeliveryError extends Error {
   constructor(message: string, readonly retryable: boolean, readonly status?: number) {

@@ -32,13 +32,25 @@ export interface OutgoingRequest {
   body: string;
 }
 
+/** How requests reach a service (src/notify/send.ts uses it). */
+export interface Transport {
+  /** PEM CA bundle that the service's certificate must chain to (certSecretRef's ca.crt). */
+  ca?: Buffer;
+  /** Client certificate and key (certSecretRef's tls.crt and tls.key). */
+  cert?: Buffer;
+  key?: Buffer;
+  /** http://[user:pass@]host:port */
+  proxy?: string;
+  timeoutMs: number;
+}
+
 /** Sends one request through the Provider's transport and gives the answer (a non-2xx answer throws DeliveryError). */
 export type Exchange = (req: OutgoingRequest) => Promise<{ status: number; body: string }>;
 
 /** What a type that talks more than once gets: the HTTP exchange, and the transport for protocols other than HTTP. */
 export interface DeliveryContext {
   exchange: Exchange;
-  transport: import('../send.ts').Transport;
+  transport: Transport;
 }
 
 export interface Notifier {
