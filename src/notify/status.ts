@@ -19,11 +19,12 @@ import { invalidExpressions } from './match.ts';
 import { webhookPath } from './receiver/hookpath.ts';
 import { invalidFilters } from './receiver/filter.ts';
 import { gcrSecretProblem } from './receiver/gcr.ts';
+import { oidcExpressionProblem, oidcSpecProblem } from './receiver/oidc.ts';
 import { ProviderProblem, resolveProvider, type ReadSecret } from './settings.ts';
 
 /** Look again at objects whose Secret is missing this soon: the Secret often comes a moment later. */
 const MISSING_SECRET_RETRY_MS = 10_000;
-const SUPPORTED_RECEIVERS = new Set(['generic', 'generic-hmac', 'github', 'gitlab', 'bitbucket', 'harbor', 'dockerhub', 'quay', 'nexus', 'acr', 'gcr']);
+const SUPPORTED_RECEIVERS = new Set(['generic', 'generic-hmac', 'github', 'gitlab', 'bitbucket', 'harbor', 'dockerhub', 'quay', 'nexus', 'acr', 'gcr', 'generic-oidc']);
 
 export interface StatusOptions {
   client: KubeClient;
@@ -119,6 +120,23 @@ export async function reconcileReceiver(o: StatusOptions, key: string): Promise<
     const message = `Reconciliation failed terminally due to configuration error: ${badFilters.join('; ')}`;
     await write(o, 'Receiver', 'receivers', r, { status: 'False', reason: 'InvalidCELExpression', message, stalled: true }, { ...extra, webhookPath: undefined });
     return {};
+  }
+  if (r.spec.type === 'generic-oidc') {
+    const specProblem = oidcSpecProblem(r.spec.oidcProviders);
+    if (specProblem) {
+      await write(o, 'Receiver', 'receivers', r, { status: 'False', reason: 'ValidationFailed', message: specProblem, stalled: true }, { ...extra, webhookPath: undefined });
+      return {};
+    }
+    const celProblem = oidcExpressionProblem(r.spec.oidcProviders!);
+    if (celProblem) {
+      const message = `Reconciliation failed terminally due to configuration error: ${celProblem}`;
+      await write(o, 'Receiver', 'receivers', r, { status: 'False', reason: 'InvalidCELExpression', message, stalled: true }, { ...extra, webhookPath: undefined });
+      return {};
+    }
+    // No Secret: the path is salted with an empty token, as Flux computes it.
+    const oidcPath = webhookPath('', name, ns);
+    await write(o, 'Receiver', 'receivers', r, { status: 'True', reason: 'Succeeded', message: `Receiver initialized for path: ${oidcPath}` }, { ...extra, webhookPath: oidcPath });
+    return { requeueAfterMs: interval };
   }
   const secretName = r.spec.secretRef?.name ?? '';
   const data = await o.readSecret(ns, secretName);

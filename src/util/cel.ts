@@ -195,43 +195,63 @@ export interface StringProgram {
   evaluate(vars: Record<string, unknown>): string;
 }
 
-const stringCache = new Map<string, StringProgram | CelExpressionError>();
+/** A compiled expression of any type (Flux's OIDC claim variables). */
+export interface ValueProgram {
+  readonly expr: string;
+  /** Throws CelEvaluationError when the expression fails. */
+  evaluate(vars: Record<string, unknown>): unknown;
+}
+
+const typedCache = new Map<string, ValueProgram | CelExpressionError>();
 
 /**
- * Compiles an expression over the given variables (each a map) whose type
- * must be string (Flux's Provider commitStatusExpr). Throws
- * CelExpressionError when it does not parse, names an unknown variable, or
- * is not typed string (dyn is refused, as cel-go's output type check does).
+ * Compiles an expression over the given variables (each a map); with
+ * `outputType`, its type must be exactly that (dyn is refused, as cel-go's
+ * output type check does). Throws CelExpressionError when it does not parse,
+ * names an unknown variable, or has another type.
  */
-export function compileStringExpression(expr: string, variables: readonly string[]): StringProgram {
-  const key = `${variables.join(',')}\0${expr}`;
-  let hit = stringCache.get(key);
+export function compileValueExpression(expr: string, variables: readonly string[], outputType?: 'string' | 'bool'): ValueProgram {
+  const key = `${outputType ?? ''}\0${variables.join(',')}\0${expr}`;
+  let hit = typedCache.get(key);
   if (!hit) {
     try {
       const env = compilingEnvironment(variables);
       const checked = env.check(expr);
       if (!checked.valid) throw new CelExpressionError(`failed to parse the CEL expression '${expr}': ${firstLine(checked.error)}`);
-      if (checked.type !== 'string') throw new CelExpressionError(`CEL expression output type mismatch: expected string, got ${checked.type}`);
+      if (outputType && checked.type !== outputType) throw new CelExpressionError(`CEL expression output type mismatch: expected ${outputType}, got ${checked.type}`);
       const parsed = env.parse(expr);
       hit = {
         expr,
         evaluate(vars) {
-          let v: unknown;
           try {
-            v = parsed(vars);
+            return parsed(vars);
           } catch (err) {
             throw new CelEvaluationError(`failed to evaluate the CEL expression '${expr}': ${firstLine(err)}`);
           }
-          if (typeof v !== 'string') throw new CelEvaluationError(`failed to evaluate CEL expression as string: '${expr}'`);
-          return v;
         },
       };
     } catch (err) {
       hit = err instanceof CelExpressionError ? err : new CelExpressionError(firstLine(err));
     }
-    if (stringCache.size >= CACHE_LIMIT) stringCache.delete(stringCache.keys().next().value!);
-    stringCache.set(key, hit);
+    if (typedCache.size >= CACHE_LIMIT) typedCache.delete(typedCache.keys().next().value!);
+    typedCache.set(key, hit);
   }
   if (hit instanceof CelExpressionError) throw hit;
   return hit;
+}
+
+/**
+ * Compiles an expression over the given variables (each a map) whose type
+ * must be string (Flux's Provider commitStatusExpr).
+ */
+export function compileStringExpression(expr: string, variables: readonly string[]): StringProgram {
+  const p = compileValueExpression(expr, variables, 'string');
+  return {
+    expr,
+    evaluate(vars) {
+      const v = p.evaluate(vars);
+      if (typeof v !== 'string') throw new CelEvaluationError(`failed to evaluate CEL expression as string: '${expr}'`);
+      return v;
+    },
+  };
 }

@@ -4,13 +4,14 @@
 // set returns true. Both are compiled over two variables: `res`, the object's
 // apiVersion, kind and metadata, and `req`, the request's JSON body (an empty
 // map when the body is not JSON; for gcr, the registry event unwrapped from
-// the Pub/Sub message). An expression that does not compile or is not a bool
+// the Pub/Sub message), and `claims`, the verified token's claims of a
+// generic-oidc call (an empty map for other types). An expression that does not compile or is not a bool
 // makes the Receiver not Ready (checked by its status, before any call).
 import type { Receiver } from '../../api/receiver.ts';
 import type { KubeObject } from '../../kube/object.ts';
 import { CelEvaluationError, compileExpression, type BoolProgram } from '../../util/cel.ts';
 
-const VARIABLES = ['res', 'req'] as const;
+const VARIABLES = ['res', 'req', 'claims'] as const;
 
 /** Compiles one filter; throws CelExpressionError naming the problem. */
 export function compileFilter(expr: string): BoolProgram {
@@ -62,11 +63,11 @@ export function resourceVariable(o: KubeObject): Record<string, unknown> {
 /** Decides per object: true when every filter given is true. Throws CelEvaluationError when one fails on the data. */
 export type ObjectFilter = (o: KubeObject) => boolean;
 
-export function objectFilter(exprs: Array<string | undefined>, req: Record<string, unknown>): ObjectFilter | undefined {
+export function objectFilter(exprs: Array<string | undefined>, req: Record<string, unknown>, claims: Record<string, unknown> = {}): ObjectFilter | undefined {
   const programs = exprs.filter((e): e is string => !!e).map(compileFilter);
   if (!programs.length) return undefined;
   return (o) => {
-    const vars = { res: resourceVariable(o), req };
+    const vars = { res: resourceVariable(o), req, claims };
     return programs.every((p) => p.evaluate(vars));
   };
 }

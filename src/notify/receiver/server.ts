@@ -16,6 +16,7 @@ import type { Logger } from '../../util/log.ts';
 import type { ReadSecret } from '../settings.ts';
 import { verify, type Verdict } from './verify.ts';
 import { gcrSecretProblem, verifyGcr } from './gcr.ts';
+import { verifyOidc } from './oidc.ts';
 import { CelEvaluationError, objectFilter, requestVariable, type ObjectFilter } from './filter.ts';
 
 /** Flux's limit on a webhook body. */
@@ -120,8 +121,10 @@ export class ReceiverServer {
       this.o.log.info('webhook refused: the Receiver is suspended or not ready', who);
       return answer(503);
     }
-    const secret = receiver.spec.secretRef ? await this.o.readSecret(receiver.metadata.namespace!, receiver.spec.secretRef.name).catch(() => undefined) : undefined;
-    const token = secret?.token?.toString('utf8');
+    const oidc = receiver.spec.type === 'generic-oidc';
+    // generic-oidc has no Secret: the caller's token is checked against the issuers instead.
+    const secret = !oidc && receiver.spec.secretRef ? await this.o.readSecret(receiver.metadata.namespace!, receiver.spec.secretRef.name).catch(() => undefined) : undefined;
+    const token = oidc ? '' : secret?.token?.toString('utf8');
     if (token === undefined) {
       this.o.log.error('webhook refused: the Receiver\'s token cannot be read', who);
       return answer(503);
@@ -129,7 +132,12 @@ export class ReceiverServer {
     let verdict: Verdict;
     // The body the filters see as `req`: for gcr the registry event inside the push, else the JSON body.
     let celReq: Record<string, unknown> | undefined;
-    if (receiver.spec.type === 'gcr') {
+    let claims: Record<string, unknown> = {};
+    if (oidc) {
+      const v = await verifyOidc(String(req.headers.authorization ?? ''), receiver.spec.oidcProviders ?? []);
+      verdict = v.ok ? { ok: true } : v;
+      if (v.ok) claims = v.claims;
+    } else if (receiver.spec.type === 'gcr') {
       const problem = gcrSecretProblem(secret);
       if (problem) {
         this.o.log.error(`webhook refused: ${problem}`, who);
@@ -155,19 +163,19 @@ export class ReceiverServer {
       this.o.log.info('webhook refused: the body says it is JSON and is not a JSON object', who);
       return answer(400);
     }
-    const failed = await this.requestReconciles(receiver, celReq);
+    const failed = await this.requestReconciles(receiver, celReq, claims);
     this.o.log.info('webhook handled', { ...who, event: verdict.event, failed });
     answer(failed ? 500 : 200);
   }
 
   /** Sets requestedAt on every object the Receiver names that its filters let through; returns how many references failed. */
-  private async requestReconciles(receiver: Receiver, celReq: Record<string, unknown>): Promise<number> {
+  private async requestReconciles(receiver: Receiver, celReq: Record<string, unknown>, claims: Record<string, unknown>): Promise<number> {
     const at = new Date().toISOString();
     let failed = 0;
     await Promise.all(
       receiver.spec.resources.map(async (r) => {
         try {
-          const filter = objectFilter([receiver.spec.resourceFilter, r.filter], celReq);
+          const filter = objectFilter([receiver.spec.resourceFilter, r.filter], celReq, claims);
           for (const t of await this.targetsOf(receiver, r, !!filter)) {
             if (filter && !filter(t.obj!)) {
               this.o.log.debug('not reconciled: a CEL filter returned false', { receiver: `${receiver.metadata.namespace}/${receiver.metadata.name}`, kind: r.kind, name: t.name });

@@ -131,7 +131,7 @@ export function verify({ type, headers, body, token, events }: VerifyInput): Ver
       return { ok: true, event: p.action };
     }
     default:
-      // gcr is checked in gcr.ts (its ID token needs Google's keys, fetched); generic-oidc and cdevents are not supported yet.
+      // gcr and generic-oidc are checked in gcr.ts and oidc.ts (their tokens need keys fetched); cdevents is not supported yet.
       return { ok: false, status: 501, reason: `receiver type ${type} is not supported by Sluice yet` };
   }
 }
