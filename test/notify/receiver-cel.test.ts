@@ -2,6 +2,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { createHash } from 'node:crypto';
 import { SignJWT, exportJWK, generateKeyPair } from 'jose';
 import { GitOps, configMap } from '../gitops.ts';
 import { eventually } from '../harness.ts';
@@ -26,6 +27,9 @@ let jwks: http.Server;
 let key: CryptoKey;
 let forge: Loopback;
 let siteRev: string;
+let issuer: string;
+let ciKey: CryptoKey;
+let oidcServer: http.Server;
 const savedJwks = process.env[GCR_JWKS_ENV];
 
 type Cond = { type: string; status: string; reason: string; message: string };
@@ -58,6 +62,16 @@ before(async () => {
   jwks = http.createServer((_q, res) => res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys: [jwk] })));
   await new Promise<void>((r) => jwks.listen(0, '127.0.0.1', () => r()));
   process.env[GCR_JWKS_ENV] = `http://127.0.0.1:${(jwks.address() as AddressInfo).port}/certs`;
+  // An OIDC issuer on loopback, as a CI system's: discovery document and keys.
+  const ci = await generateKeyPair('ES256', { extractable: true });
+  ciKey = ci.privateKey;
+  const ciJwk = { ...(await exportJWK(ci.publicKey)), kid: 'ci', alg: 'ES256' };
+  oidcServer = http.createServer((q, res) => {
+    const doc = q.url === '/.well-known/openid-configuration' ? { issuer, jwks_uri: `${issuer}/keys` } : q.url === '/keys' ? { keys: [ciJwk] } : undefined;
+    res.writeHead(doc ? 200 : 404, { 'content-type': 'application/json' }).end(JSON.stringify(doc ?? {}));
+  });
+  await new Promise<void>((r) => oidcServer.listen(0, '127.0.0.1', () => r()));
+  issuer = `http://127.0.0.1:${(oidcServer.address() as AddressInfo).port}`;
   forge = await startLoopback();
   forge.answer = (r) => (r.method === 'POST' ? 201 : 200);
   g = await GitOps.start('notify-receiver-cel');
@@ -73,6 +87,8 @@ after(async () => {
   await forge?.close();
   jwks?.close();
   jwks?.closeAllConnections();
+  oidcServer?.close();
+  oidcServer?.closeAllConnections();
   if (savedJwks === undefined) delete process.env[GCR_JWKS_ENV];
   else process.env[GCR_JWKS_ENV] = savedJwks;
 });
@@ -176,4 +192,24 @@ test('commitStatusExpr names the commit status; an expression that is not a stri
   }, 20_000);
   assert.equal(bad.reason, 'ValidationFailed');
   assert.match(bad.message, /^spec\.commitStatusExpr: .*expected string, got bool/);
+});
+
+test('generic-oidc: no Secret, path sha256(name + namespace); a CI token passing the validations reconciles what the claims filter lets through', async () => {
+  await receiver('ci', {
+    type: 'generic-oidc',
+    oidcProviders: [{ issuerURL: issuer, audience: 'sluice', validations: [{ expression: "claims.repository_owner == 'acme'", message: 'only acme' }] }],
+    resourceFilter: "res.metadata.name == claims.repository.split('/')[1]",
+    resources: [{ kind: 'GitRepository', name: 'web' }, { kind: 'GitRepository', name: 'api' }],
+  });
+  const path = (await untilPath('ci'))!;
+  assert.equal(path, `/hook/${createHash('sha256').update(`ci${g.ns.name}`).digest('hex')}`);
+  const ciToken = (claims: Record<string, unknown>) =>
+    new SignJWT(claims).setProtectedHeader({ alg: 'ES256', kid: 'ci' }).setIssuer(issuer).setAudience('sluice').setIssuedAt().setExpirationTime('5m').sign(ciKey);
+  const before = { web: await requestedAt('web'), api: await requestedAt('api') };
+  assert.equal((await post(path, '{}', { authorization: `Bearer ${await ciToken({ repository: 'evil/api', repository_owner: 'evil' })}` })).status, 401);
+  assert.equal((await post(path, '{}')).status, 401);
+  assert.deepEqual({ web: await requestedAt('web'), api: await requestedAt('api') }, before);
+  assert.equal((await post(path, '{}', { authorization: `Bearer ${await ciToken({ repository: 'acme/api', repository_owner: 'acme' })}` })).status, 200);
+  assert.notEqual(await requestedAt('api'), before.api);
+  assert.equal(await requestedAt('web'), before.web);
 });
