@@ -158,7 +158,9 @@ export class ReceiverServer {
       this.o.log.info('webhook ping answered', { ...who, event: verdict.event });
       return answer(200);
     }
-    celReq ??= requestVariable(req.headers['content-type'], body);
+    // The body is read as JSON only when a filter will look at it (as Flux): other calls are not held to it.
+    const filtered = !!receiver.spec.resourceFilter || receiver.spec.resources.some((r) => r.filter);
+    celReq ??= filtered ? requestVariable(req.headers['content-type'], body) : {};
     if (!celReq) {
       this.o.log.info('webhook refused: the body says it is JSON and is not a JSON object', who);
       return answer(400);
