@@ -24,7 +24,7 @@ import { ProviderProblem, resolveProvider, type ReadSecret } from './settings.ts
 
 /** Look again at objects whose Secret is missing this soon: the Secret often comes a moment later. */
 const MISSING_SECRET_RETRY_MS = 10_000;
-const SUPPORTED_RECEIVERS = new Set(['generic', 'generic-hmac', 'github', 'gitlab', 'bitbucket', 'harbor', 'dockerhub', 'quay', 'nexus', 'acr', 'gcr', 'generic-oidc']);
+const SUPPORTED_RECEIVERS = new Set(['generic', 'generic-hmac', 'github', 'gitlab', 'bitbucket', 'harbor', 'dockerhub', 'quay', 'nexus', 'acr', 'gcr', 'generic-oidc', 'cdevents']);
 
 export interface StatusOptions {
   client: KubeClient;
