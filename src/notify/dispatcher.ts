@@ -15,6 +15,7 @@ import type { Logger } from '../util/log.ts';
 import { alertTakes, eventForAlert, type LabelsOf } from './match.ts';
 import { eventKey, RateLimiter } from './ratelimit.ts';
 import { CHANGE_REQUEST_NOTIFIERS, COMMIT_STATUS_NOTIFIERS, notifiers } from './providers/index.ts';
+import type { ObjectLookup } from './providers/types.ts';
 import { CHANGE_REQUEST_KEY } from './providers/markdown.ts';
 import { DeliveryError, exchange, send } from './send.ts';
 import { commitStatusKeyFor, mask, ProviderProblem, resolveProvider, type ReadSecret } from './settings.ts';
@@ -27,6 +28,8 @@ export interface DispatcherOptions {
   providers: Informer;
   readSecret: ReadSecret;
   labelsOf: LabelsOf;
+  /** Flux objects from the caches, for types that look at the object's hierarchy (otel). */
+  lookup?: ObjectLookup;
   log: Logger;
   registry?: Registry;
   warn?: AlertWarning;
@@ -180,6 +183,7 @@ export class Dispatcher {
       const notifier = notifiers[d.provider.spec.type]!;
       const { settings, transport } = resolved;
       settings.alert = { name: d.alert.metadata.name!, namespace: d.alert.metadata.namespace!, uid: d.alert.metadata.uid ?? '' };
+      settings.lookup = this.o.lookup;
       steps = notifier.deliver
         ? [() => notifier.deliver!(d.event, settings, { exchange: (req) => exchange(req, transport), transport })]
         : notifier.build!(d.event, settings).map((req) => () => send(req, transport));

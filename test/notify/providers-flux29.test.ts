@@ -8,6 +8,7 @@ import { notifiers } from '../../src/notify/providers/index.ts';
 import { exchange, send } from '../../src/notify/send.ts';
 import { resolveProvider } from '../../src/notify/settings.ts';
 import type { FluxEvent } from '../../src/runtime/eventsink.ts';
+import type { KubeObject } from '../../src/kube/object.ts';
 import { generateTls } from '../gitserver/tls.ts';
 import { startLoopback, type Loopback, type Recorded } from './loopback.ts';
 import { startNatsStandIn, type NatsStandIn } from './natsserver.ts';
@@ -168,6 +169,32 @@ test('otel: one OTLP/HTTP JSON span, trace and span IDs from the UIDs and the re
   assert.deepEqual(span.status, { code: 2, message: error.message });
   assert.equal(span.startTimeUnixNano, `${Date.parse(info.timestamp)}000000`);
   assert.ok(span.attributes.some((a: { key: string }) => a.key === 'object.kind'));
+});
+
+test('otel: the span sits in its root Kustomization\'s trace, under the Kustomization or source above it, as Flux walks the hierarchy', async () => {
+  const sha = (s: string) => createHash('sha256').update(s).digest('hex');
+  const ROOT_REV = `main@sha1:${SHA}`;
+  const objects: Record<string, KubeObject> = {
+    'Kustomization/flux-system/flux-system': { apiVersion: 'kustomize.toolkit.fluxcd.io/v1', kind: 'Kustomization', metadata: { name: 'flux-system', namespace: 'flux-system', uid: 'ks-root' }, status: { lastAppliedRevision: ROOT_REV } },
+    'Kustomization/flux-system/apps': { apiVersion: 'kustomize.toolkit.fluxcd.io/v1', kind: 'Kustomization', metadata: { name: 'apps', namespace: 'flux-system', uid: 'ks-apps', labels: { 'kustomize.toolkit.fluxcd.io/name': 'flux-system', 'kustomize.toolkit.fluxcd.io/namespace': 'flux-system' } }, status: { lastAppliedRevision: ROOT_REV } },
+    'GitRepository/flux-system/podinfo': { apiVersion: 'source.toolkit.fluxcd.io/v1', kind: 'GitRepository', metadata: { name: 'podinfo', namespace: 'flux-system', uid: 'git-podinfo', labels: { 'kustomize.toolkit.fluxcd.io/name': 'apps', 'kustomize.toolkit.fluxcd.io/namespace': 'flux-system' } } },
+  };
+  const lookup = (kind: string, ns: string, name: string) => objects[`${kind}/${ns}/${name}`];
+  const spanOf = async (e: FluxEvent) => body(await one({ type: 'otel', address: `${lb.url}/v1/traces` }, undefined, e, (s) => (s.lookup = lookup))).resourceSpans[0].scopeSpans[0].spans[0];
+  // A source applied by apps: the trace of the root's revision, its parent span apps' (at apps' revision).
+  const gitRev = 'v6.0.0@sha1:89abcdef0123456789abcdef0123456789abcdef';
+  const git = await spanOf({ ...info, involvedObject: { kind: 'GitRepository', namespace: 'flux-system', name: 'podinfo', uid: 'git-podinfo' }, metadata: { revision: gitRev } });
+  assert.equal(git.traceId, sha(`alert-uid-9:${ROOT_REV}`).slice(0, 32));
+  assert.equal(git.spanId, sha(`git-podinfo:${gitRev}`).slice(0, 16));
+  assert.equal(git.parentSpanId, sha(`ks-apps:${ROOT_REV}`).slice(0, 16));
+  // A Kustomization at the root's revision: its parent is the root.
+  const apps = await spanOf({ ...info, involvedObject: { kind: 'Kustomization', namespace: 'flux-system', name: 'apps', uid: 'ks-apps' }, metadata: { revision: ROOT_REV } });
+  assert.equal(apps.traceId, git.traceId, 'one trace per root revision');
+  assert.equal(apps.parentSpanId, sha(`ks-root:${ROOT_REV}`).slice(0, 16));
+  // The root itself has no parent.
+  const root = await spanOf({ ...info, involvedObject: { kind: 'Kustomization', namespace: 'flux-system', name: 'flux-system', uid: 'ks-root' }, metadata: { revision: ROOT_REV } });
+  assert.equal(root.parentSpanId, undefined);
+  assert.equal(root.spanId, apps.parentSpanId);
 });
 
 test('githubpullrequestcomment: creates the comment with its marker, then edits its own one', async () => {

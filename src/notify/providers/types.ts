@@ -3,6 +3,7 @@
 // TLS and proxies are the dispatcher's (src/notify/send.ts), so each type is
 // a small file tested by the requests it builds.
 import type { FluxEvent } from '../../runtime/eventsink.ts';
+import type { KubeObject } from '../../kube/object.ts';
 
 /** A Provider's settings, its Secret's values resolved (never logged). */
 export interface ProviderSettings {
@@ -23,7 +24,12 @@ export interface ProviderSettings {
   providerUid?: string;
   /** The Alert the event came through (otel names its service after it). */
   alert?: { name: string; namespace: string; uid: string };
+  /** Reads a Flux object from the operator's caches (otel finds the object's Kustomization and source with it). */
+  lookup?: ObjectLookup;
 }
+
+/** A Flux object by kind, namespace and name, from the caches; undefined when there is none. */
+export type ObjectLookup = (kind: string, namespace: string, name: string) => KubeObject | undefined;
 
 export interface OutgoingRequest {
   method: 'POST' | 'PUT' | 'PATCH' | 'GET';
