@@ -109,6 +109,7 @@ export async function resolveProvider(p: Provider, readSecret: ReadSecret): Prom
       if (h !== null && (typeof h !== 'object' || Array.isArray(h))) throw new ProviderProblem('ValidationFailed', 'the headers in spec.secretRef are not a YAML map');
       for (const [k, v] of Object.entries((h ?? {}) as Record<string, unknown>)) {
         settings.headers[k.toLowerCase()] = String(v);
+        (settings.headerNames ??= {})[k] = String(v);
         secrets.push(String(v));
       }
     }

@@ -291,7 +291,7 @@ test('googlepubsub: a service account key exchanged for a token, then topics.pub
   const saved = process.env.PUBSUB_EMULATOR_HOST;
   process.env.PUBSUB_EMULATOR_HOST = new URL(lb.url).host;
   try {
-    const rs = await deliver({ type: 'googlepubsub', address: 'my-proj', channel: 'flux' }, { token: key, headers: 'team: platform' });
+    const rs = await deliver({ type: 'googlepubsub', address: 'my-proj', channel: 'flux' }, { token: key, headers: 'Team: platform' });
     assert.deepEqual(rs.map((r) => `${r.method} ${r.path}`), ['POST /token', 'POST /v1/projects/my-proj/topics/flux:publish']);
     const jwt = new URLSearchParams(rs[0]!.body).get('assertion')!;
     assertion = (await jwtVerify(jwt, publicKey, { issuer: 'flux@proj.iam.gserviceaccount.com', audience: `${lb.url}/token` })).payload as Record<string, unknown>;
@@ -300,7 +300,7 @@ test('googlepubsub: a service account key exchanged for a token, then topics.pub
     assert.equal(pub.headers.authorization, 'Bearer ya29.test');
     const msg = body(pub).messages[0];
     assert.deepEqual(JSON.parse(Buffer.from(msg.data, 'base64').toString('utf8')), info);
-    assert.deepEqual(msg.attributes, { team: 'platform' });
+    assert.deepEqual(msg.attributes, { Team: 'platform' }, 'attribute names keep their case');
     // The token is kept until it nears expiry: the next event only publishes.
     const again = await deliver({ type: 'googlepubsub', address: 'my-proj', channel: 'flux' }, { token: key });
     assert.deepEqual(again.map((r) => r.path), ['/v1/projects/my-proj/topics/flux:publish']);

@@ -88,7 +88,7 @@ export const googlepubsub: Notifier = {
   async deliver(event, s, ctx) {
     const k = serviceAccount(s.token) as ServiceAccountKey;
     const token = await accessToken(k, ctx, {});
-    const attributes = Object.keys(s.headers).length ? s.headers : undefined;
+    const attributes = s.headerNames && Object.keys(s.headerNames).length ? s.headerNames : undefined;
     const message = { data: Buffer.from(JSON.stringify(event)).toString('base64'), ...(attributes ? { attributes } : {}) };
     await ctx.exchange({
       method: 'POST',

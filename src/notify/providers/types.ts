@@ -16,8 +16,10 @@ export interface ProviderSettings {
   token?: string;
   /** The Secret's username and password (basic auth). */
   basic?: { username: string; password: string };
-  /** The Secret's headers (a YAML map), sent with every request. */
+  /** The Secret's headers (a YAML map), sent with every request; names in lower case. */
   headers: Record<string, string>;
+  /** The same headers with their names as written (googlepubsub sends them as message attributes, where case counts). */
+  headerNames?: Record<string, string>;
   /** Commit-status types: the status's key, `<kind>/<name>/<first part of the Provider's UID>` in lower case, as Flux makes it. */
   commitStatusKey: string;
   /** The Provider's UID: the change-request comment types key their comment with it. */
