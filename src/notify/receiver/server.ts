@@ -14,10 +14,8 @@ import type { Informer } from '../../kube/informer.ts';
 import type { KubeObject } from '../../kube/object.ts';
 import type { Logger } from '../../util/log.ts';
 import type { ReadSecret } from '../settings.ts';
-import { verify, type Verdict } from './verify.ts';
-import { gcrSecretProblem, verifyGcr } from './gcr.ts';
-import { verifyOidc } from './oidc.ts';
-import { CelEvaluationError, objectFilter, requestVariable, type ObjectFilter } from './filter.ts';
+import { authenticate } from './authenticate.ts';
+import { CelEvaluationError, objectFilter, requestVariable } from './filter.ts';
 
 /** Flux's limit on a webhook body. */
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -129,27 +127,7 @@ export class ReceiverServer {
       this.o.log.error('webhook refused: the Receiver\'s token cannot be read', who);
       return answer(503);
     }
-    let verdict: Verdict;
-    // The body the filters see as `req`: for gcr the registry event inside the push, else the JSON body.
-    let celReq: Record<string, unknown> | undefined;
-    let claims: Record<string, unknown> = {};
-    if (oidc) {
-      const v = await verifyOidc(String(req.headers.authorization ?? ''), receiver.spec.oidcProviders ?? []);
-      verdict = v.ok ? { ok: true } : v;
-      if (v.ok) claims = v.claims;
-    } else if (receiver.spec.type === 'gcr') {
-      const problem = gcrSecretProblem(secret);
-      if (problem) {
-        this.o.log.error(`webhook refused: ${problem}`, who);
-        return answer(503);
-      }
-      const auth = String(req.headers.authorization ?? '');
-      const g = await verifyGcr({ authorization: auth, body, email: secret!.email!.toString('utf8').trim(), audience: secret!.audience!.toString('utf8').trim() });
-      verdict = g.ok ? { ok: true, event: g.event } : g;
-      if (g.ok) celReq = g.payload;
-    } else {
-      verdict = verify({ type: receiver.spec.type, headers: req.headers, body, token, events: receiver.spec.events });
-    }
+    const { verdict, req: unwrapped, claims } = await authenticate(receiver, req.headers, body, secret, token);
     if (!verdict.ok) {
       this.o.log.info('webhook refused', { ...who, status: verdict.status, reason: verdict.reason });
       return answer(verdict.status);
@@ -160,7 +138,7 @@ export class ReceiverServer {
     }
     // The body is read as JSON only when a filter will look at it (as Flux): other calls are not held to it.
     const filtered = !!receiver.spec.resourceFilter || receiver.spec.resources.some((r) => r.filter);
-    celReq ??= filtered ? requestVariable(req.headers['content-type'], body) : {};
+    const celReq = unwrapped ?? (filtered ? requestVariable(req.headers['content-type'], body) : {});
     if (!celReq) {
       this.o.log.info('webhook refused: the body says it is JSON and is not a JSON object', who);
       return answer(400);
