@@ -6,7 +6,8 @@
 // service account (the Secret's `email`, which Google must have verified).
 // The push body wraps the registry's event, base64 JSON in message.data; the
 // unwrapped event is what a resourceFilter sees as `req`.
-import { createRemoteJWKSet, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { errors, jwtVerify } from 'jose';
+import { remoteKeySet } from './keys.ts';
 import type { Verdict } from './verify.ts';
 
 /** Where Google publishes the keys that sign its ID tokens (JWKS). */
@@ -17,15 +18,6 @@ export const GOOGLE_JWKS_URL = 'https://www.googleapis.com/oauth2/v3/certs';
  */
 export const GCR_JWKS_ENV = 'SLUICE_GCR_JWKS_URL';
 const ISSUERS = ['accounts.google.com', 'https://accounts.google.com'];
-
-/** The key sets by URL: jose caches the keys and refetches them when a token names an unknown key id. */
-const keySets = new Map<string, JWTVerifyGetKey>();
-
-function keySet(url: string): JWTVerifyGetKey {
-  let ks = keySets.get(url);
-  if (!ks) keySets.set(url, (ks = createRemoteJWKSet(new URL(url), { timeoutDuration: 10_000, cooldownDuration: 30_000 })));
-  return ks;
-}
 
 export function gcrJwksUrl(): string {
   return process.env[GCR_JWKS_ENV] || GOOGLE_JWKS_URL;
@@ -54,7 +46,7 @@ export async function verifyGcr(i: GcrInput): Promise<GcrVerdict> {
   const token = i.authorization.slice('Bearer '.length).trim();
   let claims: Record<string, unknown>;
   try {
-    const r = await jwtVerify(token, keySet(i.jwksUrl ?? gcrJwksUrl()), { audience: i.audience, issuer: ISSUERS, algorithms: ['RS256'] });
+    const r = await jwtVerify(token, remoteKeySet(i.jwksUrl ?? gcrJwksUrl()), { audience: i.audience, issuer: ISSUERS, algorithms: ['RS256'] });
     claims = r.payload as Record<string, unknown>;
   } catch (err) {
     // A key set that cannot be fetched is our problem, not the caller's: still refused, with the reason logged.

@@ -7,7 +7,8 @@
 // `vars`) and every `validations` expression must be true, or the call is
 // refused with their messages. The claims are then `claims` in the filters.
 // A Receiver of this type has no Secret: its path is sha256("" + name + namespace).
-import { createRemoteJWKSet, decodeJwt, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { decodeJwt, errors, jwtVerify, type JWTVerifyGetKey } from 'jose';
+import { getJson, remoteKeySet } from './keys.ts';
 import type { ReceiverSpec } from '../../api/receiver.ts';
 import { CelEvaluationError, compileValueExpression } from '../../util/cel.ts';
 import type { Verdict } from './verify.ts';
@@ -73,14 +74,11 @@ const issuers = new Map<string, { keys: JWTVerifyGetKey; until: number }>();
 async function keysOf(issuer: string): Promise<JWTVerifyGetKey> {
   const hit = issuers.get(issuer);
   if (hit && hit.until > Date.now()) return hit.keys;
-  const url = `${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`;
-  const res = await fetch(url, { signal: AbortSignal.timeout(10_000), redirect: 'error' });
-  if (!res.ok) throw new Error(`the issuer's discovery document answered HTTP ${res.status}`);
-  const doc = (await res.json()) as { issuer?: unknown; jwks_uri?: unknown };
+  const doc = (await getJson(`${issuer.replace(/\/$/, '')}/.well-known/openid-configuration`)) as { issuer?: unknown; jwks_uri?: unknown } | null;
   // As go-oidc: the document must name the issuer it was fetched for.
-  if (doc.issuer !== issuer) throw new Error(`the discovery document names issuer ${JSON.stringify(doc.issuer)}, not ${JSON.stringify(issuer)}`);
+  if (doc?.issuer !== issuer) throw new Error(`the discovery document names issuer ${JSON.stringify(doc?.issuer)}, not ${JSON.stringify(issuer)}`);
   if (typeof doc.jwks_uri !== 'string') throw new Error('the discovery document has no jwks_uri');
-  const keys = createRemoteJWKSet(new URL(doc.jwks_uri), { timeoutDuration: 10_000 });
+  const keys = remoteKeySet(doc.jwks_uri);
   issuers.set(issuer, { keys, until: Date.now() + DISCOVERY_TTL_MS });
   return keys;
 }
