@@ -14,6 +14,8 @@ test('proxyFor: HTTPS_PROXY for https, HTTP_PROXY for http, NO_PROXY by host and
   assert.equal(proxyFor('https://example.org/keys', env), undefined);
   assert.equal(proxyFor('https://notexample.org/keys', env), 'http://proxy:3128');
   assert.equal(proxyFor('https://www.googleapis.com/', {}), undefined);
+  assert.equal(proxyFor('http://127.0.0.1:8080/keys', env), undefined, 'loopback never through the proxy');
+  assert.equal(proxyFor('http://localhost/keys', env), undefined);
 });
 
 test('a key set fetched through the proxy; a rotated-in key is found by fetching again', async () => {
@@ -27,11 +29,11 @@ test('a key set fetched through the proxy; a rotated-in key is found by fetching
     res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ keys }));
   });
   const proxied: string[] = [];
-  // An HTTP proxy: requests in absolute form, forwarded.
+  // An HTTP proxy: requests in absolute form, forwarded; it alone knows where issuer.test is (loopback).
   const proxy = http.createServer((req, res) => {
     proxied.push(`${req.method} ${req.url}`);
     const u = new URL(req.url!);
-    http.get({ host: u.hostname, port: u.port, path: u.pathname }, (up) => {
+    http.get({ host: u.hostname === 'issuer.test' ? '127.0.0.1' : u.hostname, port: u.port, path: u.pathname }, (up) => {
       res.writeHead(up.statusCode!, up.headers);
       up.pipe(res);
     });
@@ -42,7 +44,7 @@ test('a key set fetched through the proxy; a rotated-in key is found by fetching
   process.env.HTTP_PROXY = `http://127.0.0.1:${(proxy.address() as AddressInfo).port}`;
   process.env.NO_PROXY = '';
   try {
-    const url = `http://127.0.0.1:${(issuer.address() as AddressInfo).port}/certs-${Date.now()}`;
+    const url = `http://issuer.test:${(issuer.address() as AddressInfo).port}/certs-${Date.now()}`;
     const sign = (k: CryptoKey, kid: string) => new SignJWT({}).setProtectedHeader({ alg: 'RS256', kid }).setIssuer('i').setExpirationTime('5m').sign(k);
     const ks = remoteKeySet(url);
     await jwtVerify(await sign(first.privateKey, 'one'), ks);

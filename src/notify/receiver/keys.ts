@@ -17,6 +17,8 @@ export function proxyFor(url: string, env: NodeJS.ProcessEnv = process.env): str
   const proxy = u.protocol === 'https:' ? (env.HTTPS_PROXY ?? env.https_proxy) : (env.HTTP_PROXY ?? env.http_proxy);
   if (!proxy) return undefined;
   const host = u.hostname.replace(/^\[|\]$/g, '').toLowerCase();
+  // As Go's ProxyFromEnvironment: localhost and loopback addresses never go through the proxy.
+  if (host === 'localhost' || /^127\./.test(host) || host === '::1') return undefined;
   const noProxy = (env.NO_PROXY ?? env.no_proxy ?? '').split(',').map((x) => x.trim().toLowerCase()).filter(Boolean);
   const excluded = noProxy.some((n) => n === '*' || host === n.replace(/:\d+$/, '') || (n.startsWith('.') ? host.endsWith(n) : host.endsWith(`.${n}`)));
   return excluded ? undefined : proxy;
