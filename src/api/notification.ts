@@ -37,7 +37,7 @@ export type CrossNamespaceObjectReference = Static<typeof CrossNamespaceObjectRe
 
 /** A Receiver's target: the reference plus a CEL filter. */
 export const ReceiverResource = Type.Object(
-  { ...referenceProperties, filter: Type.Optional(Type.String({ description: 'CEL expression deciding whether this object is reconciled (not supported by Sluice yet).' })) },
+  { ...referenceProperties, filter: Type.Optional(Type.String({ description: 'CEL expression over the object (res) and the request body (req) deciding whether this object is reconciled.' })) },
   { description: 'A Flux object the Receiver requests a reconcile of.' },
 );
 export type ReceiverResource = Static<typeof ReceiverResource>;

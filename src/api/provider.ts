@@ -24,7 +24,7 @@ export const ProviderSpec = Type.Object(
     channel: Type.Optional(Type.String({ description: 'Channel, room or chat the events go to, where the service has them.', maxLength: 2048 })),
     username: Type.Optional(Type.String({ description: 'Name the messages are posted under, where the service allows it.', maxLength: 2048 })),
     address: Type.Optional(Type.String({ description: 'URL of the service (a webhook, an API base or a repository URL for commit status).', maxLength: 2048 })),
-    commitStatusExpr: Type.Optional(Type.String({ description: 'CEL expression for the commit status key (not supported by Sluice yet).' })),
+    commitStatusExpr: Type.Optional(Type.String({ description: 'CEL expression over event, alert and provider giving the commit status key (a string).' })),
     timeout: Type.Optional(Duration('Time one delivery may take.', { pattern: '^([0-9]+(\\.[0-9]+)?(ms|s|m))+$' })),
     proxy: Type.Optional(Type.String({ description: 'HTTP(S) proxy for the requests (deprecated: use proxySecretRef).', maxLength: 2048, pattern: '^(http|https)://.*$' })),
     proxySecretRef: Type.Optional(LocalObjectReference('Secret with the proxy address (key address) and optional username and password.')),

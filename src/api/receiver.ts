@@ -28,10 +28,10 @@ export const ReceiverSpec = Type.Object(
     interval: Type.Optional(Duration('How often the Receiver is checked against its Secret.', { default: '10m' })),
     events: Type.Optional(Type.Array(Type.String(), { description: 'Event types accepted (e.g. push, ping for github); all when empty.' })),
     resources: Type.Array(ReceiverResource, { description: 'The objects a valid call reconciles.' }),
-    resourceFilter: Type.Optional(Type.String({ description: 'CEL expression over the request deciding which resources are reconciled (not supported by Sluice yet).' })),
+    resourceFilter: Type.Optional(Type.String({ description: 'CEL expression over the object (res) and the request body (req) deciding which resources are reconciled.' })),
     secretRef: Type.Optional(LocalObjectReference('Secret with the token (key token) that makes the webhook path and signs or authorizes calls.')),
     oidcProviders: Type.Optional(
-      Type.Array(OidcProvider, { description: 'OIDC issuers for generic-oidc (not supported by Sluice yet).', 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['issuerURL'] }),
+      Type.Array(OidcProvider, { description: 'OIDC issuers whose ID tokens a generic-oidc Receiver accepts.', 'x-kubernetes-list-type': 'map', 'x-kubernetes-list-map-keys': ['issuerURL'] }),
     ),
     suspend: Type.Optional(Type.Boolean({ description: 'Answer calls with 503 and reconcile nothing.' })),
   },

@@ -14,9 +14,11 @@ import type { FluxEvent } from '../runtime/eventsink.ts';
 import type { Logger } from '../util/log.ts';
 import { alertTakes, eventForAlert, type LabelsOf } from './match.ts';
 import { eventKey, RateLimiter } from './ratelimit.ts';
-import { COMMIT_STATUS_NOTIFIERS, notifiers } from './providers/index.ts';
-import { DeliveryError, send } from './send.ts';
-import { commitStatusKey, mask, ProviderProblem, resolveProvider, type ReadSecret } from './settings.ts';
+import { CHANGE_REQUEST_NOTIFIERS, COMMIT_STATUS_NOTIFIERS, notifiers } from './providers/index.ts';
+import type { ObjectLookup } from './providers/types.ts';
+import { CHANGE_REQUEST_KEY } from './providers/markdown.ts';
+import { DeliveryError, exchange, send } from './send.ts';
+import { commitStatusKeyFor, mask, ProviderProblem, resolveProvider, type ReadSecret } from './settings.ts';
 
 /** Records a Warning event on an Alert (delivery failures, as Flux's NotificationDispatchFailed). */
 export type AlertWarning = (alert: KubeObject, reason: string, message: string) => void;
@@ -26,6 +28,8 @@ export interface DispatcherOptions {
   providers: Informer;
   readSecret: ReadSecret;
   labelsOf: LabelsOf;
+  /** Flux objects from the caches, for types that look at the object's hierarchy (otel). */
+  lookup?: ObjectLookup;
   log: Logger;
   registry?: Registry;
   warn?: AlertWarning;
@@ -110,6 +114,11 @@ export class Dispatcher {
         this.deliveries.inc({ type, result: 'skipped' });
         continue;
       }
+      // A comment goes on a pull request: an event that names none has nowhere to go.
+      if (CHANGE_REQUEST_NOTIFIERS.has(type) && !event.metadata?.[CHANGE_REQUEST_KEY]) {
+        this.deliveries.inc({ type, result: 'skipped' });
+        continue;
+      }
       const rateKey = eventKey(`${ns}/${alert.metadata.name}`, event);
       if (!this.limiter.allow(rateKey, Date.now())) {
         this.deliveries.inc({ type, result: 'rate_limited' });
@@ -165,22 +174,27 @@ export class Dispatcher {
       this.o.warn?.(d.alert, 'NotificationDispatchFailed', `failed to send notification for ${what}: ${safe}`);
       if (reason === 'failed') this.setDeliveryState(d.provider, safe);
     };
-    let requests;
-    let transport;
+    // Each step is retried on its own: a request of a fixed list, or a whole multi-request delivery.
+    let steps: Array<() => Promise<unknown>>;
     try {
       const resolved = await resolveProvider(d.provider, this.o.readSecret);
       secrets = resolved.secrets;
-      resolved.settings.commitStatusKey = commitStatusKey(o.kind, o.name, d.provider.metadata.uid ?? '');
-      requests = notifiers[d.provider.spec.type]!.build(d.event, resolved.settings);
-      transport = resolved.transport;
+      if (COMMIT_STATUS_NOTIFIERS.has(d.provider.spec.type)) resolved.settings.commitStatusKey = commitStatusKeyFor(d.provider, d.alert, d.event);
+      const notifier = notifiers[d.provider.spec.type]!;
+      const { settings, transport } = resolved;
+      settings.alert = { name: d.alert.metadata.name!, namespace: d.alert.metadata.namespace!, uid: d.alert.metadata.uid ?? '' };
+      settings.lookup = this.o.lookup;
+      steps = notifier.deliver
+        ? [() => notifier.deliver!(d.event, settings, { exchange: (req) => exchange(req, transport), transport })]
+        : notifier.build!(d.event, settings).map((req) => () => send(req, transport));
     } catch (err) {
       return fail(err instanceof ProviderProblem ? `Provider ${d.provider.metadata.name}: ${err.message}` : (err as Error).message, 'invalid');
     }
     const retries = this.o.retries ?? 5;
-    for (const req of requests) {
+    for (const step of steps) {
       for (let attempt = 0; ; attempt++) {
         try {
-          await send(req, transport);
+          await step();
           break;
         } catch (err) {
           const e = err as DeliveryError;

@@ -62,6 +62,7 @@ export function setupNotifications(o: NotificationsOptions): Notifications {
       const inf = objects.get(kind);
       return inf ? (inf.get(ns, name)?.metadata.labels ?? {}) : undefined;
     },
+    lookup: (kind, ns, name) => objects.get(kind)?.get(ns, name),
     log: o.log,
     registry: o.metrics.registry,
     warn: (alert, reason, message) => void o.events.record(alert, 'Warning', reason, message),

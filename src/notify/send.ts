@@ -7,18 +7,9 @@ import http from 'node:http';
 import https from 'node:https';
 import tls from 'node:tls';
 import { isIP } from 'node:net';
-import type { OutgoingRequest } from './providers/types.ts';
+import type { OutgoingRequest, Transport } from './providers/types.ts';
 
-export interface Transport {
-  /** PEM CA bundle that the service's certificate must chain to (certSecretRef's ca.crt). */
-  ca?: Buffer;
-  /** Client certificate and key (certSecretRef's tls.crt and tls.key). */
-  cert?: Buffer;
-  key?: Buffer;
-  /** http://[user:pass@]host:port */
-  proxy?: string;
-  timeoutMs: number;
-}
+export type { Transport } from './providers/types.ts';
 
 export class DeliveryError extends Error {
   constructor(message: string, readonly retryable: boolean, readonly status?: number) {
@@ -36,7 +27,20 @@ export function safeUrl(url: string): string {
   }
 }
 
+/** What the service answered: the status and the body (at most 4 MiB kept), for types that read before they write. */
+export interface Answer {
+  status: number;
+  body: string;
+}
+
+const MAX_ANSWER_BYTES = 4 * 1024 * 1024;
+
 export async function send(req: OutgoingRequest, t: Transport): Promise<number> {
+  return (await exchange(req, t)).status;
+}
+
+/** Sends one request and reads the answer; a non-2xx answer is a DeliveryError. */
+export async function exchange(req: OutgoingRequest, t: Transport): Promise<Answer> {
   const url = new URL(req.url);
   const isHttps = url.protocol === 'https:';
   const body = Buffer.from(req.body);
@@ -61,12 +65,17 @@ export async function send(req: OutgoingRequest, t: Transport): Promise<number> 
   } else {
     options = { ...(isHttps ? tlsOptions : {}), method: req.method, host: url.hostname, port: url.port || (isHttps ? 443 : 80), path: url.pathname + url.search, headers };
   }
-  return new Promise<number>((resolve, reject) => {
+  return new Promise<Answer>((resolve, reject) => {
     const r = mod.request(options, (res) => {
-      res.resume();
+      const chunks: Buffer[] = [];
+      let size = 0;
+      res.on('data', (c: Buffer) => {
+        size += c.length;
+        if (size <= MAX_ANSWER_BYTES) chunks.push(c);
+      });
       res.on('end', () => {
         const status = res.statusCode ?? 0;
-        if (status >= 200 && status < 300) return resolve(status);
+        if (status >= 200 && status < 300) return resolve({ status, body: Buffer.concat(chunks).toString('utf8') });
         // 408, 429 and 5xx: the service may take it later; other 4xx will not change.
         const retryable = status === 408 || status === 429 || status >= 500;
         reject(new DeliveryError(`${where} answered HTTP ${status}`, retryable, status));

@@ -6,7 +6,10 @@ import { X509Certificate, createPrivateKey } from 'node:crypto';
 import { parse as parseYaml } from 'yaml';
 import type { Provider } from '../api/provider.ts';
 import type { SecretData } from '../runtime/secrets.ts';
+import type { FluxEvent } from '../runtime/eventsink.ts';
+import type { KubeObject } from '../kube/object.ts';
 import { parseDuration } from '../util/duration.ts';
+import { compileStringExpression, type StringProgram } from '../util/cel.ts';
 import { notifiers } from './providers/index.ts';
 import type { ProviderSettings } from './providers/types.ts';
 import type { Transport } from './send.ts';
@@ -36,13 +39,37 @@ export function commitStatusKey(kind: string, name: string, providerUid: string)
   return `${kind}/${name}/${providerUid.split('-')[0]}`.toLowerCase();
 }
 
+/** Provider spec.commitStatusExpr, compiled as Flux does: typed string, over event, alert and provider. */
+export function compileCommitStatusExpr(expr: string): StringProgram {
+  return compileStringExpression(expr, ['event', 'alert', 'provider']);
+}
+
+/**
+ * The commit status key of one delivery: the Provider's commitStatusExpr
+ * evaluated over the event, the Alert and the Provider (as JSON maps), or
+ * Flux's default. Throws when the expression fails on them.
+ */
+export function commitStatusKeyFor(provider: Provider, alert: KubeObject, event: FluxEvent): string {
+  if (!provider.spec.commitStatusExpr) return commitStatusKey(event.involvedObject.kind, event.involvedObject.name, provider.metadata.uid ?? '');
+  const asMap = (v: unknown) => JSON.parse(JSON.stringify(v)) as Record<string, unknown>;
+  const key = compileCommitStatusExpr(provider.spec.commitStatusExpr).evaluate({ event: asMap(event), alert: asMap(alert), provider: asMap(provider) });
+  if (!key) throw new Error('spec.commitStatusExpr gave an empty commit status key');
+  return key;
+}
+
 /** Reads the Provider's Secrets and checks what can be checked before sending. */
 export async function resolveProvider(p: Provider, readSecret: ReadSecret): Promise<ResolvedProvider> {
   const ns = p.metadata.namespace!;
   const notifier = notifiers[p.spec.type];
   if (!notifier) throw new ProviderProblem('Unsupported', `provider type ${p.spec.type} is not supported by Sluice yet`);
   if (p.spec.serviceAccountName) throw new ProviderProblem('Unsupported', 'spec.serviceAccountName (workload identity) is not supported by Sluice');
-  if (p.spec.commitStatusExpr) throw new ProviderProblem('Unsupported', 'spec.commitStatusExpr is not supported by Sluice yet');
+  if (p.spec.commitStatusExpr) {
+    try {
+      compileCommitStatusExpr(p.spec.commitStatusExpr);
+    } catch (err) {
+      throw new ProviderProblem('ValidationFailed', `spec.commitStatusExpr: ${(err as Error).message}`);
+    }
+  }
   const need = async (what: string, name: string) => {
     const data = await readSecret(ns, name);
     if (!data) throw new ProviderProblem('TokenNotFound', `${what} Secret ${ns}/${name} not found`);
@@ -56,6 +83,7 @@ export async function resolveProvider(p: Provider, readSecret: ReadSecret): Prom
     username: p.spec.username,
     headers: {},
     commitStatusKey: '',
+    providerUid: p.metadata.uid,
   };
   let proxy = p.spec.proxy;
   if (p.spec.secretRef) {
@@ -81,6 +109,7 @@ export async function resolveProvider(p: Provider, readSecret: ReadSecret): Prom
       if (h !== null && (typeof h !== 'object' || Array.isArray(h))) throw new ProviderProblem('ValidationFailed', 'the headers in spec.secretRef are not a YAML map');
       for (const [k, v] of Object.entries((h ?? {}) as Record<string, unknown>)) {
         settings.headers[k.toLowerCase()] = String(v);
+        (settings.headerNames ??= {})[k] = String(v);
         secrets.push(String(v));
       }
     }

@@ -17,11 +17,14 @@ import { FINALIZER } from '../runtime/lifecycle.ts';
 import { parseDuration } from '../util/duration.ts';
 import { invalidExpressions } from './match.ts';
 import { webhookPath } from './receiver/hookpath.ts';
+import { invalidFilters } from './receiver/filter.ts';
+import { gcrSecretProblem } from './receiver/gcr.ts';
+import { oidcExpressionProblem, oidcSpecProblem } from './receiver/oidc.ts';
 import { ProviderProblem, resolveProvider, type ReadSecret } from './settings.ts';
 
 /** Look again at objects whose Secret is missing this soon: the Secret often comes a moment later. */
 const MISSING_SECRET_RETRY_MS = 10_000;
-const SUPPORTED_RECEIVERS = new Set(['generic', 'generic-hmac', 'github', 'gitlab', 'bitbucket', 'harbor', 'dockerhub', 'quay', 'nexus', 'acr']);
+const SUPPORTED_RECEIVERS = new Set(['generic', 'generic-hmac', 'github', 'gitlab', 'bitbucket', 'harbor', 'dockerhub', 'quay', 'nexus', 'acr', 'gcr', 'generic-oidc', 'cdevents']);
 
 export interface StatusOptions {
   client: KubeClient;
@@ -34,12 +37,14 @@ export interface StatusOptions {
   lastFailure?: (p: Provider) => string | undefined;
 }
 
-type Verdict = { status: 'True' | 'False'; reason: string; message: string };
+type Verdict = { status: 'True' | 'False'; reason: string; message: string; /** Also Stalled: nothing changes until the spec does. */ stalled?: boolean };
 
 async function write(o: StatusOptions, kind: string, plural: string, obj: Provider | Alert | Receiver, v: Verdict, extra: Record<string, unknown> = {}): Promise<void> {
   const prev = (obj.status ?? {}) as { conditions?: Condition[] };
   const conds = new Conditions(prev.conditions, obj.metadata.generation ?? 0, rfc3339(new Date()));
   conds.set('Ready', v.status, v.reason, v.message);
+  if (v.stalled) conds.set('Stalled', 'True', v.reason, v.message);
+  else conds.delete('Stalled');
   await patchStatus(o.client, obj, plural, { ...prev, ...extra, observedGeneration: obj.metadata.generation, conditions: conds.toArray() });
   o.metrics.recordCondition(kind, obj.metadata.namespace!, obj.metadata.name!, 'Ready', v.status);
 }
@@ -109,9 +114,29 @@ export async function reconcileReceiver(o: StatusOptions, key: string): Promise<
     await write(o, 'Receiver', 'receivers', r, { status: 'False', reason: 'ValidationFailed', message: `receiver type ${r.spec.type} is not supported by Sluice yet` }, { ...extra, webhookPath: undefined });
     return {};
   }
-  if (r.spec.resourceFilter || r.spec.resources.some((x) => x.filter)) {
-    await write(o, 'Receiver', 'receivers', r, { status: 'False', reason: 'ValidationFailed', message: 'CEL resource filters are not supported by Sluice yet' }, { ...extra, webhookPath: undefined });
+  const badFilters = invalidFilters(r);
+  if (badFilters.length) {
+    // Flux's words: a filter that does not compile fails terminally, until the spec changes.
+    const message = `Reconciliation failed terminally due to configuration error: ${badFilters.join('; ')}`;
+    await write(o, 'Receiver', 'receivers', r, { status: 'False', reason: 'InvalidCELExpression', message, stalled: true }, { ...extra, webhookPath: undefined });
     return {};
+  }
+  if (r.spec.type === 'generic-oidc') {
+    const specProblem = oidcSpecProblem(r.spec.oidcProviders);
+    if (specProblem) {
+      await write(o, 'Receiver', 'receivers', r, { status: 'False', reason: 'ValidationFailed', message: specProblem, stalled: true }, { ...extra, webhookPath: undefined });
+      return {};
+    }
+    const celProblem = oidcExpressionProblem(r.spec.oidcProviders!);
+    if (celProblem) {
+      const message = `Reconciliation failed terminally due to configuration error: ${celProblem}`;
+      await write(o, 'Receiver', 'receivers', r, { status: 'False', reason: 'InvalidCELExpression', message, stalled: true }, { ...extra, webhookPath: undefined });
+      return {};
+    }
+    // No Secret: the path is salted with an empty token, as Flux computes it.
+    const oidcPath = webhookPath('', name, ns);
+    await write(o, 'Receiver', 'receivers', r, { status: 'True', reason: 'Succeeded', message: `Receiver initialized for path: ${oidcPath}` }, { ...extra, webhookPath: oidcPath });
+    return { requeueAfterMs: interval };
   }
   const secretName = r.spec.secretRef?.name ?? '';
   const data = await o.readSecret(ns, secretName);
@@ -119,6 +144,11 @@ export async function reconcileReceiver(o: StatusOptions, key: string): Promise<
   if (token === undefined) {
     const message = data ? `invalid '${ns}/${secretName}' secret data: required field 'token'` : `unable to read token from secret '${ns}/${secretName}': not found`;
     await write(o, 'Receiver', 'receivers', r, { status: 'False', reason: 'TokenNotFound', message }, { ...extra, webhookPath: undefined });
+    return { requeueAfterMs: MISSING_SECRET_RETRY_MS };
+  }
+  const gcrProblem = r.spec.type === 'gcr' ? gcrSecretProblem(data) : undefined;
+  if (gcrProblem) {
+    await write(o, 'Receiver', 'receivers', r, { status: 'False', reason: 'TokenNotFound', message: `invalid '${ns}/${secretName}' secret data: ${gcrProblem}` }, { ...extra, webhookPath: undefined });
     return { requeueAfterMs: MISSING_SECRET_RETRY_MS };
   }
   const path = webhookPath(token, name, ns);

@@ -189,3 +189,71 @@ export function celIntegers<T>(value: T): T {
   }
   return (out ?? value) as T;
 }
+
+/** A compiled expression whose result is a string. */
+export interface StringProgram {
+  readonly expr: string;
+  /** Throws CelEvaluationError when the expression fails or its result is not a string. */
+  evaluate(vars: Record<string, unknown>): string;
+}
+
+/** A compiled expression of any type (Flux's OIDC claim variables). */
+export interface ValueProgram {
+  readonly expr: string;
+  /** Throws CelEvaluationError when the expression fails. */
+  evaluate(vars: Record<string, unknown>): unknown;
+}
+
+const typedCache = new Map<string, ValueProgram | CelExpressionError>();
+
+/**
+ * Compiles an expression over the given variables (each a map); with
+ * `outputType`, its type must be exactly that (dyn is refused, as cel-go's
+ * output type check does). Throws CelExpressionError when it does not parse,
+ * names an unknown variable, or has another type.
+ */
+export function compileValueExpression(expr: string, variables: readonly string[], outputType?: 'string' | 'bool'): ValueProgram {
+  const key = `${outputType ?? ''}\0${variables.join(',')}\0${expr}`;
+  let hit = typedCache.get(key);
+  if (!hit) {
+    try {
+      const env = compilingEnvironment(variables);
+      const checked = env.check(expr);
+      if (!checked.valid) throw new CelExpressionError(`failed to parse the CEL expression '${expr}': ${firstLine(checked.error)}`);
+      if (outputType && checked.type !== outputType) throw new CelExpressionError(`CEL expression output type mismatch: expected ${outputType}, got ${checked.type}`);
+      const parsed = env.parse(expr);
+      hit = {
+        expr,
+        evaluate(vars) {
+          try {
+            return parsed(vars);
+          } catch (err) {
+            throw new CelEvaluationError(`failed to evaluate the CEL expression '${expr}': ${firstLine(err)}`);
+          }
+        },
+      };
+    } catch (err) {
+      hit = err instanceof CelExpressionError ? err : new CelExpressionError(firstLine(err));
+    }
+    if (typedCache.size >= CACHE_LIMIT) typedCache.delete(typedCache.keys().next().value!);
+    typedCache.set(key, hit);
+  }
+  if (hit instanceof CelExpressionError) throw hit;
+  return hit;
+}
+
+/**
+ * Compiles an expression over the given variables (each a map) whose type
+ * must be string (Flux's Provider commitStatusExpr).
+ */
+export function compileStringExpression(expr: string, variables: readonly string[]): StringProgram {
+  const p = compileValueExpression(expr, variables, 'string');
+  return {
+    expr,
+    evaluate(vars) {
+      const v = p.evaluate(vars);
+      if (typeof v !== 'string') throw new CelEvaluationError(`failed to evaluate CEL expression as string: '${expr}'`);
+      return v;
+    },
+  };
+}

@@ -18,6 +18,8 @@ export interface Loopback {
   requests: Recorded[];
   /** Status to answer with (default 200 / 201 for POST to statuses). */
   answer: (r: Recorded) => number;
+  /** When set and it gives an answer, that status and body are sent instead (a forge's JSON, a token). */
+  respond?: (r: Recorded) => { status: number; body: string } | undefined;
   close(): Promise<void>;
 }
 
@@ -36,8 +38,9 @@ export async function startLoopback(tls?: { key: string | Buffer; cert: string |
       }
       const r: Recorded = { method: req.method!, path: req.url!, headers: req.headers, body, json };
       lb.requests.push(r);
-      const status = lb.answer(r);
-      res.writeHead(status, { 'content-type': 'application/json' }).end('{}');
+      const custom = lb.respond?.(r);
+      const status = custom?.status ?? lb.answer(r);
+      res.writeHead(status, { 'content-type': 'application/json' }).end(custom?.body ?? '{}');
     });
   };
   const server = tls ? https.createServer(tls, handler) : http.createServer(handler);

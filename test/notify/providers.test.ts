@@ -46,7 +46,7 @@ async function deliver(spec: Provider['spec'], secret?: Record<string, string>, 
   const resolved = await resolveProvider(p, async () => data);
   resolved.settings.commitStatusKey = commitStatusKey(event.involvedObject.kind, event.involvedObject.name, UID);
   lb.requests.length = 0;
-  for (const req of notifiers[spec.type]!.build(event, resolved.settings)) await send(req, resolved.transport);
+  for (const req of notifiers[spec.type]!.build!(event, resolved.settings)) await send(req, resolved.transport);
   assert.equal(lb.requests.length, 1);
   return lb.requests[0]!;
 }
@@ -225,8 +225,8 @@ test('azuredevops: POST {org}/{project}/_apis/git/repositories/{repo}/commits/{s
 test('commit status types refuse an event without a commit', async () => {
   const p: Provider = { apiVersion: '', kind: 'Provider', metadata: { name: 'p', namespace: 'apps', uid: UID }, spec: { type: 'github', address: `${lb.url}/a/b`, secretRef: { name: 's' } } };
   const s = await resolveProvider(p, async () => ({ token: Buffer.from('t') }));
-  assert.throws(() => notifiers.github!.build({ ...info, metadata: { revision: 'latest@sha256:abc' } }, s.settings), /no commit hash/);
-  assert.throws(() => notifiers.github!.build({ ...info, metadata: {} }, s.settings), /no revision/);
+  assert.throws(() => notifiers.github!.build!({ ...info, metadata: { revision: 'latest@sha256:abc' } }, s.settings), /no commit hash/);
+  assert.throws(() => notifiers.github!.build!({ ...info, metadata: {} }, s.settings), /no revision/);
 });
 
 let tls: TlsMaterial;
@@ -237,11 +237,11 @@ test('https with the CA from certSecretRef; another CA is refused without retry'
     const spec = { type: 'generic' as const, address: `${secure.url}/x`, certSecretRef: { name: 'ca' } };
     const p: Provider = { apiVersion: '', kind: 'Provider', metadata: { name: 'p', namespace: 'apps', uid: UID }, spec };
     const ok = await resolveProvider(p, async () => ({ 'ca.crt': Buffer.from(tls.caCert) }));
-    await send(notifiers.generic!.build(info, ok.settings)[0]!, ok.transport);
+    await send(notifiers.generic!.build!(info, ok.settings)[0]!, ok.transport);
     assert.equal(secure.requests.length, 1);
     const other = await generateTls();
     const bad = await resolveProvider(p, async () => ({ 'ca.crt': Buffer.from(other.caCert) }));
-    await assert.rejects(send(notifiers.generic!.build(info, bad.settings)[0]!, bad.transport), (e: DeliveryError) => e instanceof DeliveryError && !e.retryable && !e.message.includes('/x'));
+    await assert.rejects(send(notifiers.generic!.build!(info, bad.settings)[0]!, bad.transport), (e: DeliveryError) => e instanceof DeliveryError && !e.retryable && !e.message.includes('/x'));
     await other.dispose();
   } finally {
     await secure.close();
@@ -275,7 +275,7 @@ test('through an HTTP proxy (proxySecretRef), CONNECT for https', async () => {
     const p: Provider = { apiVersion: '', kind: 'Provider', metadata: { name: 'p', namespace: 'apps', uid: UID }, spec: { type: 'generic', address: `${lb.url}/via-proxy`, proxySecretRef: { name: 'proxy' } } };
     const s = await resolveProvider(p, async () => ({ address: Buffer.from(proxyUrl), username: Buffer.from('u'), password: Buffer.from('p') }));
     lb.requests.length = 0;
-    await send(notifiers.generic!.build(info, s.settings)[0]!, s.transport);
+    await send(notifiers.generic!.build!(info, s.settings)[0]!, s.transport);
     assert.equal(lb.requests[0]!.path, '/via-proxy');
     assert.equal(seen[0], `POST ${lb.url}/via-proxy Basic ${Buffer.from('u:p').toString('base64')}`);
     // https: a CONNECT tunnel, TLS inside it with the Provider's CA.
@@ -284,7 +284,7 @@ test('through an HTTP proxy (proxySecretRef), CONNECT for https', async () => {
     try {
       const ps: Provider = { ...p, spec: { type: 'generic', address: `${secure.url}/tunnelled`, proxySecretRef: { name: 'proxy' }, certSecretRef: { name: 'ca' } } };
       const t = await resolveProvider(ps, async (_ns, name): Promise<Record<string, Buffer>> => (name === 'ca' ? { 'ca.crt': Buffer.from(material.caCert) } : { address: Buffer.from(proxyUrl) }));
-      await send(notifiers.generic!.build(info, t.settings)[0]!, t.transport);
+      await send(notifiers.generic!.build!(info, t.settings)[0]!, t.transport);
       assert.equal(secure.requests[0]!.path, '/tunnelled');
       assert.equal(seen.at(-1), `CONNECT 127.0.0.1:${new URL(secure.url).port}`);
     } finally {

@@ -10,7 +10,7 @@ export function hmacSignature(body: string, key: string): string {
   return `sha256=${createHmac('sha256', key).update(body).digest('hex')}`;
 }
 
-export const generic: Notifier = {
+export const generic: Notifier & Required<Pick<Notifier, 'build'>> = {
   check: needAddress,
   build(event, s) {
     const body = json(event);

@@ -18,6 +18,18 @@ import { gitea } from './gitea.ts';
 import { bitbucket } from './bitbucket.ts';
 import { bitbucketserver } from './bitbucketserver.ts';
 import { azuredevops } from './azuredevops.ts';
+import { rocket } from './rocket.ts';
+import { webex } from './webex.ts';
+import { lark } from './lark.ts';
+import { zulip } from './zulip.ts';
+import { datadog } from './datadog.ts';
+import { sentry } from './sentry.ts';
+import { githubdispatch } from './githubdispatch.ts';
+import { githubpullrequestcomment, gitlabmergerequestcomment, giteapullrequestcomment } from './changerequest.ts';
+import { nats } from './nats.ts';
+import { azureeventhub } from './azureeventhub.ts';
+import { googlepubsub } from './googlepubsub.ts';
+import { otel } from './otel.ts';
 
 export const notifiers: Record<string, Notifier> = {
   generic,
@@ -38,9 +50,26 @@ export const notifiers: Record<string, Notifier> = {
   bitbucket,
   bitbucketserver,
   azuredevops,
+  rocket,
+  webex,
+  lark,
+  zulip,
+  datadog,
+  sentry,
+  githubdispatch,
+  githubpullrequestcomment,
+  gitlabmergerequestcomment,
+  giteapullrequestcomment,
+  nats,
+  azureeventhub,
+  googlepubsub,
+  otel,
 };
 
 /** Types that set commit statuses: they take only events that name a commit. */
 export const COMMIT_STATUS_NOTIFIERS = new Set(['github', 'gitlab', 'gitea', 'bitbucket', 'bitbucketserver', 'azuredevops']);
+
+/** Types that comment on a pull or merge request: they take only events whose metadata names one (change_request). */
+export const CHANGE_REQUEST_NOTIFIERS = new Set(['githubpullrequestcomment', 'gitlabmergerequestcomment', 'giteapullrequestcomment']);
 
 export type { Notifier, ProviderSettings, OutgoingRequest } from './types.ts';

@@ -14,7 +14,8 @@ import type { Informer } from '../../kube/informer.ts';
 import type { KubeObject } from '../../kube/object.ts';
 import type { Logger } from '../../util/log.ts';
 import type { ReadSecret } from '../settings.ts';
-import { verify } from './verify.ts';
+import { authenticate } from './authenticate.ts';
+import { CelEvaluationError, objectFilter, requestVariable } from './filter.ts';
 
 /** Flux's limit on a webhook body. */
 export const MAX_BODY_BYTES = 3 * 1024 * 1024;
@@ -118,13 +119,15 @@ export class ReceiverServer {
       this.o.log.info('webhook refused: the Receiver is suspended or not ready', who);
       return answer(503);
     }
-    const secret = receiver.spec.secretRef ? await this.o.readSecret(receiver.metadata.namespace!, receiver.spec.secretRef.name).catch(() => undefined) : undefined;
-    const token = secret?.token?.toString('utf8');
+    const oidc = receiver.spec.type === 'generic-oidc';
+    // generic-oidc has no Secret: the caller's token is checked against the issuers instead.
+    const secret = !oidc && receiver.spec.secretRef ? await this.o.readSecret(receiver.metadata.namespace!, receiver.spec.secretRef.name).catch(() => undefined) : undefined;
+    const token = oidc ? '' : secret?.token?.toString('utf8');
     if (token === undefined) {
       this.o.log.error('webhook refused: the Receiver\'s token cannot be read', who);
       return answer(503);
     }
-    const verdict = verify({ type: receiver.spec.type, headers: req.headers, body, token, events: receiver.spec.events });
+    const { verdict, req: unwrapped, claims } = await authenticate(receiver, req.headers, body, secret, token);
     if (!verdict.ok) {
       this.o.log.info('webhook refused', { ...who, status: verdict.status, reason: verdict.reason });
       return answer(verdict.status);
@@ -133,40 +136,68 @@ export class ReceiverServer {
       this.o.log.info('webhook ping answered', { ...who, event: verdict.event });
       return answer(200);
     }
-    const failed = await this.requestReconciles(receiver);
+    // The body is read as JSON only when a filter will look at it (as Flux): other calls are not held to it.
+    const filtered = !!receiver.spec.resourceFilter || receiver.spec.resources.some((r) => r.filter);
+    const celReq = unwrapped ?? (filtered ? requestVariable(req.headers['content-type'], body) : {});
+    if (!celReq) {
+      this.o.log.info('webhook refused: the body says it is JSON and is not a JSON object', who);
+      return answer(400);
+    }
+    const failed = await this.requestReconciles(receiver, celReq, claims);
     this.o.log.info('webhook handled', { ...who, event: verdict.event, failed });
     answer(failed ? 500 : 200);
   }
 
-  /** Sets requestedAt on every object the Receiver names; returns how many could not be. */
-  private async requestReconciles(receiver: Receiver): Promise<number> {
+  /** Sets requestedAt on every object the Receiver names that its filters let through; returns how many references failed. */
+  private async requestReconciles(receiver: Receiver, celReq: Record<string, unknown>, claims: Record<string, unknown>): Promise<number> {
     const at = new Date().toISOString();
     let failed = 0;
     await Promise.all(
       receiver.spec.resources.map(async (r) => {
         try {
-          for (const name of await this.namesOf(receiver, r)) await this.annotate(r, r.namespace ?? receiver.metadata.namespace!, name, at);
+          const filter = objectFilter([receiver.spec.resourceFilter, r.filter], celReq, claims);
+          for (const t of await this.targetsOf(receiver, r, !!filter)) {
+            if (filter && !filter(t.obj!)) {
+              this.o.log.debug('not reconciled: a CEL filter returned false', { receiver: `${receiver.metadata.namespace}/${receiver.metadata.name}`, kind: r.kind, name: t.name });
+              continue;
+            }
+            await this.annotate(r, r.namespace ?? receiver.metadata.namespace!, t.name, at);
+          }
         } catch (err) {
           failed++;
-          this.o.log.error('could not request a reconcile', { receiver: `${receiver.metadata.namespace}/${receiver.metadata.name}`, kind: r.kind, name: r.name, error: (err as Error).message });
+          const why = err instanceof CelEvaluationError ? `CEL filter: ${err.message}` : (err as Error).message;
+          this.o.log.error('could not request a reconcile', { receiver: `${receiver.metadata.namespace}/${receiver.metadata.name}`, kind: r.kind, name: r.name, error: why });
         }
       }),
     );
     return failed;
   }
 
-  private async namesOf(receiver: Receiver, r: ReceiverResource): Promise<string[]> {
+  /** The objects a reference names; with `withObjects`, each with its metadata (read from the cache or the API), for the filters. */
+  private async targetsOf(receiver: Receiver, r: ReceiverResource, withObjects: boolean): Promise<Array<{ name: string; obj?: KubeObject }>> {
     const ns = r.namespace ?? receiver.metadata.namespace!;
-    if (r.name !== '*') return [r.name];
+    const where = resourcePath(r.kind, r.apiVersion);
+    const complete = (o: KubeObject): KubeObject => ({ ...o, apiVersion: o.apiVersion ?? where?.base.replace(/^\/apis\//, ''), kind: o.kind ?? r.kind });
+    const cached = this.o.objects?.(r.kind);
+    if (r.name !== '*') {
+      if (!withObjects) return [{ name: r.name }];
+      let obj = cached?.get(ns, r.name);
+      if (!obj) {
+        if (!where) throw new Error(`unknown kind ${r.kind}: set apiVersion`);
+        obj = await this.o.client.request<KubeObject>({ path: `${where.base}/namespaces/${ns}/${pluralOf(r.kind)}/${r.name}` });
+      }
+      return [{ name: r.name, obj: complete(obj) }];
+    }
     if (!r.matchLabels || !Object.keys(r.matchLabels).length) throw new Error('name * needs matchLabels');
     const matches = (o: KubeObject) => Object.entries(r.matchLabels!).every(([k, v]) => o.metadata.labels?.[k] === v);
-    const cached = this.o.objects?.(r.kind);
-    if (cached) return cached.list(ns).filter(matches).map((o) => o.metadata.name!);
-    const where = resourcePath(r.kind, r.apiVersion);
-    if (!where) throw new Error(`unknown kind ${r.kind}: set apiVersion`);
-    const selector = Object.entries(r.matchLabels).map(([k, v]) => `${k}=${v}`).join(',');
-    const list = await this.o.client.request<{ items: KubeObject[] }>({ path: `${where.base}/namespaces/${ns}/${pluralOf(r.kind)}`, query: { labelSelector: selector } });
-    return list.items.map((o) => o.metadata.name!);
+    let items: KubeObject[];
+    if (cached) items = cached.list(ns).filter(matches);
+    else {
+      if (!where) throw new Error(`unknown kind ${r.kind}: set apiVersion`);
+      const selector = Object.entries(r.matchLabels).map(([k, v]) => `${k}=${v}`).join(',');
+      items = (await this.o.client.request<{ items: KubeObject[] }>({ path: `${where.base}/namespaces/${ns}/${pluralOf(r.kind)}`, query: { labelSelector: selector } })).items;
+    }
+    return items.map((o) => ({ name: o.metadata.name!, obj: complete(o) }));
   }
 
   private async annotate(r: ReceiverResource, namespace: string, name: string, at: string): Promise<void> {

@@ -54,3 +54,19 @@ test('safeEqual compares whole strings of any length', () => {
   assert.ok(!safeEqual('abc', 'abcd'));
   assert.ok(!safeEqual('', 'a'));
 });
+
+test('cdevents: a CDEvent body (context and subject), Ce-Type against spec.events', () => {
+  const cd = {
+    context: { version: '0.4.1', id: '271069a8-fc18-44f1-b38f-9d70a1695819', source: '/event/source/123', type: 'dev.cdevents.pipelinerun.finished.0.2.0', timestamp: '2026-12-07T22:00:00Z' },
+    subject: { id: 'mySubject123', source: '/event/source/123', content: { pipelineName: 'myPipeline', outcome: 'success' } },
+  };
+  const b = (v: unknown) => Buffer.from(JSON.stringify(v));
+  const headers = { 'ce-type': 'dev.cdevents.pipelinerun.finished.0.2.0' };
+  assert.deepEqual(verify({ type: 'cdevents', headers, body: b(cd), token: TOKEN, events: ['dev.cdevents.pipelinerun.finished.0.2.0'] }), { ok: true, event: 'dev.cdevents.pipelinerun.finished.0.2.0' });
+  const status = (v: unknown, events?: string[]) => (verify({ type: 'cdevents', headers, body: b(v), token: TOKEN, events }) as { status?: number }).status;
+  assert.equal(status(cd, ['dev.cdevents.taskrun.started.0.2.0']), 400);
+  assert.equal(status({ ...cd, context: { ...cd.context, type: 'com.example.thing' } }), 400);
+  assert.equal(status({ ...cd, context: { ...cd.context, id: undefined } }), 400);
+  assert.equal(status({ ...cd, subject: { id: 'x' } }), 400);
+  assert.equal(status([cd]), 400);
+});
