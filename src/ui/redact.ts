@@ -8,7 +8,7 @@ import type { KubeObject } from '../kube/object.ts';
 export const HIDDEN = '(hidden)';
 
 /** Keys whose string values are taken for secrets wherever they appear. */
-const SECRET_KEY = /pass(word|wd|phrase)?|secret|token|credential|private.?key|api.?key|access.?key|auth|cert.?key|\bkey$|^key$|sshkey|identity|bearer|cookie|dockerconfig/i;
+const SECRET_KEY = /pass(word|wd|phrase)?|secret|token|credential|private.?key|api.?key|access.?key|^auth$|authorization|cert.?key|\bkey$|^key$|sshkey|identity|bearer|cookie|dockerconfig/i;
 /** Keys that only name or refer to something: their values are kept. */
 const REFERENCE_KEY = /Ref$|Refs$|^name$|^kind$|^namespace$/;
 
