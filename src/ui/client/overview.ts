@@ -88,6 +88,7 @@ export class ListView {
     this.lastFilterMs = performance.now() - t0;
     this.summary.textContent = `${this.shown.length.toLocaleString('en')} of ${this.rows.byId.size.toLocaleString('en')} shown`;
     document.body.dataset.filtered = String(this.shown.length);
+    if (this.shown.length && !performance.getEntriesByName('sluice:first-rows').length) performance.mark('sluice:first-rows');
   }
 
   private renderCounts(): void {
