@@ -126,8 +126,8 @@ test('the detail page: conditions, inventory with health, source, events section
   await page.goto(`${dash.server.url}#/graph`);
   await page.selectOption('#graph-ns', ns.name);
   const labels = await page.$$eval('.graph a', (els) => els.map((e) => e.getAttribute('aria-label') ?? ''));
-  assert.deepEqual(labels.map((l) => l.split(':')[0]).sort(), ['apps', 'broken', 'infra'].map((n) => `Kustomization ${ns.name}/${n}`));
-  assert.ok(labels.some((l) => l.endsWith('broken: failed')));
+  assert.deepEqual(labels.map((l) => l.split(': ')[1]!.split(',')[0]).sort(), ['apps', 'broken', 'infra'].map((n) => `Kustomization ${ns.name}/${n}`));
+  assert.ok(labels.some((l) => l.endsWith('broken, failed')));
   await page.screenshot({ path: screenshotPath('graph') });
   await page.close();
 });
@@ -201,7 +201,7 @@ test('keyboard: "/" to filter, Tab to the list, arrows between rows, Enter opens
   await page.focus('body');
   await page.keyboard.press('/');
   assert.equal(await page.evaluate(() => (document.activeElement as HTMLInputElement).type), 'search');
-  await page.keyboard.type('ks');
+  await page.keyboard.type('revision');
   let onRow = false;
   for (let i = 0; i < 12 && !onRow; i++) {
     await page.keyboard.press('Tab');

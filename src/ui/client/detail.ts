@@ -17,6 +17,9 @@ interface Detail {
   source?: { kind: string; namespace: string; name: string; artifact?: Record<string, any> };
 }
 
+/** The last action's answer, shown again when the page is redrawn. */
+let lastResult: { key: string; text: string; cls: string } | undefined;
+
 const FLUX_KINDS = new Set(['Kustomization', 'HelmRelease', 'GitRepository', 'OCIRepository', 'HelmRepository', 'HelmChart', 'Bucket']);
 
 function table(caption: string, head: string[], rows: Array<Array<Node | string>>, empty: string): HTMLElement {
@@ -38,12 +41,17 @@ export async function renderDetail(root: HTMLElement, kind: string, ns: string, 
     return;
   }
   const row = d.row;
-  const out = h('p', { class: 'action-result', role: 'status', 'aria-live': 'polite' });
+  const key = `${kind}/${ns}/${name}`;
+  const kept = lastResult?.key === key ? lastResult : undefined;
+  const out = h('p', { class: `action-result ${kept?.cls ?? ''}`, role: 'status', 'aria-live': 'polite' }, kept?.text ?? '');
   const act = async (action: string) => {
     out.textContent = `${action}…`;
     const r = await postJson<{ ok?: boolean }>('/api/action', { action, kind, namespace: ns, name });
-    out.textContent = r.body.message ?? `HTTP ${r.status}`;
-    out.className = `action-result ${r.status === 200 ? 'ok' : 'refused'}`;
+    // Kept for the redraw the object's own change brings a moment later.
+    lastResult = { key, text: r.body.message ?? `HTTP ${r.status}`, cls: r.status === 200 ? 'ok' : 'refused' };
+    const shown = document.querySelector('.action-result') ?? out;
+    shown.textContent = lastResult.text;
+    shown.className = `action-result ${lastResult.cls}`;
   };
   const suspended = row?.state === 'suspended';
   const actions = !who.actions

@@ -75,12 +75,13 @@ export function renderGraph(root: HTMLElement, rows: Rows, namespace: string): v
   for (const r of nodes.values()) {
     const p = pos.get(r.id)!;
     const label = `${r.kind === 'HelmRelease' ? 'hr' : 'ks'} ${r.ns}/${r.name}`;
-    const link = svg('a', { href: rowHref(r), 'aria-label': `${r.kind} ${r.ns}/${r.name}: ${r.state}` },
+    const shown = label.length > 30 ? `${label.slice(0, 29)}…` : label;
+    const link = svg('a', { href: rowHref(r), 'aria-label': `${shown}: ${r.kind} ${r.ns}/${r.name}, ${r.state}` },
       svg('rect', { x: p.x, y: p.y, width: W, height: H, rx: 6, class: `node s-${r.state}` }),
-      svg('text', { x: p.x + 10, y: p.y + H / 2 + 5 }, label.length > 30 ? `${label.slice(0, 29)}…` : label),
+      svg('text', { x: p.x + 10, y: p.y + H / 2 + 5 }, shown),
       svg('title', {}, `${r.kind} ${r.ns}/${r.name}: ${r.state}${r.message ? ` - ${r.message}` : ''}`));
     boxes.append(link);
   }
-  const drawing = svg('svg', { width, height, viewBox: `0 0 ${width} ${height}`, role: 'img', 'aria-label': `dependsOn graph of ${nodes.size} objects` }, edges, boxes);
-  root.replaceChildren(...head, h('p', { class: 'summary' }, `${nodes.size} objects; arrows run from a dependency to what depends on it.`), h('div', { class: 'graph' }, drawing));
+  const drawing = svg('svg', { width, height, viewBox: `0 0 ${width} ${height}` }, edges, boxes);
+  root.replaceChildren(...head, h('p', { class: 'summary' }, `${nodes.size} objects; arrows run from a dependency to what depends on it.`), h('figure', { class: 'graph', 'aria-label': `dependsOn graph of ${nodes.size} objects` }, drawing));
 }
