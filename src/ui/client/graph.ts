@@ -5,9 +5,9 @@ import { h, svg } from './dom.ts';
 import { rowHref } from './overview.ts';
 import type { Row, Rows } from './state.ts';
 
-const W = 230;
+const W = 210;
 const H = 34;
-const GAP_X = 70;
+const GAP_X = 50;
 const GAP_Y = 14;
 const MAX_NODES = 1500;
 
@@ -74,7 +74,8 @@ export function renderGraph(root: HTMLElement, rows: Rows, namespace: string): v
   const boxes = svg('g', { class: 'nodes' });
   for (const r of nodes.values()) {
     const p = pos.get(r.id)!;
-    const label = `${r.kind === 'HelmRelease' ? 'hr' : 'ks'} ${r.ns}/${r.name}`;
+    // One namespace shown: the names alone.
+    const label = `${r.kind === 'HelmRelease' ? 'hr' : 'ks'} ${namespace ? r.name : `${r.ns}/${r.name}`}`;
     const shown = label.length > 30 ? `${label.slice(0, 29)}…` : label;
     const link = svg('a', { href: rowHref(r), 'aria-label': `${shown}: ${r.kind} ${r.ns}/${r.name}, ${r.state}` },
       svg('rect', { x: p.x, y: p.y, width: W, height: H, rx: 6, class: `node s-${r.state}` }),
