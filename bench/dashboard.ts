@@ -14,7 +14,8 @@
 //
 // --short: 500 + 50 objects, 3 runs (quick enough for CI). The cluster must
 // hold no Kustomization or HelmRelease before it starts (a clean bench
-// cluster); the objects are deleted at the end.
+// cluster); the objects are deleted at the end, unless --keep (then
+// --namespace NS measures them again without creating them).
 import { spawn, spawnSync } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -34,6 +35,8 @@ const { values } = parseArgs({
     runs: { type: 'string', default: '5' },
     kubeconfig: { type: 'string' },
     short: { type: 'boolean', default: false },
+    keep: { type: 'boolean', default: false },
+    namespace: { type: 'string' },
   },
 });
 const KS_N = values.short ? 500 : Number(values.kustomizations);
@@ -42,7 +45,7 @@ const RUNS = values.short ? 3 : Number(values.runs);
 const kubeconfig = values.kubeconfig ?? process.env.KUBECONFIG ?? kubeconfigPath();
 const log = (m: string) => process.stderr.write(`# ${m}\n`);
 const REV = 'main@sha1:0123456789abcdef0123456789abcdef01234567';
-const ns = `bench-dash-${Date.now().toString(36)}`;
+const ns = values.namespace ?? `bench-dash-${Date.now().toString(36)}`;
 const ksPath = `/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/${ns}/kustomizations`;
 const hrPath = `/apis/helm.toolkit.fluxcd.io/v2/namespaces/${ns}/helmreleases`;
 const p95 = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.min(xs.length - 1, Math.floor(xs.length * 0.95))] ?? NaN;
@@ -53,11 +56,13 @@ let dashboard: ReturnType<typeof spawn> | undefined;
 const browser = await chromium.launch({ executablePath: '/usr/bin/chromium', headless: true, args: ['--no-sandbox', '--disable-dev-shm-usage', '--disable-gpu'] });
 try {
   await new ResourceManager(client).apply(allCrds() as KubeObject[]);
-  for (const path of ['/apis/kustomize.toolkit.fluxcd.io/v1/kustomizations', '/apis/helm.toolkit.fluxcd.io/v2/helmreleases']) {
-    const n = (await client.request<{ items: unknown[] }>({ path })).items.length;
-    if (n) throw new Error(`the cluster is not clean: ${n} objects at ${path}; run this on a bench cluster of its own`);
+  if (!values.namespace) {
+    for (const path of ['/apis/kustomize.toolkit.fluxcd.io/v1/kustomizations', '/apis/helm.toolkit.fluxcd.io/v2/helmreleases']) {
+      const n = (await client.request<{ items: unknown[] }>({ path })).items.length;
+      if (n) throw new Error(`the cluster is not clean: ${n} objects at ${path}; run this on a bench cluster of its own`);
+    }
+    await create();
   }
-  await create();
 
   const bin = fileURLToPath(new URL('../bin/sluice.js', import.meta.url));
   const t0 = Date.now();
@@ -75,14 +80,12 @@ try {
   const pid = dashboard.pid!;
   const rssNow = async (): Promise<number> => {
     const xs: number[] = [];
-    for (let i = 0; i < 10; i++) {
+    for (let i = 0; i < 15; i++) {
       xs.push(processStats(pid).rssMiB);
       await new Promise((r) => setTimeout(r, 300));
     }
     return median(xs);
   };
-  await new Promise((r) => setTimeout(r, 2_000));
-  const rssIdle = await rssNow();
 
   // Page loads: paint, interactive, filter.
   const fmp: number[] = [];
@@ -120,7 +123,9 @@ try {
     await page.close();
   }
 
-  // Memory with 5 pages open on the overview.
+  // Memory: the process after the page loads above (their pages closed, its heap grown to its working size), then with 5 pages open.
+  await new Promise((r) => setTimeout(r, 3_000));
+  const rssIdle = await rssNow();
   const pages: Page[] = [];
   for (let i = 0; i < 5; i++) {
     const page = await browser.newPage({ viewport: { width: 1400, height: 900 } });
@@ -128,8 +133,9 @@ try {
     await page.waitForSelector('body[data-ready="true"]', { timeout: 60_000 });
     pages.push(page);
   }
-  await new Promise((r) => setTimeout(r, 2_000));
+  await new Promise((r) => setTimeout(r, 3_000));
   const rss5 = await rssNow();
+  const snapshotBytes = Buffer.byteLength(await (await fetch(`${url}api/rows`)).text());
 
   // Status change to screen, with the 5 pages open (one of them watches).
   const watcher = pages[0]!;
@@ -157,6 +163,7 @@ try {
     ['of which filtering the rows (JS)', ms(median(filterJs)), ms(p95(filterJs)), ''],
     ['status change visible on an open page', ms(median(live)), ms(p95(live)), '< 1 s; Flux UI: 30 s refresh (15 s on average)'],
     ['serving process RSS, no page open', `${rssIdle.toFixed(0)} MiB`, '', ''],
+    ['rows sent to an opening page (packed JSON)', `${(snapshotBytes / 1024 / 1024).toFixed(2)} MiB`, '', ''],
     ['extra RSS with 5 pages open', `${(rss5 - rssIdle).toFixed(1)} MiB`, '', '< 50 MiB'],
     ['baseline: kubectl get kustomizations -A', Number.isNaN(kubectlMs) ? 'n/a' : ms(kubectlMs), '', ''],
   ];
@@ -165,9 +172,12 @@ try {
   dashboard?.kill('SIGTERM');
   await browser.close();
   client.close();
-  const cleanup = await KubeClient.fromFile(kubeconfig);
-  await deleteNamespace(cleanup, ns, log).catch((err: unknown) => log(`could not delete ${ns}: ${(err as Error).message}`));
-  cleanup.close();
+  if (values.keep) log(`kept namespace ${ns}`);
+  else {
+    const cleanup = await KubeClient.fromFile(kubeconfig);
+    await deleteNamespace(cleanup, ns, log).catch((err: unknown) => log(`could not delete ${ns}: ${(err as Error).message}`));
+    cleanup.close();
+  }
 }
 
 async function timeFilter(page: Page, text: string): Promise<{ frame: number; js: number }> {

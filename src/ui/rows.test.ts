@@ -1,7 +1,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import type { KubeObject } from '../kube/object.ts';
-import { compareRows, rowOf, stateOf } from './rows.ts';
+import { compareRows, packRows, rowOf, stateOf, unpackRows } from './rows.ts';
 
 const ks = (status: Record<string, unknown>, spec: Record<string, unknown> = {}, generation = 1): KubeObject => ({
   apiVersion: 'kustomize.toolkit.fluxcd.io/v1',
@@ -53,4 +53,13 @@ test('failing rows sort first', () => {
   const a = rowOf(ks({ conditions: [ready('True', 'ok')] }));
   const b = { ...rowOf(ks({ conditions: [ready('False', 'BuildFailed')] })), name: 'zzz' };
   assert.deepEqual([a, b].sort(compareRows).map((r) => r.state), ['failed', 'ready']);
+});
+
+test('packed rows come back as they were, and are smaller', () => {
+  const rows = Array.from({ length: 200 }, (_, i) => rowOf(ks({ lastAppliedRevision: 'main@sha1:abc', conditions: [ready(i % 7 ? 'True' : 'False', 'r', 'Applied revision: main@sha1:abc')] }, { dependsOn: [{ name: 'infra' }] })))
+    .map((r, i) => ({ ...r, name: `app-${i}`, id: `Kustomization/flux/app-${i}` }));
+  rows.push(rowOf({ apiVersion: '', kind: 'GitRepository', metadata: { name: 'g', namespace: 'flux' }, status: { artifact: { size: 1, digest: 'sha256:1' } } }));
+  const packed = packRows(rows);
+  assert.deepEqual(unpackRows(JSON.parse(JSON.stringify(packed))), JSON.parse(JSON.stringify(rows)));
+  assert.ok(JSON.stringify(packed).length * 3 < JSON.stringify(rows).length, 'at least three times smaller');
 });

@@ -139,3 +139,41 @@ export function rowOf(o: KubeObject): Row {
 export function compareRows(a: Row, b: Row): number {
   return STATE_RANK[a.state] - STATE_RANK[b.state] || (a.ns < b.ns ? -1 : a.ns > b.ns ? 1 : 0) || (a.name < b.name ? -1 : a.name > b.name ? 1 : 0) || (a.kind < b.kind ? -1 : 1);
 }
+
+/**
+ * The rows as an opening page gets them: every distinct string once, rows
+ * as indices into that table. Thousands of objects share their kind,
+ * namespace, state, reason, message and revision, so this is several times
+ * smaller and faster to parse than the rows themselves.
+ */
+export interface PackedRows {
+  strings: string[];
+  /** kind, ns, name, state, reason, message, revision, at, source, deps..., then the artifact (or 0). */
+  rows: Array<Array<number | number[] | SourceArtifact | 0>>;
+}
+
+export function packRows(rows: Iterable<Row>): PackedRows {
+  const strings: string[] = [];
+  const index = new Map<string, number>();
+  const s = (v: string) => {
+    let i = index.get(v);
+    if (i === undefined) {
+      i = strings.push(v) - 1;
+      index.set(v, i);
+    }
+    return i;
+  };
+  const out: PackedRows['rows'] = [];
+  for (const r of rows) out.push([s(r.kind), s(r.ns), s(r.name), s(r.state), s(r.reason), s(r.message), s(r.revision), s(r.at), s(r.source), r.deps.map(s), r.artifact ?? 0]);
+  return { strings, rows: out };
+}
+
+export function unpackRows(p: PackedRows): Row[] {
+  const t = p.strings;
+  return p.rows.map((x) => {
+    const [kind, ns, name, state, reason, message, revision, at, source] = (x.slice(0, 9) as number[]).map((i) => t[i]!) as [string, string, string, RowState, string, string, string, string, string];
+    const row: Row = { id: `${kind}/${ns}/${name}`, kind, ns, name, state, reason, message, revision, at, source, deps: (x[9] as number[]).map((i) => t[i]!) };
+    if (x[10]) row.artifact = x[10] as SourceArtifact;
+    return row;
+  });
+}

@@ -52,11 +52,11 @@ test('rows from the caches, one coalesced message per burst, condition changes r
   assert.equal(got.length, 1, 'one message for the burst');
   assert.deepEqual(got[0]!.upsert.map((r) => [r.name, r.state, r.message]), [['a', 'failed', 'second'], ['b', 'ready', '']]);
   assert.deepEqual(store.conditionHistory('Kustomization/n/a').map((c) => [c.status, c.message]), [['False', 'second'], ['False', 'first']]);
-  assert.equal(JSON.parse(store.snapshot()).length, 2);
+  assert.equal(JSON.parse(store.snapshot()).rows.length, 2);
   kss().emit('DELETED', a3);
   await new Promise((r) => setTimeout(r, 100));
   assert.deepEqual(got[1], { upsert: [], remove: ['Kustomization/n/a'] });
-  assert.equal(JSON.parse(store.snapshot()).length, 1);
+  assert.equal(JSON.parse(store.snapshot()).rows.length, 1);
   store.stop();
   assert.equal(kss().handlers.length, 0, 'the controller\'s caches keep running, without the store\'s handlers');
 });

@@ -6,7 +6,7 @@
 import type { Informer } from '../kube/informer.ts';
 import type { KubeObject } from '../kube/object.ts';
 import { UI_KINDS, type UiKind } from './kinds.ts';
-import { conditionsOf, rowOf, type Row } from './rows.ts';
+import { conditionsOf, packRows, rowOf, type Row } from './rows.ts';
 
 export interface RowChanges {
   upsert: Row[];
@@ -69,9 +69,9 @@ export class DashboardStore {
     this.listeners.clear();
   }
 
-  /** Every row, as the JSON an opening page gets; built once per change, shared by every page. */
+  /** Every row, packed (rows.ts), as the JSON an opening page gets; built once per change, shared by every page. */
   snapshot(): string {
-    this.snapshotJson ??= JSON.stringify([...this.rows.values()]);
+    this.snapshotJson ??= JSON.stringify(packRows(this.rows.values()));
     return this.snapshotJson;
   }
 

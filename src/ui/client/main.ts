@@ -7,6 +7,7 @@ import { h } from './dom.ts';
 import { renderGraph } from './graph.ts';
 import { ListView, overviewColumns, sourceColumns } from './overview.ts';
 import { Rows, type Row } from './state.ts';
+import { unpackRows, type PackedRows } from '../rows.ts';
 
 const rows = new Rows();
 const main = document.getElementById('main')!;
@@ -70,7 +71,7 @@ function changed(ids: Set<string> | undefined): void {
 function connect(): void {
   const es = new EventSource('/api/stream');
   es.addEventListener('snapshot', (e) => {
-    rows.reset(JSON.parse((e as MessageEvent).data) as Row[]);
+    rows.reset(unpackRows(JSON.parse((e as MessageEvent).data) as PackedRows));
     liveEl.textContent = 'live';
     liveEl.className = 'live on';
     document.body.dataset.ready = 'true';
