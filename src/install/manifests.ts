@@ -37,7 +37,7 @@ export const clusterNames = (namespace: string) => ({
   controller: `sluice-controller-${namespace}`,
   /** The ClusterRoleBinding that gives the controller cluster-admin (single-tenant installs only). */
   reconciler: `sluice-reconciler-${namespace}`,
-  /** The dashboard's ClusterRole and binding (installed with --dashboard-actions only). */
+  /** The dashboard's ClusterRole and binding (with --dashboard or --dashboard-actions only). */
   dashboard: `sluice-dashboard-${namespace}`,
 });
 
@@ -133,20 +133,22 @@ export function installManifests(o: InstallOptions): KubeObject[] {
     });
   }
   const dashboard = o.dashboard ?? 'off';
-  if (dashboard === 'actions') {
+  if (dashboard !== 'off') {
+    const rules: Array<Record<string, string[]>> = [
+      // A detail page's recent events (the controller itself only writes them).
+      { apiGroups: [''], resources: ['events'], verbs: ['list'] },
+    ];
+    if (dashboard === 'actions') {
+      rules.push(
+        // Who holds a token, and whether RBAC lets them patch the object, asked before each action.
+        { apiGroups: ['authentication.k8s.io'], resources: ['tokenreviews'], verbs: ['create'] },
+        { apiGroups: ['authorization.k8s.io'], resources: ['subjectaccessreviews'], verbs: ['create'] },
+        // The action itself is sent as the logged-in user and their groups: the API server checks it again with their rights.
+        { apiGroups: [''], resources: ['users', 'groups'], verbs: ['impersonate'] },
+      );
+    }
     objects.push(
-      {
-        apiVersion: 'rbac.authorization.k8s.io/v1',
-        kind: 'ClusterRole',
-        metadata: { name: names.dashboard, labels: LABELS },
-        rules: [
-          // Who holds a token, and whether RBAC lets them patch the object, asked before each action.
-          { apiGroups: ['authentication.k8s.io'], resources: ['tokenreviews'], verbs: ['create'] },
-          { apiGroups: ['authorization.k8s.io'], resources: ['subjectaccessreviews'], verbs: ['create'] },
-          // The action itself is sent as the logged-in user and their groups: the API server checks it again with their rights.
-          { apiGroups: [''], resources: ['users', 'groups'], verbs: ['impersonate'] },
-        ],
-      },
+      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: names.dashboard, labels: LABELS }, rules },
       {
         apiVersion: 'rbac.authorization.k8s.io/v1',
         kind: 'ClusterRoleBinding',
