@@ -4,7 +4,7 @@
 import { spawn } from 'node:child_process';
 import { Informer } from '../kube/informer.ts';
 import { consoleLogger } from '../util/log.ts';
-import { collectionPath } from '../ui/kinds.ts';
+import { collectionPath, type UiKind } from '../ui/kinds.ts';
 import { startDashboard } from '../ui/server.ts';
 import { DashboardStore } from '../ui/store.ts';
 import { takeBoolFlag } from './args.ts';
@@ -17,6 +17,7 @@ and source, their details, the dependsOn graph, and reconcile, suspend and
 resume done with your kubeconfig's rights.
 
   --port N              port (default 9090; 0 picks a free one)
+  -n, --namespace NS    only this namespace (default: every namespace; for users who may not list cluster-wide)
   --address HOST        address to listen on (default 127.0.0.1)
   --open[=true|false]   open the page in a browser (default true on a terminal)
   --kubeconfig FILE  --context NAME
@@ -32,6 +33,7 @@ export async function dashboardCommand(argv: string[]): Promise<number> {
     ...clusterFlags,
     port: { type: 'string', default: '9090' },
     address: { type: 'string', default: '127.0.0.1' },
+    namespace: { type: 'string', short: 'n' },
   });
   if (help !== undefined) return help;
   if (positionals.length) return fail(`unexpected argument "${positionals[0]}"`);
@@ -39,8 +41,11 @@ export async function dashboardCommand(argv: string[]): Promise<number> {
   if (!Number.isInteger(port) || port < 0 || port > 65535) return fail(`--port: expected a port number, got "${values.port}"`);
   const log = consoleLogger({}, 'info');
   const client = await clientFromFlags(values);
-  const store = new DashboardStore((k) => new Informer(client, collectionPath(k), { onError: (err) => log.error('watch failed', { kind: k.kind, error: String(err) }) }), true);
+  const ns = values.namespace;
+  const path = (k: UiKind) => (ns ? `/apis/${k.group}/${k.version}/namespaces/${encodeURIComponent(ns)}/${k.plural}` : collectionPath(k));
+  const store = new DashboardStore((k) => new Informer(client, path(k), { onError: (err) => log.error('watch failed', { kind: k.kind, error: String(err) }) }), true);
   await store.start();
+  for (const [kind, why] of store.unavailable) process.stderr.write(`sluice dashboard: ${kind} not shown: ${why}${ns ? '' : ' (-n NS shows one namespace)'}\n`);
   const address = values.address.includes(':') ? `[${values.address}]:${port}` : `${values.address}:${port}`;
   const server = await startDashboard({ store, client, log, address, mode: 'local', actions: true });
   process.stdout.write(`dashboard: ${server.url} (${store.size} objects; Ctrl-C stops it)\n`);

@@ -110,7 +110,7 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
         return;
       case 'GET /api/whoami': {
         const who = o.mode === 'cluster' ? sessions.get(cookieValue(req.headers.cookie, SESSION_COOKIE)) : undefined;
-        return send(res, 200, { mode: o.mode, actions: o.actions, loginRequired: o.mode === 'cluster' && o.actions, user: o.mode === 'local' ? 'your kubeconfig' : who?.user });
+        return send(res, 200, { mode: o.mode, actions: o.actions, loginRequired: o.mode === 'cluster' && o.actions, user: o.mode === 'local' ? 'your kubeconfig' : who?.user, unavailable: Object.fromEntries(o.store.unavailable) });
       }
       case 'GET /api/detail': {
         const [kind, ns, name] = ['kind', 'namespace', 'name'].map((k) => url.searchParams.get(k) ?? '');

@@ -3,6 +3,7 @@
 // derived from them, the condition changes seen since start, and the
 // listeners (open pages) that get each change, coalesced over a few
 // milliseconds so a burst of writes is one message.
+import { KubeApiError } from '../kube/errors.ts';
 import type { Informer } from '../kube/informer.ts';
 import type { KubeObject } from '../kube/object.ts';
 import { UI_KINDS, type UiKind } from './kinds.ts';
@@ -33,6 +34,8 @@ export class DashboardStore {
   private timer: NodeJS.Timeout | undefined;
   private snapshotJson: string | undefined;
   private readonly unsubscribe: Array<() => void> = [];
+  /** Kinds that could not be listed, and why (shown on the page). */
+  readonly unavailable = new Map<string, string>();
 
   /**
    * `informerFor` hands out the cache of a kind. `owned`: the store started
@@ -53,8 +56,9 @@ export class DashboardStore {
         this.unsubscribe.push(() => inf.off(handler));
         // A cache not yet running is not anyone else's: this store runs it.
         if (!inf.synced) await inf.start().catch((err: unknown) => {
-          // A kind whose CRD is missing shows no rows instead of stopping the dashboard.
+          // A kind the user may not list, or whose CRD is missing, shows no rows and says why, instead of stopping the dashboard.
           if (!this.owned) throw err;
+          this.unavailable.set(k.kind, err instanceof KubeApiError ? err.serverMessage : String(err));
         });
         for (const o of inf.list()) this.put({ ...o, kind: k.kind });
       }),

@@ -231,3 +231,15 @@ test('axe-core finds no accessibility violations on the four views', async () =>
   assert.deepEqual(found, []);
   await page.close();
 });
+
+test('a user who may not list a kind sees which kinds are not shown, and why', async () => {
+  const token = await serviceAccountToken(admin, ns.name, 'nobody');
+  const client = admin.withToken(token);
+  const d = await localDashboard(client);
+  extra.push(() => d.close().finally(() => client.close()));
+  assert.deepEqual([...d.store.unavailable.keys()].sort(), ['Bucket', 'GitRepository', 'HelmChart', 'HelmRelease', 'HelmRepository', 'Kustomization', 'OCIRepository']);
+  const page = await openPage(d.server.url);
+  await page.waitForSelector('#unavailable');
+  assert.match((await page.textContent('#unavailable')) ?? '', /Kustomization \(.*forbidden/);
+  await page.close();
+});

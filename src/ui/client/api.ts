@@ -17,4 +17,6 @@ export interface WhoAmI {
   actions: boolean;
   loginRequired: boolean;
   user?: string;
+  /** Kinds the server could not list, and why. */
+  unavailable?: Record<string, string>;
 }

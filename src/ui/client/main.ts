@@ -115,6 +115,11 @@ function login(): void {
 
 async function refreshWho(): Promise<void> {
   who = await getJson<WhoAmI>('/api/whoami');
+  const missing = Object.entries(who.unavailable ?? {});
+  document.getElementById('unavailable')?.remove();
+  if (missing.length) {
+    document.querySelector('header')!.after(h('p', { id: 'unavailable', class: 'warning', role: 'alert' }, `Not shown: ${missing.map(([k, why]) => `${k} (${why})`).join('; ')}`));
+  }
   userEl.replaceChildren(
     who.user ? `${who.mode === 'local' ? 'Acting as' : 'Logged in as'} ${who.user}` : who.actions ? '' : 'read-only',
     who.loginRequired && !who.user ? h('button', { type: 'button', onclick: login }, 'Log in') : '',
