@@ -10,13 +10,20 @@
 // `kubectl get kustomizations -A` over the same objects, and Flux's web UI,
 // which refreshes every 30 s.
 //
-//   node --import tsx bench/dashboard.ts [--kustomizations 10000] [--releases 1000] [--runs 5] [--kubeconfig F] [--short]
+//   node --import tsx bench/dashboard.ts [--kustomizations 10000] [--releases 1000] [--runs 5] [--kubeconfig F] [--short] [--controller]
+//
+// --controller: served by `sluice controller --dashboard-addr` (confined to
+// the bench namespace, whose objects are then created suspended so nothing is
+// reconciled) instead of `sluice dashboard`; its RSS without the dashboard is
+// measured first, so the dashboard's own cost shows.
 //
 // --short: 500 + 50 objects, 3 runs (quick enough for CI). The cluster must
 // hold no Kustomization or HelmRelease before it starts (a clean bench
 // cluster); the objects are deleted at the end, unless --keep (then
 // --namespace NS measures them again without creating them).
 import { spawn, spawnSync } from 'node:child_process';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { chromium, type Page } from 'playwright-core';
@@ -37,6 +44,7 @@ const { values } = parseArgs({
     short: { type: 'boolean', default: false },
     keep: { type: 'boolean', default: false },
     namespace: { type: 'string' },
+    controller: { type: 'boolean', default: false },
   },
 });
 const KS_N = values.short ? 500 : Number(values.kustomizations);
@@ -65,20 +73,7 @@ try {
   }
 
   const bin = fileURLToPath(new URL('../bin/sluice.js', import.meta.url));
-  const t0 = Date.now();
-  dashboard = spawn(process.execPath, [bin, 'dashboard', '--port', '0', '--open=false', '--kubeconfig', kubeconfig], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const url = await new Promise<string>((resolve, reject) => {
-    let out = '';
-    dashboard!.stdout!.setEncoding('utf8').on('data', (c: string) => {
-      out += c;
-      const m = /dashboard: (http:\/\/\S+)/.exec(out);
-      if (m) resolve(m[1]!);
-    });
-    dashboard!.once('exit', (code) => reject(new Error(`sluice dashboard exited (${code}) before serving`)));
-  });
-  log(`dashboard serving ${KS_N + HR_N} objects at ${url} after ${Date.now() - t0} ms`);
-  const pid = dashboard.pid!;
-  const rssNow = async (): Promise<number> => {
+  const rssOf = async (pid: number): Promise<number> => {
     const xs: number[] = [];
     for (let i = 0; i < 15; i++) {
       xs.push(processStats(pid).rssMiB);
@@ -86,6 +81,60 @@ try {
     }
     return median(xs);
   };
+  let controllerBaseline: number | undefined;
+  if (values.controller) {
+    // The same controller without the dashboard first: what the dashboard itself adds.
+    const plain = startController(false);
+    await plain.ready;
+    await new Promise((r) => setTimeout(r, 5_000));
+    controllerBaseline = await rssOf(plain.child.pid!);
+    plain.child.kill('SIGTERM');
+    await new Promise((r) => plain.child.once('exit', r));
+  }
+  const t0 = Date.now();
+  let url: string;
+  if (values.controller) {
+    const c = startController(true);
+    dashboard = c.child;
+    url = await c.ready;
+  } else {
+    dashboard = spawn(process.execPath, [bin, 'dashboard', '--port', '0', '--open=false', '--kubeconfig', kubeconfig], { stdio: ['ignore', 'pipe', 'inherit'] });
+    url = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      dashboard!.stdout!.setEncoding('utf8').on('data', (c: string) => {
+        out += c;
+        const m = /dashboard: (http:\/\/\S+)/.exec(out);
+        if (m) resolve(m[1]!);
+      });
+      dashboard!.once('exit', (code) => reject(new Error(`sluice dashboard exited (${code}) before serving`)));
+    });
+  }
+  log(`${values.controller ? 'controller' : 'dashboard'} serving ${KS_N + HR_N} objects at ${url} after ${Date.now() - t0} ms`);
+  const pid = dashboard.pid!;
+  const rssNow = () => rssOf(pid);
+  if (controllerBaseline !== undefined) {
+    await new Promise((r) => setTimeout(r, 5_000));
+    log(`controller RSS: ${controllerBaseline.toFixed(0)} MiB without the dashboard, ${(await rssNow()).toFixed(0)} MiB with it (no page open)`);
+  }
+
+  /** `sluice controller` confined to the bench namespace (its objects are suspended: nothing is reconciled). */
+  function startController(withDashboard: boolean): { child: ReturnType<typeof spawn>; ready: Promise<string> } {
+    const args = [bin, 'controller', `--kubeconfig=${kubeconfig}`, '--http-addr=127.0.0.1:0', '--storage-addr=127.0.0.1:0', '--receiverAddr=127.0.0.1:0', `--data-dir=${join(tmpdir(), `bench-dash-ctrl-${process.pid}`)}`, `--watch-namespace=${ns}`, ...(withDashboard ? ['--dashboard-addr=127.0.0.1:0'] : [])];
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const ready = new Promise<string>((resolve, reject) => {
+      let buf = '';
+      child.stderr!.setEncoding('utf8').on('data', (c: string) => {
+        buf += c;
+        for (const line of buf.split('\n')) {
+          if (withDashboard && line.includes('"serving the dashboard"')) resolve(String(JSON.parse(line).address));
+          if (!withDashboard && line.includes('"controller running"')) resolve('');
+        }
+        buf = buf.slice(buf.lastIndexOf('\n') + 1);
+      });
+      child.once('exit', (code) => reject(new Error(`sluice controller exited (${code}) before it was ready`)));
+    });
+    return { child, ready };
+  }
 
   // Page loads: paint, interactive, filter.
   const fmp: number[] = [];
@@ -162,7 +211,8 @@ try {
     ['filter response, input to painted frame', ms(median(filter)), ms(p95(filter)), '< 100 ms'],
     ['of which filtering the rows (JS)', ms(median(filterJs)), ms(p95(filterJs)), ''],
     ['status change visible on an open page', ms(median(live)), ms(p95(live)), '< 1 s; Flux UI: 30 s refresh (15 s on average)'],
-    ['serving process RSS, no page open', `${rssIdle.toFixed(0)} MiB`, '', ''],
+    ...(controllerBaseline !== undefined ? [['controller RSS without the dashboard', `${controllerBaseline.toFixed(0)} MiB`, '', '']] : []),
+    [`serving process RSS (${values.controller ? 'controller with the dashboard' : 'sluice dashboard'}), no page open`, `${rssIdle.toFixed(0)} MiB`, '', ''],
     ['rows sent to an opening page (packed JSON)', `${(snapshotBytes / 1024 / 1024).toFixed(2)} MiB`, '', ''],
     ['extra RSS with 5 pages open', `${(rss5 - rssIdle).toFixed(1)} MiB`, '', '< 50 MiB'],
     ['baseline: kubectl get kustomizations -A', Number.isNaN(kubectlMs) ? 'n/a' : ms(kubectlMs), '', ''],
@@ -199,7 +249,7 @@ async function create(): Promise<void> {
   await mapSettled(ks, 48, async (i) => {
     const name = `app-${String(i).padStart(5, '0')}`;
     const dependsOn = i % 10 ? [{ name: `app-${String(i - (i % 10)).padStart(5, '0')}` }] : undefined;
-    await client.request({ method: 'POST', path: ksPath, body: { apiVersion: 'kustomize.toolkit.fluxcd.io/v1', kind: 'Kustomization', metadata: { name, labels: { team: `team-${i % 20}` } }, spec: { interval: '10m', path: `./apps/${name}`, prune: true, dependsOn, sourceRef: { kind: 'GitRepository', name: 'flux-system' } } } });
+    await client.request({ method: 'POST', path: ksPath, body: { apiVersion: 'kustomize.toolkit.fluxcd.io/v1', kind: 'Kustomization', metadata: { name, labels: { team: `team-${i % 20}` } }, spec: { interval: '10m', path: `./apps/${name}`, prune: true, dependsOn, suspend: values.controller || undefined, sourceRef: { kind: 'GitRepository', name: 'flux-system' } } } });
     const ok = i % 25 !== 0;
     await client.request({
       method: 'PATCH', path: `${ksPath}/${name}/status`, contentType: 'application/merge-patch+json',
@@ -209,7 +259,7 @@ async function create(): Promise<void> {
   const hr = Array.from({ length: HR_N }, (_, i) => i);
   await mapSettled(hr, 48, async (i) => {
     const name = `hr-${String(i).padStart(5, '0')}`;
-    await client.request({ method: 'POST', path: hrPath, body: { apiVersion: 'helm.toolkit.fluxcd.io/v2', kind: 'HelmRelease', metadata: { name }, spec: { interval: '10m', chart: { spec: { chart: 'podinfo', sourceRef: { kind: 'HelmRepository', name: 'charts' } } } } } });
+    await client.request({ method: 'POST', path: hrPath, body: { apiVersion: 'helm.toolkit.fluxcd.io/v2', kind: 'HelmRelease', metadata: { name }, spec: { interval: '10m', suspend: values.controller || undefined, chart: { spec: { chart: 'podinfo', sourceRef: { kind: 'HelmRepository', name: 'charts' } } } } } });
     await client.request({
       method: 'PATCH', path: `${hrPath}/${name}/status`, contentType: 'application/merge-patch+json',
       body: { status: { observedGeneration: 1, history: [{ chartName: 'podinfo', chartVersion: '6.5.0', version: 1, status: 'deployed', name, namespace: ns, digest: 'sha256:0', firstDeployed: now, lastDeployed: now, configDigest: 'sha256:0', appVersion: '6.5.0' }], conditions: [{ type: 'Ready', status: 'True', reason: 'InstallSucceeded', message: 'Helm install succeeded', lastTransitionTime: now, observedGeneration: 1 }] } },
