@@ -38,6 +38,8 @@ export interface DashboardServer {
 const CSP = "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 const HEARTBEAT_MS = 15_000;
 const MAX_BODY = 64 * 1024;
+/** Open pages at most: each holds a socket and gets every change. */
+const MAX_STREAMS = 500;
 
 function send(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
   const text = JSON.stringify(body);
@@ -86,6 +88,7 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
   };
 
   const stream = (req: http.IncomingMessage, res: http.ServerResponse) => {
+    if (streams.size >= MAX_STREAMS) return send(res, 503, { message: `too many open pages (${MAX_STREAMS})` });
     res.writeHead(200, { 'content-type': 'text/event-stream', 'cache-control': 'no-store', connection: 'keep-alive', 'x-accel-buffering': 'no' });
     res.write(`retry: 1000\nevent: snapshot\ndata: ${o.store.snapshot()}\n\n`);
     const listener = (c: RowChanges) => res.write(`event: rows\ndata: ${JSON.stringify(c)}\n\n`);
