@@ -34,6 +34,8 @@ export const PROGRAMS: Record<string, Program> = {
   runc: { paths: ['/usr/sbin/runc'], deb: 'runc' },
   'docker-registry': { deb: 'docker-registry' },
   kubectl: { hint: 'kubectl: see https://kubernetes.io/docs/tasks/tools/install-kubectl-linux/' },
+  // The dashboard's browser tests (test/ui) drive Debian's chromium through playwright-core.
+  chromium: { paths: ['/usr/bin/chromium'], deb: 'chromium' },
   go: { hint: 'go (1.26): see https://go.dev/doc/install, then put /usr/local/go/bin on PATH' },
 };
 
@@ -85,6 +87,7 @@ const RULES: Array<[RegExp, string[]]> = [
   [/run\('kubectl'/, ['kubectl']],
   [/run\('go'/, ['go']],
   [/run\('ssh-keyscan'|\bscanHostKeys\b|'bootstrap', 'git'/, ['ssh-keyscan', 'ssh-keygen', 'git']],
+  [/\blaunchChromium\b/, ['chromium']],
   [/\bbuildImage\b/, ['mmdebstrap', 'strip', 'npm', 'go']],
   [/\bstartRegistry\b/, ['docker-registry']],
   [/\bpushImage\b|\bpullByDigest\b/, ['skopeo']],

@@ -8,6 +8,9 @@ import { sluiceHome } from '../util/paths.ts';
 import { limitHeapGrowth } from '../util/heap.ts';
 import { CONTROLLER_USAGE, FlagError, IGNORED_FLUX_FLAGS, parseControllerFlags } from './controllerflags.ts';
 import { clientFromFlags } from './kubeconfig.ts';
+import { collectionPath } from '../ui/kinds.ts';
+import { startDashboard, type DashboardServer } from '../ui/server.ts';
+import { DashboardStore } from '../ui/store.ts';
 
 export async function controllerCommand(args: string[]): Promise<number> {
   let parsed;
@@ -73,12 +76,24 @@ export async function controllerCommand(args: string[]): Promise<number> {
     throw err;
   }
   log.info('controller running', { artifacts: operator.storageServer.url });
+  let dashboard: { server: DashboardServer; store: DashboardStore } | undefined;
+  if (s.dashboardAddress) {
+    // The manager's own caches: the dashboard adds no list or watch of its own for the kinds the controllers run.
+    const store = new DashboardStore((k) => operator.manager.informer(collectionPath(k)), false);
+    await store.start();
+    const server = await startDashboard({ store, client, log, address: s.dashboardAddress, mode: 'cluster', actions: s.dashboardActions });
+    dashboard = { server, store };
+  }
   const signal = await new Promise<string>((resolve) => {
     process.once('SIGTERM', () => resolve('SIGTERM'));
     process.once('SIGINT', () => resolve('SIGINT'));
     void operator.manager.lost.then(() => resolve('leadership lost'));
   });
   log.info('shutting down', { reason: signal });
+  if (dashboard) {
+    await dashboard.server.close();
+    dashboard.store.stop();
+  }
   await operator.stop();
   return signal === 'leadership lost' ? 1 : 0;
 }

@@ -112,3 +112,12 @@ test('bad values name the flag', () => {
 test('--help', () => {
   assert.equal(parseControllerFlags(['--help'], {}).help, true);
 });
+
+test('the dashboard flags: off by default, read-only unless --dashboard-actions, which needs an address', () => {
+  assert.equal(parseControllerFlags([]).settings!.dashboardAddress, undefined);
+  const ro = parseControllerFlags(['--dashboard-addr=:9797']).settings!;
+  assert.deepEqual([ro.dashboardAddress, ro.dashboardActions], ['0.0.0.0:9797', false]);
+  const act = parseControllerFlags(['--dashboard-addr', '127.0.0.1:0', '--dashboard-actions']).settings!;
+  assert.deepEqual([act.dashboardAddress, act.dashboardActions], ['127.0.0.1:0', true]);
+  assert.throws(() => parseControllerFlags(['--dashboard-actions']), /--dashboard-actions needs --dashboard-addr/);
+});

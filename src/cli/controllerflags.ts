@@ -55,6 +55,10 @@ export interface ControllerSettings {
   artifactRetentionTtlMs: number;
   gracefulShutdownTimeoutMs: number;
   featureGates: FeatureGates;
+  /** Where the web dashboard is served (Sluice's --dashboard-addr); off when unset. */
+  dashboardAddress?: string;
+  /** Reconcile, suspend and resume from the dashboard, after a token login, by impersonation (--dashboard-actions). */
+  dashboardActions: boolean;
 }
 
 export class FlagError extends Error {}
@@ -109,9 +113,13 @@ work with their Flux names; Sluice's earlier names are aliases (in brackets).
   --log-level debug|info|error       (default info; trace is taken as debug)
   --log-encoding json|console        (default json)
   --feature-gates A=true,B=false     Flux's feature gates (see the README)
+  --dashboard-addr HOST:PORT         Sluice's: serve the web dashboard here, read-only, from the controller's
+                                     caches (default: off)
+  --dashboard-actions                allow reconcile, suspend and resume from the dashboard, after a login with a
+                                     bearer token (TokenReview), done as that user by impersonation
 `;
 
-const BOOLEANS = ['enable-leader-election', 'leader-elect', 'leader-election-release-on-cancel', 'no-cross-namespace-refs', 'no-remote-bases', 'watch-all-namespaces', 'auto-rollback', 'help'];
+const BOOLEANS = ['enable-leader-election', 'leader-elect', 'leader-election-release-on-cancel', 'no-cross-namespace-refs', 'no-remote-bases', 'watch-all-namespaces', 'auto-rollback', 'dashboard-actions', 'help'];
 
 const STRINGS = [
   'kubeconfig', 'context', 'leader-election-lease-duration', 'leader-election-renew-deadline', 'leader-election-retry-period',
@@ -120,7 +128,7 @@ const STRINGS = [
   'apply-concurrency', 'concurrent-releases', 'requeue-dependency', 'min-retry-delay', 'max-retry-delay', 'interval-jitter-percentage',
   'graceful-shutdown-timeout', 'default-service-account', 'default-decryption-service-account', 'default-kubeconfig-service-account',
   'sops-age-secret', 'watch-namespace', 'watch-label-selector', 'watch-configs-label-selector', 'kube-api-qps', 'qps',
-  'kube-api-burst', 'burst', 'log-level', 'log-encoding',
+  'kube-api-burst', 'burst', 'log-level', 'log-encoding', 'dashboard-addr',
 ];
 const LISTS = ['override-manager', 'feature-gates'];
 
@@ -300,7 +308,10 @@ export function parseControllerFlags(argv: string[], env: Record<string, string 
     artifactRetentionTtlMs: duration('artifact-retention-ttl', v['artifact-retention-ttl'] ?? '60s'),
     gracefulShutdownTimeoutMs: duration('graceful-shutdown-timeout', v['graceful-shutdown-timeout'] ?? '30s'),
     featureGates: featureGates(lists['feature-gates'] ?? []),
+    dashboardAddress: v['dashboard-addr'] ? address(v['dashboard-addr']) : undefined,
+    dashboardActions: bools['dashboard-actions'] ?? false,
   };
+  if (settings.dashboardActions && !settings.dashboardAddress) throw new FlagError('--dashboard-actions needs --dashboard-addr');
   if (settings.minRetryDelayMs > settings.maxRetryDelayMs) throw new FlagError('--min-retry-delay is longer than --max-retry-delay');
   return { settings, ignored: dropped.ignored };
 }

@@ -18,6 +18,9 @@ const usage = `usage: sluice install [--export] [flags]
   --registry REG        where that image was pushed: REG/sluice:<version>@<digest>
   --replicas N          controller replicas (default 1; 0 when you run \`sluice controller\` yourself)
   --multi-tenant        no cluster-admin for the controller: every apply impersonates a service account
+  --dashboard           serve the read-only web dashboard (port 9797, Service sluice-dashboard)
+  --dashboard-actions   the dashboard with reconcile, suspend and resume after a token login, by
+                        impersonation (adds the RBAC for TokenReview, SubjectAccessReview, impersonation)
   --kubeconfig FILE  --context NAME
 `;
 
@@ -41,6 +44,8 @@ export async function installCommand(args: string[]): Promise<number> {
       registry: { type: 'string' },
       replicas: { type: 'string', default: '1' },
       'multi-tenant': { type: 'boolean', default: false },
+      dashboard: { type: 'boolean', default: false },
+      'dashboard-actions': { type: 'boolean', default: false },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -57,6 +62,7 @@ export async function installCommand(args: string[]): Promise<number> {
     replicas: Number(values.replicas),
     multiTenant: values['multi-tenant'],
     version,
+    dashboard: values['dashboard-actions'] ? 'actions' : values.dashboard ? 'read-only' : 'off',
   });
   if (values.export) {
     process.stdout.write(objects.map((o) => `---\n${stringify(o)}`).join(''));

@@ -21,6 +21,7 @@ const verbs: Record<string, { run: () => Promise<Verb>; help: Array<[synopsis: s
   events: { run: async () => (await import('./events.ts')).eventsCommand, help: [['events [--for KIND/NAME]', 'events of the Flux kinds, oldest first (-A, -w, --types Warning)']] },
   tree: { run: async () => (await import('./tree.ts')).treeCommand, help: [['tree ks NAME', 'a Kustomization\'s inventory as a tree, nested ones expanded (--health, --compact)']] },
   trace: { run: async () => (await import('./trace.ts')).traceCommand, help: [['trace KIND NAME', 'which Kustomization or HelmRelease manages a live object, from which source and revision']] },
+  dashboard: { run: async () => (await import('./dashboard.ts')).dashboardCommand, help: [['dashboard [--port 9090]', 'the live web dashboard on this machine, acting with your kubeconfig (--address, --open=false)']] },
   stats: { run: async () => (await import('./stats.ts')).statsCommand, help: [['stats [-A]', 'reconcilers per kind: running, failing, suspended, artifact storage']] },
   version: { run: async () => (await import('./version.ts')).versionCommand, help: [['version [--client]', 'client, controller and API versions']] },
   logs: { run: async () => (await import('./logs.ts')).logsCommand, help: [['logs [--kind --name]', 'the controller\'s logs, filtered (--level, --since, -f, --file)']] },

@@ -15,7 +15,16 @@ export interface InstallOptions {
    */
   multiTenant: boolean;
   version: string;
+  /**
+   * The web dashboard, served by the controller on port 9797 behind the
+   * Service sluice-dashboard: `read-only`, or `actions` (token login,
+   * actions by impersonation, and the RBAC that needs). Default off.
+   */
+  dashboard?: 'off' | 'read-only' | 'actions';
 }
+
+/** The dashboard's port in the pod. */
+export const DASHBOARD_PORT = 9797;
 
 /**
  * Names of the cluster-scoped objects of the installation in `namespace`.
@@ -28,6 +37,8 @@ export const clusterNames = (namespace: string) => ({
   controller: `sluice-controller-${namespace}`,
   /** The ClusterRoleBinding that gives the controller cluster-admin (single-tenant installs only). */
   reconciler: `sluice-reconciler-${namespace}`,
+  /** The dashboard's ClusterRole and binding (with --dashboard or --dashboard-actions only). */
+  dashboard: `sluice-dashboard-${namespace}`,
 });
 
 /**
@@ -121,6 +132,41 @@ export function installManifests(o: InstallOptions): KubeObject[] {
       subjects: [{ kind: 'ServiceAccount', name: sa, namespace: ns }],
     });
   }
+  const dashboard = o.dashboard ?? 'off';
+  if (dashboard !== 'off') {
+    const rules: Array<Record<string, string[]>> = [
+      // A detail page's recent events (the controller itself only writes them).
+      { apiGroups: [''], resources: ['events'], verbs: ['list'] },
+    ];
+    if (dashboard === 'actions') {
+      rules.push(
+        // Who holds a token, and whether RBAC lets them patch the object, asked before each action.
+        { apiGroups: ['authentication.k8s.io'], resources: ['tokenreviews'], verbs: ['create'] },
+        { apiGroups: ['authorization.k8s.io'], resources: ['subjectaccessreviews'], verbs: ['create'] },
+        // The action itself is sent as the logged-in user and their groups: the API server checks it again with their rights.
+        { apiGroups: [''], resources: ['users', 'groups'], verbs: ['impersonate'] },
+      );
+    }
+    objects.push(
+      { apiVersion: 'rbac.authorization.k8s.io/v1', kind: 'ClusterRole', metadata: { name: names.dashboard, labels: LABELS }, rules },
+      {
+        apiVersion: 'rbac.authorization.k8s.io/v1',
+        kind: 'ClusterRoleBinding',
+        metadata: { name: names.dashboard, labels: LABELS },
+        roleRef: { apiGroup: 'rbac.authorization.k8s.io', kind: 'ClusterRole', name: names.dashboard },
+        subjects: [{ kind: 'ServiceAccount', name: sa, namespace: ns }],
+      },
+    );
+  }
+  if (dashboard !== 'off') {
+    objects.push({
+      // Only the dashboard's port; reach it with kubectl port-forward or an Ingress.
+      apiVersion: 'v1',
+      kind: 'Service',
+      metadata: { name: 'sluice-dashboard', namespace: ns, labels: LABELS },
+      spec: { selector: { app: 'sluice-controller' }, ports: [{ name: 'http', port: 80, targetPort: 'dashboard' }] },
+    });
+  }
   objects.push(
     {
       apiVersion: 'v1',
@@ -167,6 +213,8 @@ export function installManifests(o: InstallOptions): KubeObject[] {
                   `--artifact-base-url=http://sluice-artifacts.${ns}.svc.cluster.local.`,
                   '--data-dir=/data',
                   ...(o.multiTenant ? ['--no-cross-namespace-refs', '--default-service-account=default'] : []),
+                  ...(dashboard !== 'off' ? [`--dashboard-addr=0.0.0.0:${DASHBOARD_PORT}`] : []),
+                  ...(dashboard === 'actions' ? ['--dashboard-actions'] : []),
                 ],
                 // A small young generation: steady RSS 5-25 MiB lower at 1,000
                 // Kustomizations, with no measurable CPU cost (bench/lib.ts runs the same).
@@ -179,6 +227,7 @@ export function installManifests(o: InstallOptions): KubeObject[] {
                   { name: 'http', containerPort: 8080 },
                   { name: 'artifacts', containerPort: 9090 },
                   { name: 'http-webhook', containerPort: 9292 },
+                  ...(dashboard !== 'off' ? [{ name: 'dashboard', containerPort: DASHBOARD_PORT }] : []),
                 ],
                 readinessProbe: { httpGet: { path: '/readyz', port: 'http' }, periodSeconds: 10 },
                 livenessProbe: { httpGet: { path: '/healthz', port: 'http' }, periodSeconds: 20, failureThreshold: 3 },

@@ -155,7 +155,7 @@ const rbac = '/apis/rbac.authorization.k8s.io/v1';
 /** Step 5: the rest of what `sluice install` made for this namespace, and the cluster-wide RBAC named after it. */
 async function deleteComponents(o: UninstallOptions): Promise<void> {
   const ns = o.namespace;
-  const manifests = installManifests({ namespace: ns, image: 'unused', replicas: 2, multiTenant: false, version: '' });
+  const manifests = installManifests({ namespace: ns, image: 'unused', replicas: 2, multiTenant: false, version: '', dashboard: 'actions' });
   const paths: Array<[string, string]> = [];
   for (const m of manifests) {
     const name = m.metadata.name!;

@@ -84,8 +84,9 @@ const allowed: Record<string, string[]> = {
   controllers: ['api', 'kube', 'runtime', 'source', 'render', 'helm', 'apply', 'health', 'notify', 'tools', 'util'],
   install: ['api', 'kube', 'util'],
   bootstrap: ['api', 'kube', 'source', 'apply', 'health', 'install', 'util'],
+  ui: ['api', 'kube', 'runtime', 'health', 'controllers', 'util'],
   dev: ['api', 'kube', 'apply', 'controllers', 'install', 'tools', 'util'],
-  cli: ['api', 'kube', 'runtime', 'source', 'render', 'helm', 'apply', 'health', 'controllers', 'install', 'bootstrap', 'dev', 'tools', 'util'],
+  cli: ['api', 'kube', 'runtime', 'source', 'render', 'helm', 'apply', 'health', 'controllers', 'install', 'bootstrap', 'dev', 'tools', 'ui', 'util'],
 };
 
 const top = (f: string) => f.split('/')[0]!;
