@@ -6,6 +6,7 @@
 // caches for health checks, a helm identity) is made once per target and
 // replaced when the kubeconfig Secret changes.
 import { KubeClient } from '../kube/client.ts';
+import { checkUntrustedKubeconfig, UntrustedKubeconfigError } from '../kube/untrusted.ts';
 import { kubeconfigFor, parseKubeConfigMap, requestToken } from './kubeconfigmap.ts';
 import { readSecret } from './secrets.ts';
 
@@ -30,12 +31,12 @@ export interface TargetIdentity {
 /** The kubeConfig Secret is missing or lacks its key, or the kubeConfig ConfigMap is missing or cannot be served: the message says which. */
 export class TargetError extends Error {
   constructor(
-    readonly problem: 'secretNotFound' | 'keyNotFound' | 'configMapNotFound' | 'configMapInvalid',
+    readonly problem: 'secretNotFound' | 'keyNotFound' | 'configMapNotFound' | 'configMapInvalid' | 'kubeconfigRefused',
     /** namespace/name of the Secret (or of the ConfigMap). */
     readonly secret: string,
     /** The key looked for, with keyNotFound. */
     readonly dataKey?: string,
-    /** What is wrong, with configMapInvalid. */
+    /** What is wrong, with configMapInvalid and kubeconfigRefused. */
     detail?: string,
   ) {
     super(
@@ -99,6 +100,12 @@ export class Targets<T> {
       if (cached && cached.version === version) base = cached.id;
       else {
         const kubeconfig = data.toString('utf8');
+        try {
+          checkUntrustedKubeconfig(kubeconfig, `kubeconfig Secret '${namespace}/${ref.name}' key '${dataKey}'`);
+        } catch (err) {
+          if (!(err instanceof UntrustedKubeconfigError)) throw err;
+          throw new TargetError('kubeconfigRefused', `${namespace}/${ref.name}`, dataKey, err.message);
+        }
         base = { client: await KubeClient.fromString(kubeconfig), kubeconfig: () => kubeconfig };
         this.#put(baseKey, { id: { key: baseKey, ...base }, value: this.o.make({ key: baseKey, ...base }), version });
       }
