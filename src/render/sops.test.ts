@@ -28,3 +28,10 @@ test("Flux's key-service entries: refused by name when they are all the Secret h
   assert.doesNotThrow(() => checkUsableKeys(mixed, 'apps/sops-keys'));
   assert.deepEqual(mixed.age, ['AGE-SECRET-KEY-1XYZ']);
 });
+
+test('cloudKms reads a long run of blank lines in linear time (a ReDoS before: 1.4 s for 20,000)', () => {
+  const start = performance.now();
+  assert.deepEqual(cloudKms(`kms:${'\n'.repeat(200_000)}x`), []);
+  assert.deepEqual(cloudKms(`sops:\n  kms:${'\n'.repeat(200_000)}  - arn: a`), ['AWS KMS']);
+  assert.ok(performance.now() - start < 2_000, `${Math.round(performance.now() - start)} ms`);
+});
