@@ -193,7 +193,7 @@ before(async () => {
       apiVersion: 'source.toolkit.fluxcd.io/v1',
       kind: 'GitRepository',
       metadata: { name: 'repo', labels: SHARD },
-      spec: { url: `${server.url}/${repo.name}.git`, interval: '1h', timeout: '20s', ref: { branch: 'main' } },
+      spec: { url: server.url(repo === repoA ? "tenant-a" : "tenant-b"), interval: '1h', timeout: '20s', ref: { branch: 'main' } },
     });
   }
 
