@@ -96,6 +96,7 @@ before(async () => {
       'invalid/sibling.yaml': cm('invalid-sibling'),
       'huge/huge.yaml': big,
       'huge/sibling.yaml': cm('huge-sibling'),
+      'oversize/big.yaml': `${cm('oversize')}${'# padding\n'.repeat(1_200_000)}`,
       'secret/cm.yaml': `apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: with-secret\ndata:\n  password: "\${PASSWORD}"\n`,
       'secret/frob.yaml': 'apiVersion: hostile.example.com/v1\nkind: Frobnicator\nmetadata:\n  name: frob-${PASSWORD}\n',
       'secret/broken.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: broken\ndata:\n  x: ${PASSWORD}: [\n',
@@ -161,10 +162,14 @@ test('alias bomb and a 5 MB file of 100,000 keys: clear failures, bounded contro
   const r = await ready('huge', (s) => s === 'False', 'huge refused', 240_000);
   peaks.huge = await peakMiB();
   t.diagnostic(`huge: ${r.message.slice(0, 200)}`);
-  assert.match(r.message, /ConfigMap\/.*huge.*(Too long|too large|exceeds|request entity)/is);
+  assert.match(r.message, /ConfigMap\/.*\/huge: is [\d.]+ MiB, over the API's limit of 1\.5 MiB per object/);
   assert.equal(await configMap('bomb-sibling'), undefined);
+  // Over the manifest file limit: refused before it is parsed.
+  await ks('oversize', './oversize');
+  await ready('oversize', (s, m) => s === 'False' && /oversize\/big\.yaml: the file is 1[12]\.\d MiB, over the 10 MiB a manifest file may have/.test(m), 'oversize refused');
+  peaks.oversize = await peakMiB();
   assert.equal(await configMap('huge-sibling'), undefined);
-  t.diagnostic(`controller peak RSS: baseline ${peaks.baseline} MiB, after the alias bomb ${peaks.bomb} MiB, after the 5 MB file ${peaks.huge} MiB`);
+  t.diagnostic(`controller peak RSS: baseline ${peaks.baseline} MiB, after the alias bomb ${peaks.bomb} MiB, after the 5 MB file ${peaks.huge} MiB, after an 11 MiB file ${peaks.oversize} MiB`);
   assert.ok(peaks.bomb! - peaks.baseline! < 150, `alias bomb raised the peak by ${peaks.bomb! - peaks.baseline!} MiB`);
   assert.ok(peaks.huge! < 1024, `peak ${peaks.huge} MiB is under the Deployment's 1 GiB limit`);
 });

@@ -305,3 +305,8 @@ test('a substituted Secret value that breaks an object is not echoed in the erro
     assert.ok(!message.includes(SECRET) && !message.includes('hunter2'), message);
   }
 });
+
+test('a manifest file over 10 MiB is refused before it is parsed, naming it and its size', async () => {
+  const root = await source({ 'ok.yaml': CM('fine'), 'big.yaml': `${CM('big')}${'# padding\n'.repeat(1_200_000)}` });
+  assert.match((await buildError(root)).message, /^big\.yaml: the file is 11\.\d MiB, over the 10 MiB a manifest file may have/);
+});
