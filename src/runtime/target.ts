@@ -60,6 +60,15 @@ export interface TargetsOptions<T> {
   client: KubeClient;
   /** Impersonated when a spec names no service account (Flux's --default-service-account). */
   defaultServiceAccount?: string;
+  /**
+   * Whose token a kubeConfig.configMapRef without serviceAccountName gets
+   * (Flux's --default-kubeconfig-service-account), in the object's namespace.
+   * Without it the controller's own account is used, except under lockdown
+   * (defaultServiceAccount set): a tenant's ConfigMap chooses the address and
+   * the audiences, so it could have the controller's own token minted for
+   * this cluster's API server and sent to a server of its choosing.
+   */
+  defaultKubeConfigServiceAccount?: string;
   /** What the applier keeps per target. */
   make: (id: TargetIdentity) => T;
   /** Releases what `make` made (stops its caches) when its target is replaced or the controller stops. */
@@ -146,6 +155,10 @@ export class Targets<T> {
     let expiresAt: number;
     try {
       const params = parseKubeConfigMap(cm.data ?? {}, where);
+      params.serviceAccountName ??= this.o.defaultKubeConfigServiceAccount;
+      if (!params.serviceAccountName && this.o.defaultServiceAccount) {
+        throw new Error(`kubeconfig ConfigMap ${where}: no serviceAccountName, and with --default-service-account (multi-tenant lockdown) the controller does not lend its own identity: set serviceAccountName, or run the controller with --default-kubeconfig-service-account`);
+      }
       const issued = await requestToken(this.o.client, namespace, params, where);
       kubeconfig = kubeconfigFor(params, issued.token);
       expiresAt = issued.expiresAt;

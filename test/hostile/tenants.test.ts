@@ -2,6 +2,8 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -291,6 +293,26 @@ test("A reads the controller's credentials through kubeConfig (a token file, an 
   assert.equal(existsSync(marker()), false, 'the exec plugin never ran');
 });
 
+test("A has the controller's own token minted and sent to a server of its choosing through kubeConfig.configMapRef: refused, no request made", async () => {
+  const seen: string[] = [];
+  const trap = http.createServer((req, res) => {
+    seen.push(String(req.headers.authorization ?? ''));
+    res.writeHead(401).end();
+  });
+  await new Promise<void>((r) => trap.listen(0, '127.0.0.1', () => r()));
+  try {
+    const address = `http://127.0.0.1:${(trap.address() as AddressInfo).port}`;
+    // The audience of this cluster's API server, so that the token would work there.
+    await post(`/api/v1/namespaces/${a.name}/configmaps`, { apiVersion: 'v1', kind: 'ConfigMap', metadata: { name: 'steal-identity' }, data: { provider: 'generic', address, audiences: 'https://kubernetes.default.svc.cluster.local' } });
+    await ks(a.name, 'kc-configmap', { path: './own', targetNamespace: a.name, kubeConfig: { configMapRef: { name: 'steal-identity' } } });
+    const r = await denied(a.name, 'kc-configmap', /no serviceAccountName, and with --default-service-account/);
+    assert.match(r.message, new RegExp(`'${a.name}/steal-identity'`));
+    assert.deepEqual(seen, [], 'nothing reached the trap');
+  } finally {
+    await new Promise<void>((r) => trap.close(() => r()));
+  }
+});
+
 test('A fetches a remote base: refused by --no-remote-bases', async () => {
   await ks(a.name, 'remote', { path: './remote', targetNamespace: a.name });
   await denied(a.name, 'remote', /remote base.*--no-remote-bases/);
@@ -312,12 +334,15 @@ test("A escapes through a HelmRelease's targetNamespace and storageNamespace: fo
     });
   await hr('target-b', { targetNamespace: b.name });
   await hr('storage-b', { storageNamespace: b.name });
+  await hr('source-b', { chart: { spec: { chart: './app', sourceRef: { kind: 'GitRepository', name: 'repo', namespace: b.name } }, metadata: { labels: SHARD } } });
   const hrPath = (n: string) => `/apis/helm.toolkit.fluxcd.io/v2/namespaces/${a.name}/helmreleases/${n}`;
   for (const name of ['target-b', 'storage-b']) {
     const r = await readyState(hrPath(name), `HelmRelease ${name} denied`, (s, m) => s === 'False' && /forbidden/.test(m), 180_000);
     assert.match(r.message, new RegExp(`system:serviceaccount:${a.name}:default`), r.message);
     assert.match(r.message, new RegExp(b.name), r.message);
   }
+  const cross = await readyState(hrPath('source-b'), 'HelmRelease source-b denied', (s, m) => s === 'False' && /cross-namespace references are disabled/.test(m), 120_000);
+  assert.match(cross.message, new RegExp(`GitRepository/${b.name}/repo`));
   const inB = await admin.request<{ items: KubeObject[] }>({ path: `/api/v1/namespaces/${b.name}/configmaps` });
   assert.deepEqual(inB.items.map((o) => o.metadata.name).filter((n) => n!.startsWith('helm-')), []);
   const secrets = await admin.request<{ items: KubeObject[] }>({ path: `/api/v1/namespaces/${b.name}/secrets?labelSelector=owner%3Dhelm` });
