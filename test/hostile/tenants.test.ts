@@ -360,6 +360,10 @@ test("B's objects are as B left them, and no planted secret shows in the control
   const all = texts.join('\n');
   assert.ok(all.length > 1000, 'there is something to search');
   for (const s of [CONTROLLER_SECRET, B_SECRET, 'a-db-password-1234']) assert.ok(!all.includes(s), `a planted secret leaked: ${s.slice(0, 12)}...`);
+  // The controller had every right it needed: none of its own requests was refused.
+  const own = `system:serviceaccount:${ctl.name}:sluice-controller`;
+  const refusedOwn = proc.lines.filter((l) => l.includes(own) && /forbidden/i.test(l));
+  assert.deepEqual(refusedOwn.slice(0, 3), [], 'the --multi-tenant ClusterRole lacks a right the controller used');
   const token = await readFile(join(root, 'token'), 'utf8');
   assert.ok(!all.includes(token), "the controller's token leaked");
 });
