@@ -31,7 +31,7 @@ export interface TargetIdentity {
 /** The kubeConfig Secret is missing or lacks its key, or the kubeConfig ConfigMap is missing or cannot be served: the message says which. */
 export class TargetError extends Error {
   constructor(
-    readonly problem: 'secretNotFound' | 'keyNotFound' | 'configMapNotFound' | 'configMapInvalid' | 'kubeconfigRefused',
+    readonly problem: 'secretNotFound' | 'keyNotFound' | 'configMapNotFound' | 'configMapInvalid' | 'kubeconfigRefused' | 'serviceAccountInvalid',
     /** namespace/name of the Secret (or of the ConfigMap). */
     readonly secret: string,
     /** The key looked for, with keyNotFound. */
@@ -51,6 +51,9 @@ export class TargetError extends Error {
     this.name = 'TargetError';
   }
 }
+
+/** A service account's name: a DNS subdomain (RFC 1123), at most 253 characters. */
+const SA_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
 
 /** How long before its token expires a kubeconfig built from a ConfigMap is built anew. */
 const TOKEN_RENEW_MS = 10 * 60_000;
@@ -124,6 +127,10 @@ export class Targets<T> {
       base = { client: this.o.client, kubeconfig: () => (this.#localKubeconfig ??= this.o.client.exportKubeconfig()) };
     }
     const sa = spec.serviceAccountName ?? this.o.defaultServiceAccount;
+    if (sa !== undefined && !SA_NAME.test(sa)) {
+      // `kube-system:default` would make the user system:serviceaccount:NS:kube-system:default, which is no service account.
+      throw new TargetError('serviceAccountInvalid', `${namespace}/${sa}`, undefined, `spec.serviceAccountName ${JSON.stringify(sa)} is not a service account name (a DNS subdomain, in the object's namespace)`);
+    }
     const key = sa ? `${baseKey}/sa/${namespace}/${sa}` : baseKey;
     const hit = this.#entries.get(key);
     if (hit && hit.version === version) return hit;
