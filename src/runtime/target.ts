@@ -126,7 +126,7 @@ export class Targets<T> {
     } else {
       base = { client: this.o.client, kubeconfig: () => (this.#localKubeconfig ??= this.o.client.exportKubeconfig()) };
     }
-    const sa = spec.serviceAccountName ?? this.o.defaultServiceAccount;
+    const sa = spec.serviceAccountName || this.o.defaultServiceAccount;
     if (sa !== undefined && !SA_NAME.test(sa)) {
       // `kube-system:default` would make the user system:serviceaccount:NS:kube-system:default, which is no service account.
       throw new TargetError('serviceAccountInvalid', `${namespace}/${sa}`, undefined, `spec.serviceAccountName ${JSON.stringify(sa)} is not a service account name (a DNS subdomain, in the object's namespace)`);
