@@ -30,9 +30,7 @@ export async function controllerCommand(args: string[]): Promise<number> {
   const log = (s.logEncoding === 'console' ? consoleLogger : jsonLogger)({ logger: 'sluice' }, s.logLevel);
   for (const flag of parsed.ignored) log.info(`flag --${flag} has no effect in Sluice: ${IGNORED_FLUX_FLAGS[flag]}`);
   for (const { gate, reason } of inertGates(s.featureGates)) log.info(`feature gate ${gate} has no effect in Sluice: ${reason}`);
-  for (const [flag, value] of [['default-decryption-service-account', s.defaultDecryptionServiceAccount], ['default-kubeconfig-service-account', s.defaultKubeConfigServiceAccount]]) {
-    if (value) log.info(`flag --${flag} has no effect in Sluice: it has no cloud workload identity, and refuses objects that need it`);
-  }
+  if (s.defaultDecryptionServiceAccount) log.info('flag --default-decryption-service-account has no effect in Sluice: it has no cloud workload identity, and refuses objects that need it');
   setIntervalJitter(s.intervalJitterPercent);
   const client = await clientFromFlags(s, { qps: s.qps, burst: s.burst });
   let operator;
@@ -52,6 +50,7 @@ export async function controllerCommand(args: string[]): Promise<number> {
       noCrossNamespaceRefs: s.noCrossNamespaceRefs,
       autoRollback: s.autoRollback,
       defaultServiceAccount: s.defaultServiceAccount,
+      defaultKubeConfigServiceAccount: s.defaultKubeConfigServiceAccount,
       requeueDependencyMs: s.requeueDependencyMs,
       watchNamespace: s.watchNamespace,
       runtimeNamespace: s.runtimeNamespace,

@@ -98,8 +98,12 @@ work with their Flux names; Sluice's earlier names are aliases (in brackets).
   --auto-rollback                    Sluice's: every Kustomization rolls back to its last healthy revision when a
                                      new one fails its health checks (default false; per object: sluice.dev/rollback)
   --default-service-account NAME     impersonate this service account when an object names none
-  --default-decryption-service-account NAME, --default-kubeconfig-service-account NAME
-                                     Flux's workload-identity defaults: accepted, and logged as having no
+  --default-kubeconfig-service-account NAME
+                                     the service account (in the object's namespace) whose token a
+                                     kubeConfig.configMapRef without serviceAccountName uses; with
+                                     --default-service-account and without this, such objects are refused
+  --default-decryption-service-account NAME
+                                     Flux's workload-identity default: accepted, and logged as having no
                                      effect (Sluice has no cloud workload identity)
   --sops-age-secret NAME             Secret in RUNTIME_NAMESPACE with age keys (*.agekey) for Kustomizations
                                      that decrypt with SOPS and name no Secret

@@ -52,6 +52,8 @@ export interface OperatorOptions {
   /** Automatic rollback for every Kustomization (Sluice's --auto-rollback); per object with sluice.dev/rollback. */
   autoRollback?: boolean;
   defaultServiceAccount?: string;
+  /** Service account whose token a kubeConfig.configMapRef without serviceAccountName uses (Flux's --default-kubeconfig-service-account). */
+  defaultKubeConfigServiceAccount?: string;
   requeueDependencyMs?: number;
   /** Reconcile objects of this namespace only. */
   watchNamespace?: string;
@@ -188,6 +190,7 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
     noCrossNamespaceRefs: o.noCrossNamespaceRefs,
     additiveCelDependencyCheck: gates.AdditiveCELDependencyCheck,
     defaultServiceAccount: o.defaultServiceAccount,
+    defaultKubeConfigServiceAccount: o.defaultKubeConfigServiceAccount,
     requeueDependencyMs: o.requeueDependencyMs,
     applyConcurrency: o.applyConcurrency,
     sopsAgeSecret: o.sopsAgeSecret,
@@ -301,7 +304,7 @@ export async function startOperator(o: OperatorOptions): Promise<Operator> {
     teardown,
     externalArtifacts,
     manager, client: o.client, log: o.log, metrics, artifacts, dataDir: o.dataDir, concurrency,
-    noCrossNamespaceRefs: o.noCrossNamespaceRefs, defaultServiceAccount: o.defaultServiceAccount, requeueDependencyMs: o.requeueDependencyMs,
+    noCrossNamespaceRefs: o.noCrossNamespaceRefs, defaultServiceAccount: o.defaultServiceAccount, defaultKubeConfigServiceAccount: o.defaultKubeConfigServiceAccount, requeueDependencyMs: o.requeueDependencyMs,
     additiveCelDependencyCheck: gates.AdditiveCELDependencyCheck,
     releaseConcurrency: o.releaseConcurrency,
     events: new EventRecorder(o.client, 'helm-controller', o.log, { sink }),

@@ -38,6 +38,8 @@ export interface HelmControllersOptions {
   /** Flux's AdditiveCELDependencyCheck gate: a dependency with a readyExpr must be Ready too. */
   additiveCelDependencyCheck?: boolean;
   defaultServiceAccount?: string;
+  /** Service account whose token a kubeConfig.configMapRef without serviceAccountName uses (Flux's --default-kubeconfig-service-account). */
+  defaultKubeConfigServiceAccount?: string;
   requeueDependencyMs?: number;
   events: EventRecorder;
   /** The controller's own namespace (runtime/teardown.ts). */
@@ -91,6 +93,7 @@ export async function registerHelmControllers(o: HelmControllersOptions): Promis
     noCrossNamespaceRefs: o.noCrossNamespaceRefs,
     additiveCelDependencyCheck: o.additiveCelDependencyCheck,
     defaultServiceAccount: o.defaultServiceAccount,
+    defaultKubeConfigServiceAccount: o.defaultKubeConfigServiceAccount,
     requeueDependencyMs: o.requeueDependencyMs,
   });
 

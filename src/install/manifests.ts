@@ -82,9 +82,10 @@ export function installManifests(o: InstallOptions): KubeObject[] {
       metadata: { name: names.controller, labels: LABELS },
       // What the controller itself needs; applying the users' objects is granted separately below.
       rules: [
-        // create and delete: HelmReleases own the HelmCharts made from their chart templates.
-        // patch: a Receiver's webhook sets reconcile.fluxcd.io/requestedAt on the objects it names.
-        { apiGroups: ['source.toolkit.fluxcd.io', 'kustomize.toolkit.fluxcd.io', 'helm.toolkit.fluxcd.io'], resources: ['*'], verbs: ['get', 'list', 'watch', 'create', 'patch', 'update', 'delete'] },
+        // patch: a Receiver's webhook sets reconcile.fluxcd.io/requestedAt on the objects it names; finalizers.
+        { apiGroups: ['source.toolkit.fluxcd.io', 'kustomize.toolkit.fluxcd.io', 'helm.toolkit.fluxcd.io'], resources: ['*'], verbs: ['get', 'list', 'watch', 'patch', 'update'] },
+        // create and delete: HelmReleases own the HelmCharts made from their chart templates; nothing else is made or deleted.
+        { apiGroups: ['source.toolkit.fluxcd.io'], resources: ['helmcharts'], verbs: ['create', 'delete'] },
         { apiGroups: ['source.toolkit.fluxcd.io', 'kustomize.toolkit.fluxcd.io', 'helm.toolkit.fluxcd.io'], resources: ['*/status', '*/finalizers'], verbs: ['get', 'patch', 'update'] },
         // Providers, Alerts and Receivers are read, and lose the finalizer Flux's earlier releases put on them; their status is written.
         { apiGroups: ['notification.toolkit.fluxcd.io'], resources: ['providers', 'alerts', 'receivers'], verbs: ['get', 'list', 'watch', 'patch'] },

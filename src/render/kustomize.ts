@@ -204,8 +204,21 @@ export async function checkKustomizationTree(
     field: string,
     opts: { directories: boolean; mustExist: boolean },
   ): Promise<void> => {
+    if (/^file:/i.test(ref)) {
+      // A file:// git URL would have kustomize clone a repository from the controller's disk (another tenant's mirror).
+      throw new BuildError(`${show(from.file)}: ${field} ${JSON.stringify(ref)} is a file:// URL, which reads the controller's disk: refused`);
+    }
     const abs = isAbsolute(ref) ? ref : resolve(from.dir, ref);
     const exists = existsSync(abs);
+    // A path that leaves the root is refused whether or not it exists here:
+    // kustomize runs in a mirror of the tree under a temporary directory,
+    // where the same `../..` reaches other files (/tmp, /etc).
+    // Only a URL (scheme://, git@, git::) is exempt: kustomize reads
+    // `sub//../../etc` as a local path even though it looks remote.
+    const url = /^[a-zA-Z][a-zA-Z0-9+.-]*:\/\//.test(ref) || /^git(@|::)/.test(ref);
+    if (!exists && !url && !isInside(realRoot, abs) && !isInside(resolve(root), abs)) {
+      throw new BuildError(`${show(from.file)}: ${field} ${JSON.stringify(ref)} is outside the source root`);
+    }
     if (!exists) {
       if (looksRemote(ref)) {
         if (remoteBases && (field === 'resources' || field === 'bases' || field === 'components')) {

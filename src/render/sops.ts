@@ -173,7 +173,10 @@ export function cloudKms(text: string): string[] {
     ['gcp_kms', 'GCP KMS'],
     ['azure_kv', 'Azure Key Vault'],
   ];
-  return services.filter(([key]) => new RegExp(`(^|[\\s"{,])${key}"?\\s*:\\s*(\\n\\s*-|\\[\\s*\\{)`, 'm').test(text)).map(([, name]) => name);
+  // Linear: only one run of whitespace may hold line breaks. The earlier
+  // `\s*:\s*(\n\s*-` tried every split of a run of newlines (1.4 s for
+  // 20,000 of them after `kms:`, an hour for a megabyte).
+  return services.filter(([key]) => new RegExp(`(^|[\\s"{,])${key}"?[ \\t]*:[ \\t]*(\\r?\\n\\s*-|\\[\\s*\\{)`, 'm').test(text)).map(([, name]) => name);
 }
 
 /** sops's own message, without its multi-line key dump. */

@@ -180,7 +180,8 @@ export function parseYamlStream(text: string, flavor: Flavor): ParseResult {
   const docs = parseAllDocuments(text, {
     schema: 'failsafe',
     lineCounter,
-    uniqueKeys: true,
+    // Duplicate keys are found in toJson (see there).
+    uniqueKeys: false,
     strict: true,
     prettyErrors: false,
     merge: false,
@@ -197,20 +198,41 @@ export function parseYamlStream(text: string, flavor: Flavor): ParseResult {
     const contents = doc.contents as ParsedNode | null;
     const start = contents?.range?.[0] ?? doc.range[0];
     const pos = lineCounter.linePos(start);
-    const value = contents === null ? undefined : toJson(contents, doc, flavor, lineCounter, { budget: 1_000_000 });
+    let value: JsonValue | undefined;
+    try {
+      value = contents === null ? undefined : toJson(contents, doc, flavor, lineCounter, { budget: 1_000_000, aliasBudget: ALIAS_BUDGET, aliasDepth: 0 });
+    } catch (e) {
+      if (e instanceof RangeError) throw new YamlValueError(NESTED_TOO_DEEP, pos.line, pos.col);
+      throw e;
+    }
     documents.push({ index, value, line: pos.line, column: pos.col, node: contents, doc });
   });
   return { documents, lineCounter };
 }
 
+const NESTED_TOO_DEEP = 'collections nested too deeply to read (the parser ran out of stack)';
+
 /** The yaml package's message without its own position suffix and code frame. */
 function cleanReason(message: string): string {
   const first = message.split('\n')[0] ?? message;
+  if (/Maximum call stack size exceeded/.test(first)) return NESTED_TOO_DEEP;
   return first.replace(/ at line \d+, column \d+:?$/, '').trim();
 }
 
+/**
+ * Nodes a document may produce through aliases. A billion-laughs document
+ * (10 anchors of 9 aliases each) is a few hundred bytes and 3 billion
+ * nodes; kustomize's yaml.v3 stops such documents by their alias ratio. The
+ * limit here is far above what any real manifest repeats through anchors,
+ * and is reached in well under a second.
+ */
+const ALIAS_BUDGET = 100_000;
+
 interface WalkState {
   budget: number;
+  aliasBudget: number;
+  /** > 0 while walking a node reached through an alias. */
+  aliasDepth: number;
 }
 
 function toJson(node: YamlNode, doc: Document.Parsed, flavor: Flavor, lc: LineCounter, st: WalkState): JsonValue {
@@ -218,13 +240,22 @@ function toJson(node: YamlNode, doc: Document.Parsed, flavor: Flavor, lc: LineCo
     const pos = lc.linePos(node.range?.[0] ?? 0);
     throw new YamlValueError('document expands to too many nodes (alias bomb?)', pos.line, pos.col);
   }
+  if (st.aliasDepth > 0 && --st.aliasBudget < 0) {
+    const pos = lc.linePos(node.range?.[0] ?? 0);
+    throw new YamlValueError(`document expands to over ${ALIAS_BUDGET} nodes through aliases (alias bomb?)`, pos.line, pos.col);
+  }
   if (isAlias(node)) {
     const target = node.resolve(doc);
     if (!target) {
       const pos = lc.linePos(node.range?.[0] ?? 0);
       throw new YamlValueError('an alias to an unknown anchor', pos.line, pos.col, node.source);
     }
-    return toJson(target, doc, flavor, lc, st);
+    st.aliasDepth++;
+    try {
+      return toJson(target, doc, flavor, lc, st);
+    } finally {
+      st.aliasDepth--;
+    }
   }
   if (isScalar(node)) return scalarToJson(node, flavor, lc);
   if (isSeq(node)) return node.items.map((item) => (item == null ? null : toJson(item as YamlNode, doc, flavor, lc, st)));
@@ -250,6 +281,15 @@ function toJson(node: YamlNode, doc: Document.Parsed, flavor: Flavor, lc: LineCo
         continue;
       }
       const key = keyToString(keyNode, doc, flavor, lc, st);
+      if (explicit.has(key)) {
+        // Checked here, in one pass, rather than by the parser's uniqueKeys
+        // option, which compares every key with every other: minutes for a
+        // file of 100,000 keys.
+        const pos = lc.linePos(keyNode?.range?.[0] ?? node.range?.[0] ?? 0);
+        const first = node.items.find((p) => isPair(p) && p.key && keyToString(p.key as YamlNode, doc, flavor, lc, { budget: Infinity, aliasBudget: Infinity, aliasDepth: 0 }) === key);
+        const firstLine = lc.linePos(((first as { key?: YamlNode } | undefined)?.key?.range?.[0]) ?? 0).line;
+        throw new YamlSyntaxError(`mapping key ${JSON.stringify(key.length > 80 ? `${key.slice(0, 80)}...` : key)} already defined at line ${firstLine}`, pos.line, pos.col);
+      }
       explicit.add(key);
       out[key] = valNode == null ? null : toJson(valNode, doc, flavor, lc, st);
     }

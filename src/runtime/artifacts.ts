@@ -6,7 +6,7 @@ import { mkdir, rename, rm, stat, readdir } from 'node:fs/promises';
 import http from 'node:http';
 import https from 'node:https';
 import { join } from 'node:path';
-import { extract } from 'tar';
+import { DEFAULT_UNTAR_LIMITS, untarLimited, type UntarLimits } from '../util/untar.ts';
 
 export interface ArtifactRef {
   url: string;
@@ -31,6 +31,8 @@ export class ArtifactResolver {
     /** The in-process tree of an artifact, when this process stored it. */
     private readonly local?: (artifact: ArtifactRef) => Promise<string | undefined>,
     private readonly keep = 64,
+    /** What an unpacked artifact may hold: a small .tar.gz can expand to gigabytes (a gzip bomb). */
+    private readonly limits: UntarLimits = DEFAULT_UNTAR_LIMITS,
   ) {}
 
   async resolve(artifact: ArtifactRef): Promise<string> {
@@ -52,13 +54,15 @@ export class ArtifactResolver {
     const tmp = join(this.cacheDir, `.tmp-${randomBytes(6).toString('hex')}`);
     const file = `${tmp}.tar.gz`;
     try {
-      const digest = await fetchTo(artifact.url, file);
+      const digest = await fetchTo(artifact.url, file, this.limits.maxTotalSize);
       if (artifact.digest && artifact.digest !== `sha256:${digest}`) {
         throw new Error(`artifact ${artifact.url} has digest sha256:${digest}, expected ${artifact.digest}`);
       }
       await mkdir(tmp);
-      // tar refuses absolute paths and `..` by default: nothing escapes tmp.
-      await extract({ file, cwd: tmp, strict: true, preservePaths: false });
+      // Bounded: absolute paths and `..` refused, sizes and entries limited.
+      await untarLimited({ file, cwd: tmp, limits: this.limits }).catch((err: Error) => {
+        throw new Error(`artifact ${artifact.url}: ${err.message}`);
+      });
       await rename(tmp, dir).catch(async (err) => {
         if ((err as NodeJS.ErrnoException).code !== 'ENOTEMPTY' && (err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
       });
@@ -83,7 +87,7 @@ export class ArtifactResolver {
   }
 }
 
-function fetchTo(url: string, file: string): Promise<string> {
+function fetchTo(url: string, file: string, maxBytes: number): Promise<string> {
   return new Promise((resolve, reject) => {
     const mod = url.startsWith('https:') ? https : http;
     const req = mod.get(url, { timeout: 60_000 }, (res) => {
@@ -94,7 +98,12 @@ function fetchTo(url: string, file: string): Promise<string> {
       }
       const hash = createHash('sha256');
       const out = createWriteStream(file);
-      res.on('data', (c: Buffer) => hash.update(c));
+      let bytes = 0;
+      res.on('data', (c: Buffer) => {
+        hash.update(c);
+        bytes += c.length;
+        if (bytes > maxBytes) res.destroy(new Error(`downloading artifact ${url}: over ${maxBytes} bytes`));
+      });
       res.pipe(out);
       out.on('finish', () => resolve(hash.digest('hex')));
       out.on('error', reject);

@@ -2,8 +2,10 @@
 // ConfigMap names a provider and how to reach the cluster; the controller
 // builds the kubeconfig itself. Sluice serves the `generic` provider (the
 // remote API server trusts this cluster's service-account tokens, as OIDC
-// issuer or by key): a token for the ConfigMap's serviceAccountName (or the
-// controller's own service account) from the TokenRequest API, with the
+// issuer or by key): a token for the ConfigMap's serviceAccountName (or
+// --default-kubeconfig-service-account's, or the controller's own service
+// account, never under --default-service-account: see target.ts) from the
+// TokenRequest API, with the
 // ConfigMap's audiences (its address by default). The cloud providers (aws,
 // azure, gcp) need cloud workload identity, which Sluice does not have: they
 // are refused with a message that says so.

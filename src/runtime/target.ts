@@ -6,6 +6,7 @@
 // caches for health checks, a helm identity) is made once per target and
 // replaced when the kubeconfig Secret changes.
 import { KubeClient } from '../kube/client.ts';
+import { checkUntrustedKubeconfig, UntrustedKubeconfigError } from '../kube/untrusted.ts';
 import { kubeconfigFor, parseKubeConfigMap, requestToken } from './kubeconfigmap.ts';
 import { readSecret } from './secrets.ts';
 
@@ -30,12 +31,12 @@ export interface TargetIdentity {
 /** The kubeConfig Secret is missing or lacks its key, or the kubeConfig ConfigMap is missing or cannot be served: the message says which. */
 export class TargetError extends Error {
   constructor(
-    readonly problem: 'secretNotFound' | 'keyNotFound' | 'configMapNotFound' | 'configMapInvalid',
+    readonly problem: 'secretNotFound' | 'keyNotFound' | 'configMapNotFound' | 'configMapInvalid' | 'kubeconfigRefused' | 'serviceAccountInvalid',
     /** namespace/name of the Secret (or of the ConfigMap). */
     readonly secret: string,
     /** The key looked for, with keyNotFound. */
     readonly dataKey?: string,
-    /** What is wrong, with configMapInvalid. */
+    /** What is wrong, with configMapInvalid and kubeconfigRefused. */
     detail?: string,
   ) {
     super(
@@ -51,6 +52,9 @@ export class TargetError extends Error {
   }
 }
 
+/** A service account's name: a DNS subdomain (RFC 1123), at most 253 characters. */
+const SA_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
 /** How long before its token expires a kubeconfig built from a ConfigMap is built anew. */
 const TOKEN_RENEW_MS = 10 * 60_000;
 
@@ -59,6 +63,15 @@ export interface TargetsOptions<T> {
   client: KubeClient;
   /** Impersonated when a spec names no service account (Flux's --default-service-account). */
   defaultServiceAccount?: string;
+  /**
+   * Whose token a kubeConfig.configMapRef without serviceAccountName gets
+   * (Flux's --default-kubeconfig-service-account), in the object's namespace.
+   * Without it the controller's own account is used, except under lockdown
+   * (defaultServiceAccount set): a tenant's ConfigMap chooses the address and
+   * the audiences, so it could have the controller's own token minted for
+   * this cluster's API server and sent to a server of its choosing.
+   */
+  defaultKubeConfigServiceAccount?: string;
   /** What the applier keeps per target. */
   make: (id: TargetIdentity) => T;
   /** Releases what `make` made (stops its caches) when its target is replaced or the controller stops. */
@@ -99,6 +112,12 @@ export class Targets<T> {
       if (cached && cached.version === version) base = cached.id;
       else {
         const kubeconfig = data.toString('utf8');
+        try {
+          checkUntrustedKubeconfig(kubeconfig, `kubeconfig Secret '${namespace}/${ref.name}' key '${dataKey}'`);
+        } catch (err) {
+          if (!(err instanceof UntrustedKubeconfigError)) throw err;
+          throw new TargetError('kubeconfigRefused', `${namespace}/${ref.name}`, dataKey, err.message);
+        }
         base = { client: await KubeClient.fromString(kubeconfig), kubeconfig: () => kubeconfig };
         this.#put(baseKey, { id: { key: baseKey, ...base }, value: this.o.make({ key: baseKey, ...base }), version });
       }
@@ -107,7 +126,11 @@ export class Targets<T> {
     } else {
       base = { client: this.o.client, kubeconfig: () => (this.#localKubeconfig ??= this.o.client.exportKubeconfig()) };
     }
-    const sa = spec.serviceAccountName ?? this.o.defaultServiceAccount;
+    const sa = spec.serviceAccountName || this.o.defaultServiceAccount;
+    if (sa !== undefined && !SA_NAME.test(sa)) {
+      // `kube-system:default` would make the user system:serviceaccount:NS:kube-system:default, which is no service account.
+      throw new TargetError('serviceAccountInvalid', `${namespace}/${sa}`, undefined, `spec.serviceAccountName ${JSON.stringify(sa)} is not a service account name (a DNS subdomain, in the object's namespace)`);
+    }
     const key = sa ? `${baseKey}/sa/${namespace}/${sa}` : baseKey;
     const hit = this.#entries.get(key);
     if (hit && hit.version === version) return hit;
@@ -139,6 +162,10 @@ export class Targets<T> {
     let expiresAt: number;
     try {
       const params = parseKubeConfigMap(cm.data ?? {}, where);
+      params.serviceAccountName ??= this.o.defaultKubeConfigServiceAccount;
+      if (!params.serviceAccountName && this.o.defaultServiceAccount) {
+        throw new Error(`kubeconfig ConfigMap ${where}: no serviceAccountName, and with --default-service-account (multi-tenant lockdown) the controller does not lend its own identity: set serviceAccountName, or run the controller with --default-kubeconfig-service-account`);
+      }
       const issued = await requestToken(this.o.client, namespace, params, where);
       kubeconfig = kubeconfigFor(params, issued.token);
       expiresAt = issued.expiresAt;

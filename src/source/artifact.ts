@@ -152,10 +152,24 @@ function byteOrder(a: string, b: string): number {
   return Buffer.compare(Buffer.from(a), Buffer.from(b));
 }
 
-/** Refuses a symlink whose target leaves the root (absolute, or too many '..'). */
+/**
+ * Refuses a symlink whose target leaves the root (absolute, or too many
+ * '..'), or that has a '..' after a name. Judging the text alone is sound
+ * only without the latter: `s/..` goes to the parent of wherever `s` really
+ * points, so with `d/s -> ..` the link `d/e/t -> ../s/../..` reads as
+ * `d/..` but resolves to the root's parent. With every '..' leading, each
+ * link climbs at most to the root from its real directory (the walk never
+ * enters linked directories), and names only descend.
+ */
 export function checkLink(rel: string, target: string): void {
   if (isAbsolute(target)) {
     throw new ArtifactContentError(`symlink '${rel}' points outside the source root (absolute target '${target}')`);
+  }
+  let named = false;
+  for (const part of target.split('/')) {
+    if (part === '' || part === '.') continue;
+    if (part !== '..') named = true;
+    else if (named) throw new ArtifactContentError(`symlink '${rel}' has '..' after a name in its target '${target}': through another link it could leave the source root`);
   }
   const resolved = posix.normalize(posix.join(posix.dirname(rel), target));
   if (resolved === '..' || resolved.startsWith('../')) {

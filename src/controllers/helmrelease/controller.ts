@@ -46,6 +46,7 @@ export class HelmReleaseController {
     this.targets = new Targets<Target>({
       client: o.client,
       defaultServiceAccount: o.defaultServiceAccount,
+      defaultKubeConfigServiceAccount: o.defaultKubeConfigServiceAccount,
       make: (id) => ({
         client: id.client,
         helm: { kubeconfig: id.kubeconfig(), ...(id.asUser ? { asUser: id.asUser } : {}) },

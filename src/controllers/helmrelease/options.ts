@@ -34,5 +34,7 @@ export interface HelmReleaseControllerOptions {
   /** Flux's AdditiveCELDependencyCheck gate: a dependency with a readyExpr must be Ready too. */
   additiveCelDependencyCheck?: boolean;
   defaultServiceAccount?: string;
+  /** Service account whose token a kubeConfig.configMapRef without serviceAccountName uses (Flux's --default-kubeconfig-service-account). */
+  defaultKubeConfigServiceAccount?: string;
   requeueDependencyMs?: number;
 }

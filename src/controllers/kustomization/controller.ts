@@ -52,6 +52,7 @@ export class KustomizationController {
       targets: new Targets({
         client: o.client,
         defaultServiceAccount: o.defaultServiceAccount,
+      defaultKubeConfigServiceAccount: o.defaultKubeConfigServiceAccount,
         make: (id) => ({ rm: new ResourceManager(id.client), informers: new SharedInformers(id.client) }),
         release: (t) => t.informers.stop(),
       }),

@@ -27,6 +27,8 @@ export interface KustomizationControllerOptions {
   additiveCelDependencyCheck?: boolean;
   /** Service account impersonated when a Kustomization names none (Flux's --default-service-account). */
   defaultServiceAccount?: string;
+  /** Service account whose token a kubeConfig.configMapRef without serviceAccountName uses (Flux's --default-kubeconfig-service-account). */
+  defaultKubeConfigServiceAccount?: string;
   /** How long to wait before looking again at unready dependencies. */
   requeueDependencyMs?: number;
   applyConcurrency?: number;

@@ -2,7 +2,7 @@
 // files, and building a chart from a source directory with its dependencies.
 import { cp, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join, posix, relative, resolve, sep } from 'node:path';
-import { extract } from 'tar';
+import { untarLimited, UntarLimitError } from '../../util/untar.ts';
 import { parse } from 'yaml';
 import type { HelmCli } from '../../tools/helmcli.ts';
 import { packageChart } from './package.ts';
@@ -74,7 +74,12 @@ export async function chartRoot(tree: string): Promise<string> {
 /** Unpacks a chart .tgz into `dir` and returns the chart's directory. */
 export async function unpackChart(tgz: string, dir: string): Promise<string> {
   await mkdir(dir, { recursive: true });
-  await extract({ file: tgz, cwd: dir, strict: true, preservePaths: false });
+  try {
+    await untarLimited({ file: tgz, cwd: dir });
+  } catch (err) {
+    if (err instanceof UntarLimitError) throw new ChartBuildError('ChartPackageError', `chart package: ${err.message}`);
+    throw err;
+  }
   return chartRoot(dir);
 }
 

@@ -117,7 +117,8 @@ export function indexUrl(repoUrl: string): string {
 export function parseIndex(text: string): RepositoryIndex {
   let doc: unknown;
   try {
-    doc = parse(text);
+    // uniqueKeys compares every key with every other: 12 s for 20,000 chart names.
+    doc = parse(text, { uniqueKeys: false });
   } catch (err) {
     throw new RepositoryError(`failed to load Helm repository from index YAML: ${(err as Error).message.split('\n')[0]}`, 'IndexationFailed');
   }

@@ -6,7 +6,7 @@
 // (`copy`). The revision is `<tag>@<digest>`, or the digest alone.
 import { mkdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { extract } from 'tar';
+import { untarLimited } from '../../util/untar.ts';
 import type { OCIRepositoryStatus } from '../../api/ocirepository.ts';
 import type { Artifact } from '../../api/gitrepository.ts';
 import { RepositoryError } from '../errors.ts';
@@ -133,7 +133,7 @@ async function sync(obj: OCIRepository, prev: OCIRepositoryStatus, now: Date, de
     try {
       // Links are not extracted into the copy's tree: it is a read-only view
       // for in-process readers and must not point outside itself.
-      await extract({ file: blob, cwd: tree, strict: true, preservePaths: false, filter: (_p, e) => !copy || ('type' in e && (e.type === 'File' || e.type === 'Directory')) });
+      await untarLimited({ file: blob, cwd: tree, keep: (_p, type) => !copy || type === 'File' || type === 'Directory' });
     } catch (err) {
       throw new Failure('OCIArtifactLayerOperationFailed', `failed to extract layer contents from artifact: ${(err as Error).message}`);
     }
