@@ -142,7 +142,8 @@ test(`${KILLS} SIGKILLs of the leader of two replicas: never two writers (audit 
     const other = slot === 'a' ? 'b' : 'a';
     const killedAt = Date.now();
     await fleet.kill(running[slot]!);
-    running[slot] = fleet.start(`${slot}${++gen[slot]}`);
+    gen[slot] = (gen[slot] ?? 0) + 1;
+    running[slot] = fleet.start(`${slot}${gen[slot]}`);
     await running[other]!.waitLog(`${other} leading`, (l) => l.msg === 'became leader', (LEASE.duration + 30) * 1000);
     failovers.push(Date.now() - killedAt);
     process.stderr.write(`# kill ${k + 1}/${KILLS}: leader ${slot} killed, ${other} leads after ${failovers.at(-1)} ms\n`);

@@ -91,7 +91,7 @@ async function localLatency(round: number): Promise<number> {
   await eventually(
     `the local Kustomizations at round ${round}`,
     async () => {
-      const items = (await client.request<{ items: FluxObj[] }>({ path: ksApi() })).items.filter((k) => k.metadata.name.startsWith('local-'));
+      const items = (await client.request<{ items: FluxObj[] }>({ path: ksApi() })).items.filter((k) => (k.metadata.name ?? "").startsWith('local-'));
       return items.length === LOCAL && items.every((k) => readyOf(k)?.status === 'True' && k.status?.lastAppliedRevision === rev) ? true : undefined;
     },
     180_000,
@@ -132,7 +132,7 @@ test(`a remote cluster unreachable: only its ${REMOTE} Kustomizations fail, the 
   const remote = await eventually(
     'every remote Kustomization Ready=False',
     async () => {
-      const items = (await client.request<{ items: FluxObj[] }>({ path: ksApi() })).items.filter((k) => k.metadata.name.startsWith('remote-'));
+      const items = (await client.request<{ items: FluxObj[] }>({ path: ksApi() })).items.filter((k) => (k.metadata.name ?? "").startsWith('remote-'));
       return items.every((k) => readyOf(k)?.status === 'False') ? items : undefined;
     },
     180_000,
@@ -141,10 +141,10 @@ test(`a remote cluster unreachable: only its ${REMOTE} Kustomizations fail, the 
   const cond = readyOf(remote[0])!;
   process.stderr.write(`# remote Kustomization while the remote is cut: ${cond.reason}: ${cond.message}\n`);
   assert.match(cond.message, new RegExp(`127\\.0\\.0\\.1:${proxy.port}|timed out|timeout|connect`, 'i'), 'the message says the remote cluster could not be reached');
-  const local = (await client.request<{ items: FluxObj[] }>({ path: ksApi() })).items.filter((k) => k.metadata.name.startsWith('local-'));
+  const local = (await client.request<{ items: FluxObj[] }>({ path: ksApi() })).items.filter((k) => (k.metadata.name ?? "").startsWith('local-'));
   assert.ok(local.every((k) => readyOf(k)?.status === 'True'), 'every local Kustomization stays Ready');
   const remoteCm = await client.request<{ items: KubeObject[] }>({ path: `/api/v1/namespaces/${remoteNs.name}/configmaps` });
-  assert.equal(remoteCm.items.filter((c) => c.metadata.name.startsWith('remote-')).length, REMOTE, 'what the remote cluster runs stays');
+  assert.equal(remoteCm.items.filter((c) => (c.metadata.name ?? "").startsWith('remote-')).length, REMOTE, 'what the remote cluster runs stays');
 
   figure('remote: local push-to-applied, remote alive (median)', (median(alive) / 1000).toFixed(2), 's');
   figure('remote: local push-to-applied, remote dead (median)', (median(dead) / 1000).toFixed(2), 's');

@@ -147,8 +147,8 @@ export async function differences(client: KubeClient, ns: string, size: RolloutS
     set.add(`${ns}_${o.metadata.name}_${group}_${o.kind}`);
     owned.set(owner, set);
   }
-  const cmData = new Map(cms.map((c) => [c.metadata.name, c.data ?? {}]));
-  const images = new Map(deps.map((d) => [d.metadata.name, d.spec.template.spec.containers[0]?.image]));
+  const cmData = new Map(cms.map((c) => [c.metadata.name ?? '', c.data ?? {}]));
+  const images = new Map(deps.map((d) => [d.metadata.name ?? '', d.spec.template.spec.containers[0]?.image]));
   for (let i = 0; i < size.kustomizations; i++) {
     const name = ksName(i);
     const k = byName.get(name);

@@ -23,8 +23,9 @@ export async function liveUids(client: KubeClient, ns: string): Promise<Map<stri
   ] as const) {
     for (const o of (await client.request<{ items: KubeObject[] }>({ path })).items) {
       // Only the workloads the rollout owns (not Sluice's own record ConfigMaps).
-      if (!/^(ks-\d+|hr-\d+)-/.test(o.metadata.name)) continue;
-      out.set(`${kind}/${o.metadata.name}`, o.metadata.uid!);
+      const name = o.metadata.name ?? '';
+      if (!/^(ks-\d+|hr-\d+)-/.test(name)) continue;
+      out.set(`${kind}/${name}`, o.metadata.uid!);
     }
   }
   return out;
