@@ -49,6 +49,9 @@ export class Fleet {
   readonly all: ControllerProcess[] = [];
   /** Children (helm drivers) of killed controllers, with when their parent died. */
   readonly leftBehind: Array<{ pid: number; parentKilledAt: number }> = [];
+  /** Those still alive `graceMs` after their parent's SIGKILL: they act for a controller that is gone. */
+  readonly outlived: number[] = [];
+  private readonly checks: Array<Promise<void>> = [];
 
   constructor(private readonly o: FleetOptions) {}
 
@@ -67,7 +70,22 @@ export class Fleet {
     const at = (await p.exited).at;
     const left = children.filter(alive);
     for (const c of left) this.leftBehind.push({ pid: c, parentKilledAt: at });
+    if (left.length) {
+      this.checks.push(
+        new Promise<void>((r) => setTimeout(r, Fleet.ORPHAN_GRACE_MS)).then(() => {
+          this.outlived.push(...left.filter(alive));
+        }),
+      );
+    }
     return left;
+  }
+
+  /** How long a child may outlive its killed controller (it notices within a poll). */
+  static readonly ORPHAN_GRACE_MS = 2_000;
+
+  /** Waits for the pending checks of left-behind children. */
+  async settled(): Promise<void> {
+    await Promise.all(this.checks);
   }
 
   /** The left-behind children still alive. */

@@ -54,6 +54,8 @@ function chartFiles(phase: Phase): Record<string, string> {
     'charts/web/Chart.yaml': `apiVersion: v2\nname: web\nversion: ${chartVersion(phase)}\n`,
     'charts/web/values.yaml': `phase: ${phase}\n`,
     'charts/web/templates/settings.yaml': 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-settings\ndata:\n  phase: {{ .Values.phase | quote }}\n',
+    // A Deployment, so Helm's wait takes a moment: kills land inside Helm actions too.
+    'charts/web/templates/web.yaml': deploy('{{ .Release.Name }}-web', '{{ .Values.phase }}'),
   };
   if (phase === 'B') files['charts/web/templates/extra.yaml'] = 'apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-extra\ndata:\n  added: "B"\n';
   return files;
