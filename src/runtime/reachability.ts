@@ -48,9 +48,9 @@ export class Reachability {
   readonly #watches = new Map<string, Watch>();
 
   constructor(o: ReachabilityOptions = {}) {
-    this.#timeout = o.probeTimeoutMs ?? 5_000;
+    this.#timeout = o.probeTimeoutMs ?? 3_000;
     this.#fresh = o.freshMs ?? 10_000;
-    this.#heartbeat = o.heartbeatMs ?? 2_000;
+    this.#heartbeat = o.heartbeatMs ?? 1_000;
     this.#idle = o.idleMs ?? 60_000;
     this.#now = o.now ?? Date.now;
   }

@@ -24,9 +24,10 @@ import { figure, runSeed, seeded, size, sleep } from './sizes.ts';
 
 const SIZE: RolloutSize = size({ kustomizations: 12, helmReleases: 3 }, { kustomizations: 100, helmReleases: 20 });
 const KILLS = size(8, 50);
-// A kill comes this long after the controller was started (it needs ~1-2 s
-// to list and start working, so the lower end hits start-up too).
-const DELAY_MS: [number, number] = size([800, 4_000], [800, 6_000]);
+// A kill comes this long after the controller said it runs (its informers
+// listed, its workers started): the low end hits the first reconciles, the
+// high end applies, prunes and Helm actions under way.
+const DELAY_MS: [number, number] = size([0, 3_000], [0, 4_000]);
 
 let ns: TestNamespace;
 let client: KubeClient;
@@ -78,11 +79,12 @@ test(`${KILLS} SIGKILLs during a rollout of ${SIZE.kustomizations} Kustomization
       await repo.push();
     }
     const delay = DELAY_MS[0] + Math.floor(rnd() * (DELAY_MS[1] - DELAY_MS[0]));
+    await current.waitLog('controller running', (l) => l.msg === 'controller running', 60_000);
     await sleep(delay);
     const rev = revB || revA;
     const progress = await readyCount(client, ns.name, rev).catch(() => -1);
     const left = await fleet.kill(current);
-    process.stderr.write(`# kill ${k + 1}/${KILLS} after ${delay} ms: ${progress}/${SIZE.kustomizations} Kustomizations at ${revB ? 'B' : 'A'}${left.length ? `, ${left.length} child process(es) outlive it` : ''}\n`);
+    process.stderr.write(`# kill ${k + 1}/${KILLS} ${delay} ms after start-up: ${progress}/${SIZE.kustomizations} Kustomizations at ${revB ? 'B' : 'A'}${left.length ? `, ${left.length} child process(es) outlive it` : ''}\n`);
     current = fleet.start(`c${k + 1}`);
   }
   if (!revB) {

@@ -27,7 +27,7 @@ import { readyOf, type FluxObj } from './state.ts';
 const CONCURRENT = 4;
 const LOCAL = size(6, 20);
 const REMOTE = CONCURRENT;
-const ROUNDS = size(3, 5);
+const ROUNDS = size(4, 6);
 
 let ns: TestNamespace;
 let remoteNs: TestNamespace;
@@ -154,5 +154,9 @@ test(`a remote cluster unreachable: only its ${REMOTE} Kustomizations fail, the 
   figure('remote: local push-to-applied, remote dead, later pushes (median)', (median(later) / 1000).toFixed(2), 's');
   figure('remote: remote Kustomizations Ready=False after the cut', (failMs / 1000).toFixed(1), 's');
   assert.ok(dead[0]! <= 45_000, `the first push after the cut waits at most for the remote requests under way (${dead[0]} ms)`);
-  assert.ok(median(later) <= 2 * median(alive) + 3_000, `the local Kustomizations keep their pace: ${median(later)} ms with the remote dead against ${median(alive)} ms alive`);
+  process.stderr.write(`# local push-to-applied per push: alive ${alive.join(' ')} ms; dead ${dead.join(' ')} ms\n`);
+  // Detecting that the remote died under requests already sent takes up to
+  // a heartbeat and a probe timeout (1 s + 3 s, src/runtime/reachability.ts);
+  // beyond that the dead remote must cost the others nothing.
+  assert.ok(median(later) <= median(alive) + 4_000 + 3_000, `the local Kustomizations keep their pace: ${median(later)} ms with the remote dead against ${median(alive)} ms alive`);
 });

@@ -130,11 +130,19 @@ async function step(cx: PreparedContext): Promise<Outcome> {
 /** The latest release failed (or its tests did): remediate, retry, or stop when retries are exhausted. */
 async function failed(cx: PreparedContext, cur: HelmReleaseRecord, stored: HelmReleaseRecord[]): Promise<Outcome> {
   let action = cx.status.lastAttemptedReleaseAction;
-  if (cx.unlocked === cur.version) {
+  // A revision this HelmRelease made (its labels say so) that its status
+  // never recorded: the controller that made it was killed before writing
+  // the status. It is ours all the same; treating it as foreign sent it to
+  // an upgrade, which Helm refuses for a release with no deployed revision
+  // (issue 20: a HelmRelease stuck in UpgradeFailed after SIGKILLs).
+  const recorded = cx.ours.has(cur.version);
+  const mine = recorded || ownedBy(cur, cx.ns, cx.name) === true;
+  if (mine) cx.ours.add(cur.version);
+  if (cx.unlocked === cur.version || (mine && (!recorded || !action))) {
     // An interrupted run: what it was follows from the revisions before it.
     action = governingAction(cur, stored);
   }
-  if (!action || !cx.ours.has(cur.version)) return upgrade(cx, cur);
+  if (!action || !mine) return upgrade(cx, cur);
   const governing = governingAction(cur, stored);
   if (retryOnFailure(cx, governing)) return waitBeforeRetry(cx, governing) ?? upgrade(cx, cur, governing);
   const rem = action === 'install' ? cx.spec.install?.remediation : cx.spec.upgrade?.remediation;
