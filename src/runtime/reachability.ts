@@ -148,8 +148,8 @@ function verdict(st: State): void {
 }
 
 export class UnreachableError extends Error {
-  constructor(readonly cause: string) {
-    super(cause);
+  constructor(message: string) {
+    super(message);
     this.name = 'UnreachableError';
   }
 }
