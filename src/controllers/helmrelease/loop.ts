@@ -100,6 +100,15 @@ async function step(cx: PreparedContext): Promise<Outcome> {
     return install(cx);
   }
   if (isPending(cur.info.status)) return unlock(cx, cur);
+  if (cur.info.status === 'uninstalling' && (cx.ours.has(cur.version) || ownedBy(cur, cx.ns, cx.name) === true)) {
+    // An uninstall (a remediation) interrupted by a controller that was
+    // killed: Helm leaves the revision 'uninstalling', which it neither
+    // upgrades ("has no deployed releases") nor counts as pending. Finish
+    // the uninstall; the next step installs again (issue 20, found by
+    // SIGKILLing the controller during a rollout).
+    if (!(await uninstall(cx, cur, d.storageNamespace, 'finishing an interrupted uninstall'))) return { done: true, error: cx.conds.get('Ready')?.message };
+    return { done: false };
+  }
 
   if (cur.info.status === 'failed' || testsFailed(cx, cur)) return failed(cx, cur, stored);
 
@@ -130,19 +139,11 @@ async function step(cx: PreparedContext): Promise<Outcome> {
 /** The latest release failed (or its tests did): remediate, retry, or stop when retries are exhausted. */
 async function failed(cx: PreparedContext, cur: HelmReleaseRecord, stored: HelmReleaseRecord[]): Promise<Outcome> {
   let action = cx.status.lastAttemptedReleaseAction;
-  // A revision this HelmRelease made (its labels say so) that its status
-  // never recorded: the controller that made it was killed before writing
-  // the status. It is ours all the same; treating it as foreign sent it to
-  // an upgrade, which Helm refuses for a release with no deployed revision
-  // (issue 20: a HelmRelease stuck in UpgradeFailed after SIGKILLs).
-  const recorded = cx.ours.has(cur.version);
-  const mine = recorded || ownedBy(cur, cx.ns, cx.name) === true;
-  if (mine) cx.ours.add(cur.version);
-  if (cx.unlocked === cur.version || (mine && (!recorded || !action))) {
+  if (cx.unlocked === cur.version) {
     // An interrupted run: what it was follows from the revisions before it.
     action = governingAction(cur, stored);
   }
-  if (!action || !mine) return upgrade(cx, cur);
+  if (!action || !cx.ours.has(cur.version)) return upgrade(cx, cur);
   const governing = governingAction(cur, stored);
   if (retryOnFailure(cx, governing)) return waitBeforeRetry(cx, governing) ?? upgrade(cx, cur, governing);
   const rem = action === 'install' ? cx.spec.install?.remediation : cx.spec.upgrade?.remediation;

@@ -16,12 +16,12 @@ import { Fleet, dropAllFinalizers } from './procs.ts';
 import { sleep } from './sizes.ts';
 
 // Found by kill.test.ts, made deterministic here: a controller SIGKILLed
-// after Helm stored a revision but before the HelmRelease's status recorded
-// it. The next controller finds a failed revision (an interrupted install,
-// unlocked) that the status does not list. It is the HelmRelease's own (its
-// labels say so): it must be remediated as an interrupted install, not
-// upgraded (Helm refuses to upgrade a release with no deployed revision,
-// and the HelmRelease stayed in UpgradeFailed).
+// during an uninstall (the remediation of an install it had interrupted
+// before: unlocked, failed, uninstalled) leaves the only revision
+// 'uninstalling', and the HelmRelease's status without it. Helm refuses to
+// upgrade such a release ("has no deployed releases") and the HelmRelease
+// stayed in UpgradeFailed for good. The next controller must finish the
+// uninstall and install again.
 
 const SIZE: RolloutSize = { kustomizations: 0, helmReleases: 1 };
 
@@ -55,7 +55,7 @@ after(async () => {
   );
 });
 
-test('an interrupted install the status never recorded is remediated, not upgraded', async () => {
+test('a release left uninstalling by a killed controller is uninstalled and installed again, not upgraded', async () => {
   const rev = `main@sha1:${await repo.commitFiles(rolloutFiles(SIZE, 'A'), 'A')}`;
   await repo.push();
   await createRolloutObjects(client, ns.name, SIZE, server.url('app'));
@@ -65,12 +65,12 @@ test('an interrupted install the status never recorded is remediated, not upgrad
   await untilConverged(client, ns.name, SIZE, 'A', rev, 120_000);
   await fleet.kill(c1);
 
-  // What a kill between Helm's write and the status write leaves: the only
-  // revision failed (unlocked from pending-install), the status empty.
+  // What a kill in the middle of the uninstall leaves: the only revision
+  // 'uninstalling', a status that never recorded it.
   const name = hrName(0);
   const [only, ...more] = await readReleases(client, ns.name, name);
   assert.ok(only && more.length === 0, 'one revision');
-  await setReleaseStatus(client, ns.name, only, 'failed', "Release unlocked from stale 'pending-install' state");
+  await setReleaseStatus(client, ns.name, only, 'uninstalling', 'Deletion in progress (or silently failed)');
   await client.request({
     method: 'PATCH',
     path: `/apis/helm.toolkit.fluxcd.io/v2/namespaces/${ns.name}/helmreleases/${name}/status`,
