@@ -22,8 +22,8 @@ import { liveUids, readyOf, type FluxObj } from './state.ts';
 // bring every status to Git's commit; an object created after the restarts
 // is picked up through the resumed watch, long before any resync.
 
-const SIZE: RolloutSize = { kustomizations: size(8, 40), helmReleases: size(2, 6) };
-const DOWN_MS = size(5_000, 30_000);
+const SIZE: RolloutSize = { kustomizations: size(6, 40), helmReleases: size(1, 6) };
+const DOWN_MS = size(3_000, 30_000);
 const NS = 'faults-apiserver';
 
 let cluster: PrivateCluster;

@@ -24,7 +24,7 @@ import { liveUids, readyOf, type FluxObj } from './state.ts';
 // anyone asking. Quick form 20 s down; full form 10 minutes.
 
 const SIZE: RolloutSize = { kustomizations: size(4, 10), helmReleases: size(1, 2) };
-const DOWN_MS = size(20_000, 600_000);
+const DOWN_MS = size(12_000, 600_000);
 // The source polls this often when healthy; recovery is measured against it.
 const GIT_INTERVAL_S = size(5, 30);
 

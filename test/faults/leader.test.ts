@@ -25,8 +25,8 @@ import { figure, runSeed, seeded, size, sleep } from './sizes.ts';
 // write ever came from a replica that did not hold the Lease; the failover
 // times (kill to the other replica leading) are the figures.
 
-const SIZE: RolloutSize = size({ kustomizations: 10, helmReleases: 2 }, { kustomizations: 100, helmReleases: 20 });
-const KILLS = size(4, 50);
+const SIZE: RolloutSize = size({ kustomizations: 8, helmReleases: 1 }, { kustomizations: 100, helmReleases: 20 });
+const KILLS = size(3, 50);
 // Short leases in the quick form keep CI short; the full form runs Sluice's defaults.
 const LEASE = size({ duration: 6, renew: 4, retry: 1 }, { duration: 15, renew: 10, retry: 2 });
 const NS = 'faults-leader';

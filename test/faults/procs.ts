@@ -24,6 +24,15 @@ export function childPids(pid: number): number[] {
   return out;
 }
 
+/** The program name of a process. */
+export function comm(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/comm`, 'utf8').trim();
+  } catch {
+    return '?';
+  }
+}
+
 export function alive(pid: number): boolean {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
@@ -49,8 +58,8 @@ export class Fleet {
   readonly all: ControllerProcess[] = [];
   /** Children (helm drivers) of killed controllers, with when their parent died. */
   readonly leftBehind: Array<{ pid: number; parentKilledAt: number }> = [];
-  /** Those still alive `graceMs` after their parent's SIGKILL: they act for a controller that is gone. */
-  readonly outlived: number[] = [];
+  /** Those still alive `graceMs` after their parent's SIGKILL (pid and program): they act for a controller that is gone. */
+  readonly outlived: string[] = [];
   private readonly checks: Array<Promise<void>> = [];
 
   constructor(private readonly o: FleetOptions) {}
@@ -73,7 +82,7 @@ export class Fleet {
     if (left.length) {
       this.checks.push(
         new Promise<void>((r) => setTimeout(r, Fleet.ORPHAN_GRACE_MS)).then(() => {
-          this.outlived.push(...left.filter(alive));
+          this.outlived.push(...left.filter(alive).map((pid) => `${pid} ${comm(pid)}`));
         }),
       );
     }

@@ -23,8 +23,8 @@ import { readyOf, type FluxObj } from './state.ts';
 // timeouts turned into failures), and the time from the push to all
 // Kustomizations applied is the figure.
 
-const KS = size(10, 50);
-const LATENCIES = size([0, 100, 250], [0, 50, 100, 250, 500]);
+const KS = size(8, 50);
+const LATENCIES = size([0, 250], [0, 50, 100, 250, 500]);
 
 let ns: TestNamespace;
 let client: KubeClient;
