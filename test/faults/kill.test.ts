@@ -98,7 +98,7 @@ test(`${KILLS} SIGKILLs during a rollout of ${SIZE.kustomizations} Kustomization
   figure('kill: kill phase', ((lastStart - t0) / 1000).toFixed(1), 's');
   figure('kill: converged after the last restart', (converge / 1000).toFixed(1), 's');
   await fleet.settled();
-  figure('kill: helm drivers running when their controller was killed', fleet.leftBehind.length);
+  figure('kill: child processes (helm driver, git) running when their controller was killed', fleet.leftBehind.length);
   figure(`kill: of those, still running ${Fleet.ORPHAN_GRACE_MS / 1000} s later`, fleet.outlived.length);
   assert.deepEqual(fleet.outlived, [], `no process of a killed controller goes on acting for it (${fleet.leftBehind.length} were running at the kills)`);
   assert.equal(current.child.exitCode, null, 'the last controller still runs');
