@@ -97,10 +97,6 @@ export class Fleet {
     await Promise.all(this.checks);
   }
 
-  /** The left-behind children still alive. */
-  orphansAlive(): number[] {
-    return this.leftBehind.filter((l) => alive(l.pid)).map((l) => l.pid);
-  }
 
   async close(): Promise<void> {
     await Promise.all(this.all.map((p) => p.stop(10_000)));

@@ -15,9 +15,6 @@ export function figure(name: string, value: number | string, unit = ''): void {
   process.stderr.write(`# figure: ${name} = ${value}${unit ? ` ${unit}` : ''} (${FULL ? 'full' : 'quick'})\n`);
 }
 
-/** A whole-file timeout for node:test that fits the size being run. */
-export const fileTimeoutMs = (quickMs: number, fullMs: number) => size(quickMs, fullMs);
-
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 /** A deterministic random source (mulberry32), so a failing run can be repeated with its seed. */
