@@ -106,6 +106,12 @@ test(`the Git server down for ${DOWN_MS / 1000} s: the source says why, nothing 
     const now = await liveUids(client, ns.name);
     for (const [id, uid] of uids) assert.equal(now.get(id), uid, `${id} was deleted or replaced during the outage`);
     const diff = await differences(client, ns.name, SIZE, 'A', revA);
+    if (diff.length) {
+      // Evidence for the failure message: what the source said, and what the controller logged.
+      const g = await client.request<FluxObj>({ path: gitPath() });
+      process.stderr.write(`# GitRepository status: ${JSON.stringify(g.status)}\n`);
+      for (const l of controller.lines.filter((x) => /"level":"(error|warn)"|artifact/i.test(x)).slice(-40)) process.stderr.write(`# [controller] ${l}\n`);
+    }
     assert.deepEqual(diff, [], 'while Git is down the cluster stays at the last good commit');
     checks++;
   }
