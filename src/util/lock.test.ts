@@ -2,7 +2,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { mkdir, mkdtemp, rm, utimes, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { hostname, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { ownerId, withLock } from './lock.ts';
 
@@ -54,9 +54,23 @@ test('a live owner is waited for; a recycled pid with another start time is not 
   const waiting = withLock(lock, async () => void (got = true));
   await new Promise((r) => setTimeout(r, 600));
   assert.equal(got, false, 'a lock of a live process is respected');
-  await writeFile(join(lock, 'owner'), `${process.pid} 1`);
+  await writeFile(join(lock, 'owner'), `${hostname()} ${process.pid} 1`);
   await waiting;
   assert.equal(got, true);
+  await rm(dir, { recursive: true });
+});
+
+test('a lock of a process on another host (shared storage) is judged by its age only', async () => {
+  const dir = await tmp();
+  const lock = join(dir, 'x.lock');
+  await mkdir(lock);
+  await writeFile(join(lock, 'owner'), `some-other-host 1 1`);
+  let got = false;
+  const waiting = withLock(lock, async () => void (got = true), 1_000);
+  await new Promise((r) => setTimeout(r, 500));
+  assert.equal(got, false, 'not taken over while young');
+  await waiting;
+  assert.equal(got, true, 'taken over once older than staleMs');
   await rm(dir, { recursive: true });
 });
 

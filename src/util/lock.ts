@@ -1,11 +1,14 @@
 import { readFileSync } from 'node:fs';
 import { mkdir, readFile, rm, stat, writeFile } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import { join } from 'node:path';
 
 /**
  * A lock between processes: a directory that only one may create, with a
- * file naming its owner (pid and the process's start time, so a recycled pid
- * is not mistaken for the owner, such as pid 1 of the next container).
+ * file naming its owner (host name, pid and the process's start time, so a
+ * recycled pid is not mistaken for the owner, such as pid 1 of the next
+ * container; a lock made on another host, through shared storage, is
+ * judged by its age only).
  *
  * A lock whose owner is gone is taken over at once: a process killed with
  * SIGKILL (or the OOM killer) while it held one must not stop its
@@ -38,14 +41,14 @@ const OWNER = 'owner';
 /** How long a lock may lack its owner file before the creator is taken for dead. */
 const UNNAMED_GRACE_MS = 10_000;
 
-/** "pid starttime" of a live process (starttime: field 22 of /proc/pid/stat), or undefined. */
+/** "host pid starttime" of a live process (starttime: field 22 of /proc/pid/stat), or undefined. */
 export function ownerId(pid: number): string | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     // Fields after the command (which may hold spaces) start at field 3.
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     if (fields[0] === 'Z') return undefined;
-    return `${pid} ${fields[19]}`;
+    return `${hostname()} ${pid} ${fields[19]}`;
   } catch {
     return undefined;
   }
@@ -59,7 +62,9 @@ async function isStale(path: string, staleMs: number): Promise<boolean> {
   );
   if (age > staleMs) return true;
   if (owner === undefined) return process.platform === 'linux' && age > UNNAMED_GRACE_MS;
-  const pid = Number(owner.split(' ')[0]);
+  const [host, pidText] = owner.split(' ');
+  if (host !== hostname()) return false; // another host's process: only its age tells
+  const pid = Number(pidText);
   if (!Number.isInteger(pid) || pid <= 0) return age > UNNAMED_GRACE_MS;
   return ownerId(pid) !== owner;
 }
