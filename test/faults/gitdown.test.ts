@@ -97,7 +97,7 @@ test(`the Git server down for ${DOWN_MS / 1000} s: the source says why, nothing 
   process.stderr.write(`# GitRepository while down: ${cond.reason}: ${cond.message}\n`);
   assert.equal(cond.reason, 'GitOperationFailed', 'Flux\'s reason for a failed fetch');
   assert.match(cond.message, /127\.0\.0\.1|connect|refused|unable to access/i, 'the message says what failed');
-  assert.equal(failed.status?.artifact?.revision, revA, 'the last artifact is kept');
+  assert.equal(failed.status?.artifact?.revision, revA, `the last artifact is kept; status: ${JSON.stringify(failed.status)}`);
 
   // The rest of the outage: every few seconds, nothing deleted, every Kustomization and HelmRelease still Ready at A.
   let checks = 0;
