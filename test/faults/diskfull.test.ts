@@ -145,7 +145,10 @@ test('the artifact store full: the source says so, the cluster keeps running, re
 
   await rm(filler);
   const freedAt = Date.now();
-  await untilConverged(client, ns.name, SIZE, 'B', revB, 120_000);
+  await untilConverged(client, ns.name, SIZE, 'B', revB, 120_000).catch(async (err: Error) => {
+    const g = await client.request<FluxObj>({ path: gitPath() });
+    throw new Error(`${err.message}\nGitRepository: ${readyOf(g)?.reason}: ${readyOf(g)?.message} (artifact ${g.status?.artifact?.revision})`);
+  });
   const recoverMs = Date.now() - freedAt;
   const scratch = await eventually('the scratch area empty', async () => {
     const left = await readdir(join(storage, '.tmp')).catch(() => []);
