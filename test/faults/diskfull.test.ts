@@ -15,7 +15,7 @@ import { closeAll } from '../cleanup.ts';
 import { createRolloutObjects, differences, rolloutFiles, untilConverged, type RolloutSize } from './rollout.ts';
 import { Fleet, dropAllFinalizers } from './procs.ts';
 import { figure, sleep } from './sizes.ts';
-import { liveUids, readyOf, type FluxObj } from './state.ts';
+import { liveUids, ownArtifact, readyOf, type FluxObj } from './state.ts';
 
 // Issue 20, faults: the artifact store (--storage-path) runs out of space.
 // It is a real small filesystem (a 16 MiB tmpfs mounted for the test; the
@@ -113,6 +113,7 @@ test('the artifact store full: the source says so, the cluster keeps running, re
   const controller = fleet.start('c0');
   await untilConverged(client, ns.name, SIZE, 'A', revA, 120_000);
   const uids = await liveUids(client, ns.name);
+  await ownArtifact(client, gitPath(), await controller.storageUrl());
 
   const filler = join(storage, 'filler');
   const filled = await fill(filler);

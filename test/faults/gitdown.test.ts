@@ -14,7 +14,7 @@ import { TcpProxy } from '../runtime/helpers.ts';
 import { createRolloutObjects, differences, rolloutFiles, untilConverged, type RolloutSize } from './rollout.ts';
 import { Fleet, dropAllFinalizers } from './procs.ts';
 import { figure, size, sleep } from './sizes.ts';
-import { liveUids, readyOf, type FluxObj } from './state.ts';
+import { liveUids, ownArtifact, readyOf, type FluxObj } from './state.ts';
 
 // Issue 20, faults: the Git server goes away (connections refused) for a
 // while during normal operation, and a commit is pushed meanwhile. The
@@ -78,6 +78,7 @@ test(`the Git server down for ${DOWN_MS / 1000} s: the source says why, nothing 
   const controller = fleet.start('c0');
   await untilConverged(client, ns.name, SIZE, 'A', revA, 120_000);
   const uids = await liveUids(client, ns.name);
+  await ownArtifact(client, gitPath(), await controller.storageUrl());
 
   await proxy.down();
   const downAt = Date.now();

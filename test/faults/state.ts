@@ -30,3 +30,17 @@ export async function liveUids(client: KubeClient, ns: string): Promise<Map<stri
   }
   return out;
 }
+
+/**
+ * The GitRepository's artifact must come from `storageUrl` (the controller
+ * under test): in the shared cluster a test operator that watches every
+ * namespace would otherwise reconcile it too, with a storage of its own,
+ * and the two would undo each other's status.
+ */
+export async function ownArtifact(client: KubeClient, path: string, storageUrl: string): Promise<void> {
+  const g = await client.request<FluxObj>({ path });
+  const url = g.status?.artifact?.url;
+  if (url && !url.startsWith(`${storageUrl}/`)) {
+    throw new Error(`another controller reconciles this test's GitRepository: its artifact is served from ${url}, not from ${storageUrl} (a test operator watching every namespace of the shared cluster?)`);
+  }
+}
