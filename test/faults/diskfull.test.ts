@@ -138,7 +138,8 @@ test('the artifact store full: the source says so, the cluster keeps running, re
   assert.equal(failed.status?.artifact?.revision, revA, 'the last artifact stays');
   // Several more attempts: still failing the same way, nothing in the cluster changes.
   await sleep(5_000);
-  assert.equal(readyOf(await client.request<FluxObj>({ path: gitPath() }))?.status, 'False');
+  await ownArtifact(client, gitPath(), await controller.storageUrl());
+  assert.equal(readyOf(await client.request<FluxObj>({ path: gitPath() }))?.status, 'False', 'still failing while the store is full');
   assert.deepEqual(await differences(client, ns.name, SIZE, 'A', revA), [], 'the cluster stays at the last stored commit');
   const now = await liveUids(client, ns.name);
   for (const [id, uid] of uids) assert.equal(now.get(id), uid, `${id} was deleted or replaced while the disk was full`);

@@ -106,6 +106,7 @@ test(`the Git server down for ${DOWN_MS / 1000} s: the source says why, nothing 
     await sleep(Math.min(5_000, DOWN_MS - (Date.now() - downAt)));
     const now = await liveUids(client, ns.name);
     for (const [id, uid] of uids) assert.equal(now.get(id), uid, `${id} was deleted or replaced during the outage`);
+    await ownArtifact(client, gitPath(), await controller.storageUrl());
     const diff = await differences(client, ns.name, SIZE, 'A', revA);
     if (diff.length) {
       // Evidence for the failure message: what the source said, and what the controller logged.
