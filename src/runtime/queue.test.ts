@@ -71,6 +71,21 @@ test('backs off exponentially on failures and resets on success', async () => {
   await q.shutDown();
 });
 
+test('retryWithinMs caps the backoff (a failing object is looked at as often as its interval)', async () => {
+  const times: number[] = [];
+  const q = new WorkQueue(async () => {
+    times.push(Date.now());
+    return { error: new Error('down') as unknown, retryWithinMs: 40 };
+  }, { concurrency: 1, baseDelayMs: 20 });
+  q.add('x');
+  await sleep(400);
+  await q.shutDown();
+  const gaps = times.slice(1).map((t, i) => t - times[i]!);
+  // Without the cap: 20, 40, 80, 160 ms...; with it, never much over 40.
+  assert.ok(gaps.length >= 6, `retried ${gaps.length} times in 400 ms`);
+  assert.ok(gaps.slice(2).every((g) => g < 75), `gaps ${gaps.join(', ')}`);
+});
+
 test('requeueAfter schedules the next run; an earlier add wins', async () => {
   const runs: number[] = [];
   const start = Date.now();

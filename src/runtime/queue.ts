@@ -12,8 +12,12 @@ export interface QueueOptions {
 export type ReconcileOutcome =
   /** Done; look again after this many ms (the object's interval), or never. */
   | { requeueAfterMs?: number }
-  /** Failed; retried with exponential backoff, or after `retryAfterMs` when given. */
-  | { error: unknown; retryAfterMs?: number };
+  /**
+   * Failed; retried with exponential backoff, or after `retryAfterMs` when
+   * given; `retryWithinMs` caps the backoff (an object's interval: a failing
+   * object is never looked at less often than a healthy one).
+   */
+  | { error: unknown; retryAfterMs?: number; retryWithinMs?: number };
 
 export type Reconciler = (key: string, signal: AbortSignal) => Promise<ReconcileOutcome>;
 
@@ -154,7 +158,7 @@ export class WorkQueue {
       this.failures.set(key, n);
       const base = this.opts.baseDelayMs ?? 500;
       const backoff = Math.min(this.opts.maxDelayMs ?? 5 * 60_000, base * 2 ** (n - 1));
-      this.addAfter(key, outcome.retryAfterMs ?? backoff);
+      this.addAfter(key, outcome.retryAfterMs ?? Math.min(backoff, outcome.retryWithinMs ?? backoff));
     } else {
       this.failures.delete(key);
       if (outcome.requeueAfterMs !== undefined) this.addAfter(key, outcome.requeueAfterMs);

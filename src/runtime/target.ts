@@ -9,6 +9,7 @@ import { KubeClient } from '../kube/client.ts';
 import { checkUntrustedKubeconfig, UntrustedKubeconfigError } from '../kube/untrusted.ts';
 import { kubeconfigFor, parseKubeConfigMap, requestToken } from './kubeconfigmap.ts';
 import { readSecret } from './secrets.ts';
+import { Reachability, UnreachableError } from './reachability.ts';
 
 /** The fields of an applier's spec that choose its target. */
 export interface TargetSpec {
@@ -31,16 +32,18 @@ export interface TargetIdentity {
 /** The kubeConfig Secret is missing or lacks its key, or the kubeConfig ConfigMap is missing or cannot be served: the message says which. */
 export class TargetError extends Error {
   constructor(
-    readonly problem: 'secretNotFound' | 'keyNotFound' | 'configMapNotFound' | 'configMapInvalid' | 'kubeconfigRefused' | 'serviceAccountInvalid',
-    /** namespace/name of the Secret (or of the ConfigMap). */
+    readonly problem: 'secretNotFound' | 'keyNotFound' | 'configMapNotFound' | 'configMapInvalid' | 'kubeconfigRefused' | 'serviceAccountInvalid' | 'unreachable',
+    /** namespace/name of the Secret (or of the ConfigMap); with unreachable, which of the two it is. */
     readonly secret: string,
     /** The key looked for, with keyNotFound. */
     readonly dataKey?: string,
-    /** What is wrong, with configMapInvalid and kubeconfigRefused. */
+    /** What is wrong, with configMapInvalid, kubeconfigRefused and unreachable. */
     detail?: string,
   ) {
     super(
-      problem === 'secretNotFound'
+      problem === 'unreachable'
+        ? `cannot reach the cluster of kubeconfig ${secret}: ${detail}`
+        : problem === 'secretNotFound'
         ? `kubeconfig Secret '${secret}' not found`
         : problem === 'keyNotFound'
           ? `kubeconfig Secret '${secret}' has no key '${dataKey}'`
@@ -54,6 +57,13 @@ export class TargetError extends Error {
 
 /** A service account's name: a DNS subdomain (RFC 1123), at most 253 characters. */
 const SA_NAME = /^(?=.{1,253}$)[a-z0-9]([-a-z0-9]*[a-z0-9])?(\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$/;
+
+/**
+ * Requests to a remote cluster give up sooner than the controller's own
+ * (60 s): a remote that dies mid-reconcile holds the workers in flight for
+ * this long, once; after that the reachability gate fails its work at once.
+ */
+const REMOTE_REQUEST_TIMEOUT_MS = 20_000;
 
 /** How long before its token expires a kubeconfig built from a ConfigMap is built anew. */
 const TOKEN_RENEW_MS = 10 * 60_000;
@@ -76,6 +86,8 @@ export interface TargetsOptions<T> {
   make: (id: TargetIdentity) => T;
   /** Releases what `make` made (stops its caches) when its target is replaced or the controller stops. */
   release?: (t: T) => void;
+  /** The gate in front of remote clusters (one is made when not given). */
+  reachability?: Reachability;
 }
 
 interface Entry<T> {
@@ -91,8 +103,11 @@ export class Targets<T> {
   /** Per ConfigMap-built target: the ConfigMap version and token expiry its entry was made with. */
   readonly #tokens = new Map<string, { configMapVersion?: string; expiresAt: number }>();
   #localKubeconfig: string | undefined;
+  readonly #reachability: Reachability;
 
-  constructor(private readonly o: TargetsOptions<T>) {}
+  constructor(private readonly o: TargetsOptions<T>) {
+    this.#reachability = o.reachability ?? new Reachability();
+  }
 
   /** The target of an object in `namespace` with this spec, and what the applier keeps for it. */
   async for(namespace: string, spec: TargetSpec): Promise<{ id: TargetIdentity; value: T }> {
@@ -118,13 +133,29 @@ export class Targets<T> {
           if (!(err instanceof UntrustedKubeconfigError)) throw err;
           throw new TargetError('kubeconfigRefused', `${namespace}/${ref.name}`, dataKey, err.message);
         }
-        base = { client: await KubeClient.fromString(kubeconfig), kubeconfig: () => kubeconfig };
+        base = { client: await KubeClient.fromString(kubeconfig, undefined, { timeoutMs: REMOTE_REQUEST_TIMEOUT_MS }), kubeconfig: () => kubeconfig };
         this.#put(baseKey, { id: { key: baseKey, ...base }, value: this.o.make({ key: baseKey, ...base }), version });
       }
     } else if (spec.kubeConfig?.configMapRef) {
       ({ base, baseKey, version } = await this.#fromConfigMap(namespace, spec.kubeConfig.configMapRef.name));
     } else {
       base = { client: this.o.client, kubeconfig: () => (this.#localKubeconfig ??= this.o.client.exportKubeconfig()) };
+    }
+    if (baseKey !== 'local') {
+      // A remote cluster that does not answer fails here, at once, instead of
+      // holding a worker for each request's timeout (reachability.ts).
+      const gateKey = `${baseKey}@${version}`;
+      try {
+        await this.#reachability.check(gateKey, base.client);
+        // Dropping the client's connections fails the requests under way at
+        // once; the client itself opens new ones on its next use.
+        const client = base.client;
+        this.#reachability.watch(gateKey, client, () => client.close());
+      } catch (err) {
+        if (!(err instanceof UnreachableError)) throw err;
+        const what = ref ? `Secret '${namespace}/${ref.name}'` : `ConfigMap '${namespace}/${spec.kubeConfig!.configMapRef!.name}'`;
+        throw new TargetError('unreachable', what, undefined, err.message);
+      }
     }
     const sa = spec.serviceAccountName || this.o.defaultServiceAccount;
     if (sa !== undefined && !SA_NAME.test(sa)) {
@@ -173,7 +204,7 @@ export class Targets<T> {
       throw new TargetError('configMapInvalid', `${namespace}/${name}`, undefined, (err as Error).message);
     }
     const version = `${cm.metadata.resourceVersion}/${expiresAt}`;
-    const base = { client: await KubeClient.fromString(kubeconfig), kubeconfig: () => kubeconfig };
+    const base = { client: await KubeClient.fromString(kubeconfig, undefined, { timeoutMs: REMOTE_REQUEST_TIMEOUT_MS }), kubeconfig: () => kubeconfig };
     this.#put(baseKey, { id: { key: baseKey, ...base }, value: this.o.make({ key: baseKey, ...base }), version });
     this.#tokens.set(baseKey, { configMapVersion: cm.metadata.resourceVersion, expiresAt });
     return { base, baseKey, version };
@@ -181,6 +212,7 @@ export class Targets<T> {
 
   /** Releases everything made. */
   stop(): void {
+    this.#reachability.stop();
     for (const e of this.#entries.values()) this.o.release?.(e.value);
     this.#entries.clear();
     this.#tokens.clear();

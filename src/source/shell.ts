@@ -14,6 +14,7 @@ import type { EventRecorder } from '../runtime/events.ts';
 import { beginReconcile, endDeletion, type LifecycleOptions } from '../runtime/lifecycle.ts';
 import type { Metrics } from '../runtime/metrics.ts';
 import type { ReconcileOutcome } from '../runtime/queue.ts';
+import { parseDuration } from '../util/duration.ts';
 import { patchStatus } from '../runtime/status.ts';
 import type { Logger } from '../util/log.ts';
 import type { NamespaceTeardown } from '../runtime/teardown.ts';
@@ -124,8 +125,12 @@ export class SourceController {
     o.metrics.recordCondition(o.kind, namespace, name, 'Ready', ready?.status);
     if (result.outcome === 'suspended' || result.outcome === 'stalled') return {};
     if (result.outcome === 'failed' || result.outcome === 'waiting') {
-      // Retried with the queue's exponential backoff, as Flux's rate limiter does.
-      return { error: new Error(ready?.message ?? 'reconcile failed') };
+      // Retried with the queue's exponential backoff, as Flux's rate limiter
+      // does, but never later than the object's interval: after a long outage
+      // (a Git server down for 10 minutes) the backoff has grown to minutes,
+      // and recovery would wait for it (issue 20). Sluice departs from Flux
+      // here on purpose: a failing source is looked at as often as a healthy one.
+      return { error: new Error(ready?.message ?? 'reconcile failed'), retryWithinMs: intervalMs(obj) };
     }
     return result.requeueAfterMs === undefined ? {} : { requeueAfterMs: result.requeueAfterMs };
   }
@@ -236,4 +241,15 @@ export function failedAttempt<S extends StoredStatus>(obj: { status?: unknown },
   a.status.conditions = a.conds.toArray();
   if (findCondition(obj as { status?: Record<string, unknown> }, 'Ready')?.message !== f.message) a.events.push({ type: 'Warning', reason: f.reason, message: f.message });
   return { status: a.status, events: a.events, outcome: f.stalled ? 'stalled' : 'failed', failure: { reason: f.reason, message: f.message } };
+}
+
+/** The object's spec.interval in ms, if it has a valid one. */
+function intervalMs(obj: { spec?: unknown }): number | undefined {
+  const interval = (obj.spec as { interval?: unknown } | undefined)?.interval;
+  if (typeof interval !== 'string') return undefined;
+  try {
+    return parseDuration(interval);
+  } catch {
+    return undefined;
+  }
 }

@@ -18,6 +18,7 @@ import (
 	"os"
 	"runtime/pprof"
 	"sync"
+	"time"
 )
 
 // request is one line of stdin. Op selects the action; the other fields are
@@ -98,6 +99,7 @@ func main() {
 		}
 	}
 	s := &server{out: json.NewEncoder(os.Stdout), ids: newIdentities()}
+	go exitWithParent(os.Getppid())
 	in := bufio.NewReaderSize(os.Stdin, 1<<20)
 	for {
 		line, err := in.ReadBytes('\n')
@@ -113,6 +115,24 @@ func main() {
 		if err != nil {
 			fmt.Fprintf(os.Stderr, "helm-driver: reading requests: %v\n", err)
 			return
+		}
+	}
+}
+
+// exitWithParent ends the driver at once when the controller that started it
+// dies without stopping it (SIGKILL, the OOM killer): its stdin then closes
+// as on an orderly stop, but nobody waits for the answers any more, and the
+// controller that takes over (after a restart, or another replica after a
+// leader election) will find the release pending and unlock it. An action
+// finished here meanwhile would be a second writer of the same release.
+// Outside a container nothing else ends us: a pod's processes all die
+// together, a bare process's children do not.
+func exitWithParent(ppid int) {
+	for {
+		time.Sleep(250 * time.Millisecond)
+		if os.Getppid() != ppid {
+			fmt.Fprintln(os.Stderr, "helm-driver: the controller is gone; stopping without finishing the actions under way")
+			os.Exit(3)
 		}
 	}
 }

@@ -100,6 +100,15 @@ async function step(cx: PreparedContext): Promise<Outcome> {
     return install(cx);
   }
   if (isPending(cur.info.status)) return unlock(cx, cur);
+  if (cur.info.status === 'uninstalling' && (cx.ours.has(cur.version) || ownedBy(cur, cx.ns, cx.name) === true)) {
+    // An uninstall (a remediation) interrupted by a controller that was
+    // killed: Helm leaves the revision 'uninstalling', which it neither
+    // upgrades ("has no deployed releases") nor counts as pending. Finish
+    // the uninstall; the next step installs again (issue 20, found by
+    // SIGKILLing the controller during a rollout).
+    if (!(await uninstall(cx, cur, d.storageNamespace, 'finishing an interrupted uninstall'))) return { done: true, error: cx.conds.get('Ready')?.message };
+    return { done: false };
+  }
 
   if (cur.info.status === 'failed' || testsFailed(cx, cur)) return failed(cx, cur, stored);
 

@@ -7,13 +7,19 @@ import { join } from 'node:path';
 export const BENCH_AUDIT_NAMESPACE = 'sluice-bench';
 export const BENCH_AUDIT_SERVICE_ACCOUNT = 'controller';
 export const BENCH_AUDITED_USER = `system:serviceaccount:${BENCH_AUDIT_NAMESPACE}:${BENCH_AUDIT_SERVICE_ACCOUNT}`;
+/**
+ * The reliability tests (test/faults/) give each controller replica a
+ * service account of its own in this namespace, so the audit log says which
+ * replica sent each write.
+ */
+export const FAULTS_AUDIT_NAMESPACE = 'sluice-faults';
 
 export const auditPolicyPath = (dir: string) => join(dir, 'audit-policy.yaml');
 export const auditLogPath = (dir: string) => join(dir, 'audit.log');
 
 /**
  * Metadata only (no bodies: nothing secret is written), and only for the
- * audited user. A watch is logged when it starts; any other request when it
+ * audited users (the bench's controller, the reliability tests' replicas). A watch is logged when it starts; any other request when it
  * completes.
  */
 export function auditPolicy(): string {
@@ -24,6 +30,8 @@ export function auditPolicy(): string {
     'rules:',
     '- level: Metadata',
     `  users: ["${BENCH_AUDITED_USER}"]`,
+    '- level: Metadata',
+    `  userGroups: ["system:serviceaccounts:${FAULTS_AUDIT_NAMESPACE}"]`,
     '',
     '- level: None',
     '',

@@ -47,6 +47,7 @@ test('only the bench profile writes an audit log, of request metadata only', () 
   assert.ok(!plain.some((a) => a.startsWith('--audit')));
   const policy = auditPolicy();
   assert.match(policy, /level: Metadata\n  users: \["system:serviceaccount:sluice-bench:controller"\]/);
+  assert.match(policy, /level: Metadata\n  userGroups: \["system:serviceaccounts:sluice-faults"\]/);
   assert.doesNotMatch(policy, /Request(Response)?\b(?!Received)/, 'no request or response bodies');
   assert.match(policy, /- level: None\n$/);
 });

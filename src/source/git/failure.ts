@@ -57,6 +57,11 @@ export function gitFailure(err: unknown): ReconcileError {
 
 export function conciseFsError(err: unknown): string {
   const e = err as NodeJS.ErrnoException;
+  if (e && typeof e === 'object' && (e.code === 'ENOSPC' || e.code === 'EDQUOT')) {
+    // Say what is full and where to look: the bare "write ENOSPC" named neither (issue 20).
+    const what = e.code === 'ENOSPC' ? 'no space left on device' : 'disk quota exceeded';
+    return `${what} in the controller's storage (--storage-path)${e.path ? ` writing '${e.path.split('/').slice(-3).join('/')}'` : ''} (${e.syscall ?? 'write'} ${e.code})`;
+  }
   if (e && typeof e === 'object' && e.code && e.syscall) {
     return `${e.syscall} ${e.code}${e.path ? ` '${e.path.split('/').slice(-3).join('/')}'` : ''}`;
   }
