@@ -33,6 +33,9 @@ export const PROGRAMS: Record<string, Program> = {
   umoci: { deb: 'umoci' },
   runc: { paths: ['/usr/sbin/runc'], deb: 'runc' },
   'docker-registry': { deb: 'docker-registry' },
+  // test/cli/completion.test.ts loads `sluice completion zsh|fish` into the real shells.
+  zsh: { deb: 'zsh' },
+  fish: { deb: 'fish' },
   kubectl: { hint: 'kubectl: see https://kubernetes.io/docs/tasks/tools/install-kubectl-linux/' },
   go: { hint: 'go (1.26): see https://go.dev/doc/install, then put /usr/local/go/bin on PATH' },
 };
@@ -83,6 +86,8 @@ const RULES: Array<[RegExp, string[]]> = [
   [/\bTestRepo\b|\bstartGitHttpServer\b|run\('git'|spawn\('git'|\/source\/git\//, ['git']],
   [/\bwatchCommandLines\b/, ['ps']],
   [/run\('kubectl'/, ['kubectl']],
+  [/requireProgram\('zsh'\)/, ['zsh']],
+  [/requireProgram\('fish'\)/, ['fish']],
   [/run\('go'/, ['go']],
   [/run\('ssh-keyscan'|\bscanHostKeys\b|'bootstrap', 'git'/, ['ssh-keyscan', 'ssh-keygen', 'git']],
   [/\bbuildImage\b/, ['mmdebstrap', 'strip', 'npm', 'go']],
