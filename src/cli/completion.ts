@@ -10,6 +10,10 @@ Prints a completion script for the shell. To load it:
   bash:  source <(sluice completion bash)         (or save it under /etc/bash_completion.d/sluice)
   zsh:   source <(sluice completion zsh)          (or save it as _sluice on your $fpath)
   fish:  sluice completion fish | source          (or save it as ~/.config/fish/completions/sluice.fish)
+
+examples:
+  sluice completion bash > /etc/bash_completion.d/sluice
+  sluice completion zsh > "\${fpath[1]}/_sluice"
 `;
 
 export function bashScript(verbs: string[]): string {

@@ -109,6 +109,11 @@ work with their Flux names; Sluice's earlier names are aliases (in brackets).
   --log-level debug|info|error       (default info; trace is taken as debug)
   --log-encoding json|console        (default json)
   --feature-gates A=true,B=false     Flux's feature gates (see the README)
+
+examples:
+  sluice controller
+  sluice controller --watch-namespace apps --concurrent 4 --log-encoding console
+  sluice controller --enable-leader-election --metrics-addr 127.0.0.1:8081 2> controller.log
 `;
 
 const BOOLEANS = ['enable-leader-election', 'leader-elect', 'leader-election-release-on-cancel', 'no-cross-namespace-refs', 'no-remote-bases', 'watch-all-namespaces', 'auto-rollback', 'help'];

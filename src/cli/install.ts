@@ -19,6 +19,11 @@ const usage = `usage: sluice install [--export] [flags]
   --replicas N          controller replicas (default 1; 0 when you run \`sluice controller\` yourself)
   --multi-tenant        no cluster-admin for the controller: every apply impersonates a service account
   --kubeconfig FILE  --context NAME
+
+examples:
+  sluice install
+  sluice install --export > sluice-components.yaml
+  sluice install --registry registry.example.com --replicas 2
 `;
 
 /** What the last `sluice image build` into dist/image recorded, if it ran here. */
