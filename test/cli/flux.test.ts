@@ -37,6 +37,9 @@ after(async () => {
     g && (async () => {
       await g.client.request({ method: 'DELETE', path: g.ksPath('app') }).catch(() => {});
       await eventually('the Kustomization gone', async () => ((await g.get(g.ksPath('app'))) ? undefined : true), 30_000);
+      // The source too, while the operator still runs to take its finalizer off: else the namespace stays Terminating.
+      await g.client.request({ method: 'DELETE', path: g.gitPath('app') }).catch(() => {});
+      await eventually('the GitRepository gone', async () => ((await g.get(g.gitPath('app'))) ? undefined : true), 30_000);
     }),
     g && (() => g.close()),
   );
