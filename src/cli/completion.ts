@@ -3,7 +3,7 @@
 const KIND_VERBS = ['get', 'reconcile', 'suspend', 'resume', 'export', 'delete', 'wait', 'tree', 'build', 'diff'];
 const KINDS = ['source', 'kustomization', 'ks', 'helmrelease', 'hr', 'all'];
 const SOURCES = ['git', 'oci', 'helm', 'chart'];
-const FLAGS = ['--namespace', '--all-namespaces', '--kubeconfig', '--context', '--timeout', '--output', '--help', '--watch', '--all', '--path', '--for-revision', '--silent', '--health', '--for', '--kind', '--name', '--level', '--since', '--follow'];
+const FLAGS = ['--namespace', '--all-namespaces', '--kubeconfig', '--context', '--timeout', '--output', '--help', '--watch', '--all', '--path', '--for-revision', '--silent', '--health', '--for', '--kind', '--name', '--level', '--since', '--follow', '--stored'];
 
 const usage = `usage: sluice completion bash|zsh|fish
 Prints a completion script for the shell. To load it:
