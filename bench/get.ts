@@ -6,9 +6,11 @@
 // runs. The objects go into a namespace of their own, deleted at the end
 // (with the finalizers a controller watching every namespace may have added).
 //
-//   node --import tsx bench/get.ts [--objects 10000] [--runs 5] [--kubeconfig F] [--keep] [--namespace NS]
+//   node --import tsx bench/get.ts [--objects 10000] [--runs 5] [--kubeconfig F] [--keep] [--namespace NS] [--baseline BIN]
 //
-// --keep leaves the namespace; --namespace measures one that --keep left (no creation).
+// --keep leaves the namespace; --namespace measures one that --keep left (no
+// creation); --baseline runs another build's bin/sluice.js side by side
+// (e.g. the main checkout's, for before and after in the same run).
 import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
 import { join } from 'node:path';
@@ -30,6 +32,7 @@ const { values } = parseArgs({
     kubeconfig: { type: 'string' },
     keep: { type: 'boolean', default: false },
     namespace: { type: 'string' },
+    baseline: { type: 'string' },
   },
 });
 const N = Number(values.objects);
@@ -47,30 +50,32 @@ try {
   const bin = fileURLToPath(new URL('../bin/sluice.js', import.meta.url));
   const flux = join(cacheHome(), 'tools', 'flux-v2.9.3', 'flux');
   const contenders: Array<[string, string, string[]]> = [
-    ['sluice get ks', process.execPath, [bin, 'get', 'ks', '-n', ns]],
-    ['sluice get ks -o json', process.execPath, [bin, 'get', 'ks', '-n', ns, '-o', 'json']],
-    ['kubectl get kustomizations', 'kubectl', ['get', 'kustomizations.kustomize.toolkit.fluxcd.io', '-n', ns]],
-    ['kubectl get kustomizations -o json', 'kubectl', ['get', 'kustomizations.kustomize.toolkit.fluxcd.io', '-n', ns, '-o', 'json']],
+    ['sluice get ks -A', process.execPath, [bin, 'get', 'ks', '-A']],
+    ['sluice get ks -n NS', process.execPath, [bin, 'get', 'ks', '-n', ns]],
+    ['sluice get ks -A -o json', process.execPath, [bin, 'get', 'ks', '-A', '-o', 'json']],
+    ...(values.baseline ? [['sluice get ks -A, baseline build', process.execPath, [values.baseline, 'get', 'ks', '-A']] as [string, string, string[]]] : []),
+    ['kubectl get kustomizations -A', 'kubectl', ['get', 'kustomizations.kustomize.toolkit.fluxcd.io', '-A']],
+    ['kubectl get kustomizations -A -o json', 'kubectl', ['get', 'kustomizations.kustomize.toolkit.fluxcd.io', '-A', '-o', 'json']],
+    ['node -e "" (the floor: a Node process start)', process.execPath, ['-e', '']],
   ];
-  if (existsSync(flux)) contenders.push(['flux get ks', flux, ['get', 'ks', '-n', ns]]);
+  if (existsSync(flux)) contenders.push(['flux get ks -A', flux, ['get', 'ks', '-A']]);
   else log(`no flux binary at ${flux} (built by test/cli/flux.test.ts): flux get not measured`);
   const env = { ...process.env, KUBECONFIG: kubeconfig };
-  const rows: string[] = [];
-  for (const [what, cmd, args] of contenders) {
-    spawnSync(cmd, args, { env, stdio: 'ignore' }); // warm-up: the bundle, kubectl's discovery cache
-    const times: number[] = [];
-    let lines = 0;
-    for (let r = 0; r < RUNS; r++) {
+  // Runs interleaved (each contender once per round), so a change in the machine's load falls on all alike.
+  for (const [, cmd, args] of contenders) spawnSync(cmd, args, { env, stdio: 'ignore' }); // warm-up: the bundle, kubectl's discovery cache
+  const times = contenders.map(() => [] as number[]);
+  const lines = contenders.map(() => 0);
+  for (let r = 0; r < RUNS; r++) {
+    for (const [i, [what, cmd, args]] of contenders.entries()) {
       const t = process.hrtime.bigint();
       const res = spawnSync(cmd, args, { env, maxBuffer: 1 << 30, encoding: 'utf8' });
-      times.push(Number(process.hrtime.bigint() - t) / 1e6);
+      times[i]!.push(Number(process.hrtime.bigint() - t) / 1e6);
       if (res.status !== 0) throw new Error(`${what} failed: ${res.stderr}`);
-      lines = res.stdout.split('\n').length - 1;
+      lines[i] = res.stdout.split('\n').length - 1;
     }
-    const line = `| ${what} | ${(median(times) / 1000).toFixed(2)} s | ${(Math.min(...times) / 1000).toFixed(2)} s | ${lines} |`;
-    rows.push(line);
-    log(line);
+    log(`round ${r + 1} of ${RUNS} done`);
   }
+  const rows = contenders.map(([what], i) => `| ${what} | ${(median(times[i]!) / 1000).toFixed(2)} s | ${(Math.min(...times[i]!) / 1000).toFixed(2)} s | ${lines[i]} |`);
   process.stdout.write(`\n| ${N} Kustomizations | median of ${RUNS} | fastest | output lines |\n| --- | --- | --- | --- |\n${rows.join('\n')}\n`);
 } finally {
   client.close();

@@ -44,7 +44,17 @@ export async function entryModule() {
     platform: 'node',
     format: 'esm',
     target: 'node20',
-    packages: 'external',
+    // The npm packages inside too, so that a command loads only the modules it
+    // runs: in one file, an external package is imported on every start, by
+    // every verb (the controller's metrics for \`sluice get\`), and ESM packages
+    // of hundreds of files are slow to resolve and link. Inside, a verb's
+    // modules (imported lazily by src/cli/main.ts) run only when it does.
+    // esbuild stays outside (only this file and \`sluice image build\` load
+    // it), and so does @kubernetes/client-node, loaded only for kubeconfig
+    // exec and auth-provider plugins.
+    external: ['esbuild', '@kubernetes/client-node'],
+    // CommonJS dependencies call require(); an ES module has none of its own.
+    banner: { js: "import { createRequire as __sluiceRequire } from 'node:module'; const require = __sluiceRequire(import.meta.url);" },
     logLevel: 'error',
   });
   renameSync(tmp, out);

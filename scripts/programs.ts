@@ -33,6 +33,9 @@ export const PROGRAMS: Record<string, Program> = {
   umoci: { deb: 'umoci' },
   runc: { paths: ['/usr/sbin/runc'], deb: 'runc' },
   'docker-registry': { deb: 'docker-registry' },
+  // test/cli/completion.test.ts loads `sluice completion zsh|fish` into the real shells.
+  zsh: { deb: 'zsh' },
+  fish: { deb: 'fish' },
   kubectl: { hint: 'kubectl: see https://kubernetes.io/docs/tasks/tools/install-kubectl-linux/' },
   // The dashboard's browser tests (test/ui) drive Debian's chromium through playwright-core.
   chromium: { paths: ['/usr/bin/chromium'], deb: 'chromium' },
@@ -85,6 +88,8 @@ const RULES: Array<[RegExp, string[]]> = [
   [/\bTestRepo\b|\bstartGitHttpServer\b|run\('git'|spawn\('git'|\/source\/git\//, ['git']],
   [/\bwatchCommandLines\b/, ['ps']],
   [/run\('kubectl'/, ['kubectl']],
+  [/requireProgram\('zsh'\)/, ['zsh']],
+  [/requireProgram\('fish'\)/, ['fish']],
   [/run\('go'/, ['go']],
   [/run\('ssh-keyscan'|\bscanHostKeys\b|'bootstrap', 'git'/, ['ssh-keyscan', 'ssh-keygen', 'git']],
   [/\blaunchChromium\b/, ['chromium']],

@@ -1,7 +1,7 @@
 // The GitRepository API (source.toolkit.fluxcd.io): TypeBox schemas of its
 // spec, status and artifact, the types derived from them, and its CRD definition.
 import { Type, type Static } from '@sinclair/typebox';
-import { Condition, Duration, ShortDuration, Enum, LocalObjectReference, ReconcileRequestStatus, StringMap, readyColumns, sourceCategories, type KindDefinition, type ApiObject, statusOptions } from './schema.ts';
+import { Condition, Duration, ShortDuration, Enum, LocalObjectReference, ReconcileRequestStatus, StringMap, readyColumns, artifactColumns, sourceCategories, type KindDefinition, type ApiObject, statusOptions } from './schema.ts';
 
 export const SOURCE_GROUP = 'source.toolkit.fluxcd.io';
 
@@ -100,12 +100,12 @@ export const gitRepositoryKind: KindDefinition = {
   categories: sourceCategories,
   description: 'GitRepository follows a Git repository and produces an artifact of the checked-out revision.',
   versions: [
-    { name: 'v1', spec: GitRepositorySpec, status: GitRepositoryStatus, columns: [{ name: 'URL', type: 'string', jsonPath: '.spec.url' }, ...readyColumns] },
+    { name: 'v1', spec: GitRepositorySpec, status: GitRepositoryStatus, columns: [{ name: 'URL', type: 'string', jsonPath: '.spec.url' }, ...readyColumns, ...artifactColumns] },
     {
       name: 'v1beta2',
       spec: GitRepositorySpec,
       status: GitRepositoryStatus,
-      columns: [{ name: 'URL', type: 'string', jsonPath: '.spec.url' }, ...readyColumns],
+      columns: [{ name: 'URL', type: 'string', jsonPath: '.spec.url' }, ...readyColumns, ...artifactColumns],
       deprecated: 'source.toolkit.fluxcd.io/v1beta2 GitRepository is deprecated, upgrade to v1',
     },
   ],

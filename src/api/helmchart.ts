@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Artifact, SOURCE_GROUP } from './gitrepository.ts';
-import { Condition, Duration, Enum, LocalObjectReference, ReconcileRequestStatus, readyColumns, sourceCategories, type KindDefinition, type ApiObject, statusOptions, MatchOIDCIdentity } from './schema.ts';
+import { Condition, Duration, Enum, LocalObjectReference, ReconcileRequestStatus, readyColumns, artifactColumns, sourceCategories, type KindDefinition, type ApiObject, statusOptions, MatchOIDCIdentity } from './schema.ts';
 
 export const HelmChartSourceRef = Type.Object(
   {
@@ -65,6 +65,7 @@ const columns = [
   { name: 'Source Kind', type: 'string' as const, jsonPath: '.spec.sourceRef.kind' },
   { name: 'Source Name', type: 'string' as const, jsonPath: '.spec.sourceRef.name' },
   ...readyColumns,
+  ...artifactColumns,
 ];
 
 export const helmChartKind: KindDefinition = {

@@ -11,6 +11,7 @@ import {
   ReconcileRequestStatus,
   StringMap,
   readyColumns,
+  getColumns,
   type ApiObject,
   applierCategories,
   type KindDefinition,
@@ -338,6 +339,8 @@ export type HelmReleaseStatus = Static<typeof HelmReleaseStatus>;
 export type HelmRelease = ApiObject<HelmReleaseSpec, HelmReleaseStatus>;
 export type Snapshot = Static<typeof Snapshot>;
 
+const helmReleaseColumns = [...readyColumns, ...getColumns('.status.history[0].chartVersion', { pin: true, attempted: true })];
+
 export const helmReleaseKind: KindDefinition = {
   group: HELM_GROUP,
   kind: 'HelmRelease',
@@ -347,19 +350,19 @@ export const helmReleaseKind: KindDefinition = {
   categories: applierCategories,
   description: 'HelmRelease keeps a Helm release installed and equal to a chart and values.',
   versions: [
-    { name: 'v2', spec: HelmReleaseSpec, status: HelmReleaseStatus, columns: readyColumns },
+    { name: 'v2', spec: HelmReleaseSpec, status: HelmReleaseStatus, columns: helmReleaseColumns },
     {
       name: 'v2beta2',
       spec: HelmReleaseSpecBeta,
       status: HelmReleaseStatus,
-      columns: readyColumns,
+      columns: helmReleaseColumns,
       deprecated: 'helm.toolkit.fluxcd.io/v2beta2 HelmRelease is deprecated, upgrade to v2',
     },
     {
       name: 'v2beta1',
       spec: HelmReleaseSpecBeta,
       status: HelmReleaseStatus,
-      columns: readyColumns,
+      columns: helmReleaseColumns,
       deprecated: 'helm.toolkit.fluxcd.io/v2beta1 HelmRelease is deprecated, upgrade to v2',
     },
   ],

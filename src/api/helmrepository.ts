@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Artifact, SOURCE_GROUP } from './gitrepository.ts';
-import { Condition, Duration, ShortDuration, Enum, LocalObjectReference, ReconcileRequestStatus, readyColumns, sourceCategories, type KindDefinition, type ApiObject, statusOptions } from './schema.ts';
+import { Condition, Duration, ShortDuration, Enum, LocalObjectReference, ReconcileRequestStatus, readyColumns, artifactColumns, sourceCategories, type KindDefinition, type ApiObject, statusOptions } from './schema.ts';
 
 export const HelmRepositorySpec = Type.Object({
   url: Type.String({ description: 'Address of the repository: http(s):// for an index-based repository, oci:// for an OCI registry.', pattern: '^(http|https|oci)://.*$' }),
@@ -42,7 +42,7 @@ export type HelmRepositoryStatus = Static<typeof HelmRepositoryStatus>;
 /** A HelmRepository object. */
 export type HelmRepository = ApiObject<HelmRepositorySpec, HelmRepositoryStatus>;
 
-const columns = [{ name: 'URL', type: 'string' as const, jsonPath: '.spec.url' }, ...readyColumns];
+const columns = [{ name: 'URL', type: 'string' as const, jsonPath: '.spec.url' }, ...readyColumns, ...artifactColumns];
 
 export const helmRepositoryKind: KindDefinition = {
   group: SOURCE_GROUP,

@@ -9,6 +9,7 @@ import {
   ReconcileRequestStatus,
   StringMap,
   readyColumns,
+  getColumns,
   type ApiObject,
   applierCategories,
   type KindDefinition,
@@ -171,6 +172,8 @@ export type KustomizationStatus = Static<typeof KustomizationStatus>;
 /** A Kustomization object. */
 export type Kustomization = ApiObject<KustomizationSpec, KustomizationStatus>;
 
+const kustomizationColumns = [...readyColumns, ...getColumns('.status.lastAppliedRevision', { pin: true })];
+
 export const kustomizationKind: KindDefinition = {
   group: KUSTOMIZE_GROUP,
   kind: 'Kustomization',
@@ -180,12 +183,12 @@ export const kustomizationKind: KindDefinition = {
   categories: applierCategories,
   description: 'Kustomization builds a path of a source and reconciles the cluster to it.',
   versions: [
-    { name: 'v1', spec: KustomizationSpec, status: KustomizationStatus, columns: readyColumns },
+    { name: 'v1', spec: KustomizationSpec, status: KustomizationStatus, columns: kustomizationColumns },
     {
       name: 'v1beta2',
       spec: KustomizationSpec,
       status: KustomizationStatus,
-      columns: readyColumns,
+      columns: kustomizationColumns,
       deprecated: 'kustomize.toolkit.fluxcd.io/v1beta2 Kustomization is deprecated, upgrade to v1',
     },
   ],

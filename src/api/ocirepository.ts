@@ -1,6 +1,6 @@
 import { Type, type Static } from '@sinclair/typebox';
 import { Artifact, SOURCE_GROUP } from './gitrepository.ts';
-import { Condition, Duration, ShortDuration, Enum, LocalObjectReference, ReconcileRequestStatus, readyColumns, sourceCategories, type KindDefinition, type ApiObject, statusOptions, MatchOIDCIdentity } from './schema.ts';
+import { Condition, Duration, ShortDuration, Enum, LocalObjectReference, ReconcileRequestStatus, readyColumns, artifactColumns, sourceCategories, type KindDefinition, type ApiObject, statusOptions, MatchOIDCIdentity } from './schema.ts';
 
 export const OCIRepositoryRef = Type.Object(
   {
@@ -67,7 +67,7 @@ export type OCIRepositoryStatus = Static<typeof OCIRepositoryStatus>;
 export type OCIRepository = ApiObject<OCIRepositorySpec, OCIRepositoryStatus>;
 
 /** In Flux's order for OCIRepository: Age (readyColumns' first) last. */
-const columns = [{ name: 'URL', type: 'string' as const, jsonPath: '.spec.url' }, ...readyColumns.slice(1), readyColumns[0]!];
+const columns = [{ name: 'URL', type: 'string' as const, jsonPath: '.spec.url' }, ...readyColumns.slice(1), readyColumns[0]!, ...artifactColumns];
 
 export const ociRepositoryKind: KindDefinition = {
   group: SOURCE_GROUP,

@@ -166,6 +166,20 @@ export const readyColumns: PrinterColumn[] = [
   { name: 'Status', type: 'string', jsonPath: '.status.conditions[?(@.type=="Ready")].message' },
 ];
 
+/**
+ * Columns Sluice adds after Flux's, at priority 1 (\`kubectl get -o wide\`
+ * shows them; the default view is Flux's): with them \`sluice get\` reads its
+ * whole table from the API server's Table of the printer columns without
+ * the objects, a tenth of the bytes of the objects themselves.
+ */
+export const getColumns = (revisionPath: string, o: { pin?: boolean; attempted?: boolean } = {}): PrinterColumn[] => [
+  { name: 'Revision', type: 'string', jsonPath: revisionPath, priority: 1, description: 'The revision `sluice get` shows.' },
+  ...(o.attempted ? [{ name: 'Attempted', type: 'string' as const, jsonPath: '.status.lastAttemptedRevision', priority: 1, description: 'The revision last attempted.' }] : []),
+  { name: 'Suspended', type: 'boolean', jsonPath: '.spec.suspend', priority: 1, description: 'Whether reconciliation is suspended.' },
+  ...(o.pin ? [{ name: 'Pinned To', type: 'string' as const, jsonPath: '.metadata.annotations.sluice\\.dev/rollback-to', priority: 1, description: 'The revision `sluice rollback` pinned it to.' }] : []),
+];
+export const artifactColumns = getColumns('.status.artifact.revision');
+
 /** The categories Flux gives its kinds (`kubectl get fluxcd`, `kubectl get all`). */
 export const sourceCategories = ['all', 'fluxcd', 'fluxcd-sources'];
 export const applierCategories = ['all', 'fluxcd', 'fluxcd-appliers'];

@@ -24,6 +24,11 @@ const usage = `usage: sluice apply DIR|FILE|- [flags]
   --concurrency N             requests in flight (default 32)
   --qps N  --burst N          client rate limit (default 500/1000)
   --kubeconfig FILE  --context NAME
+
+examples:
+  sluice apply ./manifests --wait --timeout 2m
+  sluice apply ./manifests --name web --prune
+  kustomize build overlays/prod | sluice apply - --name prod --prune --wait
 `;
 
 const INVENTORY_LABEL = 'apply.sluice.dev/inventory';
@@ -49,7 +54,7 @@ export async function applyCommand(args: string[]): Promise<number> {
     },
   });
   if (values.help || positionals.length !== 1) {
-    process.stderr.write(usage);
+    (values.help ? process.stdout : process.stderr).write(usage);
     return values.help ? 0 : 2;
   }
   if (values.prune && !values.name) {

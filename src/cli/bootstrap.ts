@@ -42,6 +42,10 @@ until the cluster follows the repository. Running it again changes nothing.
   --timeout D                 how long to wait for the sync (default 5m)
   -y, --yes                   do not ask: the cluster, the fetched host keys
   --kubeconfig FILE  --context NAME
+
+examples:
+  sluice bootstrap git --url ssh://git@git.example.com/fleet.git --path clusters/prod --private-key-file ~/.ssh/fleet
+  echo "$TOKEN" | sluice bootstrap git --url https://git.example.com/fleet.git --path clusters/dev --token-auth --password-stdin --yes
 `;
 
 async function readStdin(): Promise<string> {

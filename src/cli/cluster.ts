@@ -5,14 +5,28 @@ import { stopCluster } from '../dev/cluster/down.ts';
 import { clusterStatus } from '../dev/cluster/status.ts';
 import { clusterDir } from '../dev/cluster/state.ts';
 
-const usage = `usage:
-  sluice cluster up [--profile default|bench] [--nodes N]   build if needed, start, print the kubeconfig path
-  sluice cluster down [--purge]                             stop every component (--purge also deletes its data)
-  sluice cluster status                                     show what runs
+const usage = `usage: sluice cluster up|down|status [flags]
+  up       build if needed, start the local control plane, print the kubeconfig path
+    --profile default|bench   bench raises the control plane's client and inflight limits and writes an audit log
+    --nodes N                 KWOK fake nodes (default 2)
+  down     stop every component
+    --purge                   also delete the cluster's data
+  status   show what runs, where the API and the logs are
+  SLUICE_HOME (default ~/.sluice) holds the cluster; two SLUICE_HOMEs run two clusters side by side.
+
+examples:
+  sluice cluster up
+  SLUICE_HOME=~/.sluice-bench sluice cluster up --profile bench --nodes 4
+  sluice cluster down --purge
 `;
 
 export async function clusterCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
+  // `cluster status --help` must not act: every subcommand answers --help with the usage.
+  if (sub === undefined || sub === '--help' || sub === '-h' || rest.includes('--help') || rest.includes('-h')) {
+    process.stdout.write(usage);
+    return sub === undefined ? 2 : 0;
+  }
   switch (sub) {
     case 'up': {
       const { values } = parseArgs({

@@ -3,13 +3,17 @@
 const KIND_VERBS = ['get', 'reconcile', 'suspend', 'resume', 'export', 'delete', 'wait', 'tree', 'build', 'diff'];
 const KINDS = ['source', 'kustomization', 'ks', 'helmrelease', 'hr', 'all'];
 const SOURCES = ['git', 'oci', 'helm', 'chart'];
-const FLAGS = ['--namespace', '--all-namespaces', '--kubeconfig', '--context', '--timeout', '--output', '--help', '--watch', '--all', '--path', '--for-revision', '--silent', '--health', '--for', '--kind', '--name', '--level', '--since', '--follow'];
+const FLAGS = ['--namespace', '--all-namespaces', '--kubeconfig', '--context', '--timeout', '--output', '--help', '--watch', '--all', '--path', '--for-revision', '--silent', '--health', '--for', '--kind', '--name', '--level', '--since', '--follow', '--stored'];
 
 const usage = `usage: sluice completion bash|zsh|fish
 Prints a completion script for the shell. To load it:
   bash:  source <(sluice completion bash)         (or save it under /etc/bash_completion.d/sluice)
   zsh:   source <(sluice completion zsh)          (or save it as _sluice on your $fpath)
   fish:  sluice completion fish | source          (or save it as ~/.config/fish/completions/sluice.fish)
+
+examples:
+  sluice completion bash > /etc/bash_completion.d/sluice
+  sluice completion zsh > "\${fpath[1]}/_sluice"
 `;
 
 export function bashScript(verbs: string[]): string {

@@ -121,6 +121,11 @@ work with their Flux names; Sluice's earlier names are aliases (in brackets).
                                      caches (default: off)
   --dashboard-actions                allow reconcile, suspend and resume from the dashboard, after a login with a
                                      bearer token (TokenReview), done as that user by impersonation
+
+examples:
+  sluice controller
+  sluice controller --watch-namespace apps --concurrent 4 --log-encoding console
+  sluice controller --enable-leader-election --metrics-addr 127.0.0.1:8081 2> controller.log
 `;
 
 const BOOLEANS = ['enable-leader-election', 'leader-elect', 'leader-election-release-on-cancel', 'no-cross-namespace-refs', 'no-remote-bases', 'watch-all-namespaces', 'auto-rollback', 'dashboard-actions', 'help'];

@@ -15,6 +15,10 @@ asks before installing anything there.
   --watch   keep the controller running after the demo
   --yes     do not ask before using the configured cluster
   --local   ignore any configured cluster and use the local control plane
+
+examples:
+  sluice demo --local
+  sluice demo --watch
 `;
 
 /** `npm start`. */

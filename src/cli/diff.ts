@@ -11,6 +11,16 @@ const usage = `usage: sluice diff DIR|FILE|- [-n NAMESPACE] [--name NAME --inven
 Shows what \`sluice apply\` would change, object by object, as unified YAML
 diffs between the live object and the server's dry-run result (Secret values
 masked). Exit code: 0 no changes, 1 changes, 2 error.
+  -n, --namespace NS          namespace for objects that name none
+  --name NAME                 the --name \`sluice apply\` is given: the owner labels it stamps are part of the dry run
+  --inventory-namespace NS    the --inventory-namespace given to apply (default: default)
+  --kubeconfig FILE  --context NAME
+
+examples:
+  sluice diff ./manifests
+  kustomize build overlays/prod | sluice diff - --name prod
+  sluice diff ks apps --path ./clusters/prod/apps
+  sluice diff hr podinfo -n apps
 `;
 
 const APPLIER_WORDS = new Set(['ks', 'kustomization', 'kustomizations', 'hr', 'helmrelease', 'helmreleases']);
@@ -24,7 +34,7 @@ export async function diffCommand(args: string[]): Promise<number> {
     options: { ...clusterFlags, ...ownerFlags, namespace: { type: 'string', short: 'n' }, help: { type: 'boolean', short: 'h' } },
   });
   if (values.help || positionals.length !== 1) {
-    process.stderr.write(usage);
+    (values.help ? process.stdout : process.stderr).write(usage);
     return values.help ? 0 : 2;
   }
   // kubectl diff's convention: 1 means "there are changes", so failures are 2.

@@ -17,15 +17,23 @@ import { notFoundMessage } from './hints.ts';
 import { clientFromFlags, clusterFlags } from './kubeconfig.ts';
 import { buildLocal } from './ksbuild.ts';
 import { inventoryOf } from './live.ts';
+import { renderRelease } from './diffhelmrender.ts';
+import type { HelmReleaseObject } from '../controllers/helmrelease/object.ts';
+import { parseDuration } from '../util/duration.ts';
 
 export const applierUsage = `usage: sluice diff kustomization NAME --path DIR [flags]
        sluice diff helmrelease NAME [flags]
 diff kustomization builds DIR as the controller would build the Kustomization
 (see sluice build --help) and compares every object with the live cluster
 through a server-side dry run; with spec.prune, objects of the inventory the
-build no longer has are listed as deleted. diff helmrelease compares the
-objects of the release's current revision (as Helm stored it) with the live
-ones: the drift the controller would correct. Secret values are masked.
+build no longer has are listed as deleted. diff helmrelease renders the
+release a reconcile would make now (the chart at its source's current
+artifact, the HelmRelease's values, post-renderers and Flux's labels, in a
+server-side dry run of the Helm SDK: nothing applied, no revision stored) and
+compares its objects with the live ones; objects of the current release it no
+longer has are listed as deleted. With --stored it compares the current
+revision as Helm stored it instead: the drift the controller would correct.
+Secret values are masked.
   --path DIR                  the local directory that stands for spec.path (kustomization)
   --kustomization-file FILE   the Flux Kustomization from a file instead of the cluster
   --strict-substitute         fail on a variable with neither a value nor a default
@@ -33,6 +41,8 @@ ones: the drift the controller would correct. Secret values are masked.
   -r, --recursive             diff the nested Kustomizations the build has too, each from its own path
   --local-sources Kind/ns/name=DIR,...  where a nested Kustomization's source is checked out
                               (a nested one on the same source as NAME uses the same checkout)
+  --stored                    helmrelease: the stored current revision, not a new rendering
+  --timeout DURATION          helmrelease: how long the rendering may take (default 2m)
   -o, --output FORMAT         text (default) or markdown (a pull-request comment)
   -n, --namespace NS          namespace (default ${DEFAULT_NAMESPACE})
   --kubeconfig FILE  --context NAME
@@ -42,6 +52,7 @@ examples:
   sluice diff ks apps --path ./clusters/prod/apps
   sluice diff ks apps --path ./apps -o markdown > comment.md
   sluice diff hr podinfo -n apps
+  sluice diff hr podinfo -n apps --stored
 `;
 
 interface Section {
@@ -85,6 +96,8 @@ export async function diffApplierCommand(args: string[]): Promise<number> {
       output: { type: 'string', short: 'o', default: 'text' },
       recursive: { type: 'boolean', short: 'r', default: false },
       'local-sources': { type: 'string', multiple: true },
+      stored: { type: 'boolean', default: false },
+      timeout: { type: 'string', default: '2m' },
       help: { type: 'boolean', short: 'h' },
     },
   });
@@ -105,6 +118,13 @@ export async function diffApplierCommand(args: string[]): Promise<number> {
   const isKs = kind.def.kind === 'Kustomization';
   if (isKs && !values.path) return fail('--path DIR is required');
   if (!isKs && (values.path || values['kustomization-file'])) return fail('--path and --kustomization-file are for kustomization');
+  if (isKs && values.stored) return fail('--stored is for helmrelease');
+  let timeoutMs: number;
+  try {
+    timeoutMs = parseDuration(values.timeout);
+  } catch (err) {
+    return fail(`--timeout: ${(err as Error).message}`);
+  }
   const name = parsed.rest[0]!;
   const namespace = values.namespace ?? DEFAULT_NAMESPACE;
   const client = await clientFromFlags(values);
@@ -115,7 +135,7 @@ export async function diffApplierCommand(args: string[]): Promise<number> {
       if ('error' in localSources) return fail(localSources.error);
       const ignorePaths = (values['ignore-paths'] ?? []).flatMap((p) => p.split(',')).filter(Boolean);
       sections = await diffKustomization(client, { name, namespace, path: values.path!, kustomizationFile: values['kustomization-file'], strict: values['strict-substitute'], ignorePaths }, values.recursive ? { localSources, seen: new Set() } : undefined);
-    } else sections = [await diffHelmRelease(client, kind, namespace, name)];
+    } else sections = [await diffHelmRelease(client, kind, namespace, name, values.stored ? undefined : { timeoutMs })];
     for (const n of sections.flatMap((s) => s.notes)) process.stderr.write(`⚠ ${n}\n`);
     const changed = sections.flatMap((s) => s.changes).filter((c) => c.action !== 'skipped').length;
     if (values.output === 'text') {
@@ -223,7 +243,7 @@ async function keysDiffer(client: KubeClient, obj: KubeObject): Promise<boolean>
   return keys(live) !== keys(obj as { data?: unknown; stringData?: unknown });
 }
 
-async function diffHelmRelease(client: KubeClient, k: CliKind, namespace: string, name: string): Promise<Section> {
+async function diffHelmRelease(client: KubeClient, k: CliKind, namespace: string, name: string, render: { timeoutMs: number } | undefined): Promise<Section> {
   const hr = await client.getOrUndefined<KubeObject>(objectPath(k, namespace, name));
   if (!hr) throw new Error(await notFoundMessage(client, k, namespace, name));
   const spec = (hr.spec ?? {}) as { releaseName?: string; targetNamespace?: string; storageNamespace?: string };
@@ -232,9 +252,26 @@ async function diffHelmRelease(client: KubeClient, k: CliKind, namespace: string
   const releaseName = status.history?.[0]?.name ?? spec.releaseName ?? (spec.targetNamespace ? `${spec.targetNamespace}-${name}` : name);
   const storageNs = status.storageNamespace ?? spec.storageNamespace ?? namespace;
   const rel = await latestRelease(client, storageNs, releaseName);
+  const rm = new ResourceManager(client);
+  if (render) {
+    const { release, source } = await renderRelease(client, hr as HelmReleaseObject, namespace, render.timeoutMs);
+    const objects = withHelmOwnership(manifestObjects(release.manifest), release.name, release.namespace);
+    const diffs = await diffObjects(rm, objects, { defaultNamespace: targetNs, fieldManager: 'helm-controller' });
+    const changes = diffs.map(toChange).filter((c): c is Change => !!c);
+    // What the current release has and the new rendering does not: the upgrade deletes it.
+    // Helm puts a manifest's objects without a namespace in the release's.
+    const idOf = (o: KubeObject) => subject({ ...o, metadata: { ...o.metadata, namespace: o.metadata.namespace ?? targetNs } });
+    const rendered = new Set(objects.map(idOf));
+    for (const o of rel ? manifestObjects(rel.manifest) : []) {
+      const id = idOf(o);
+      if (!rendered.has(id)) changes.push({ subject: id, action: 'deleted' });
+    }
+    const chart = release.chart?.metadata;
+    return { title: `HelmRelease ${namespace}/${name} (chart ${chart?.name}@${chart?.version} from ${source}${rel ? `, against release ${rel.name} v${rel.version}` : ', not installed yet'})`, subject: `HelmRelease/${namespace}/${name}`, changes, notes: [] };
+  }
   if (!rel) throw new Error(`HelmRelease ${namespace}/${name} has no Helm release "${releaseName}" in namespace "${storageNs}" yet: it was never installed (sluice get hr ${name} -n ${namespace} shows why)`);
   const objects = withHelmOwnership(manifestObjects(rel.manifest), rel.name, rel.namespace);
-  const diffs = await diffObjects(new ResourceManager(client), objects, { defaultNamespace: targetNs, fieldManager: 'helm-controller' });
+  const diffs = await diffObjects(rm, objects, { defaultNamespace: targetNs, fieldManager: 'helm-controller' });
   const changes = diffs.map(toChange).filter((c): c is Change => !!c);
   return { title: `HelmRelease ${namespace}/${name} (release ${rel.name} v${rel.version}, chart ${rel.chart?.metadata.name}@${rel.chart?.metadata.version})`, subject: `HelmRelease/${namespace}/${name}`, changes, notes: [] };
 }

@@ -5,6 +5,7 @@ import type { KubeObject } from '../kube/object.ts';
 import { ListWatch } from '../kube/watch.ts';
 import { isNotFound } from '../kube/errors.ts';
 import { apiVersionOf, collectionPath, DEFAULT_NAMESPACE, KIND_USAGE, objectPath, parseKind, type CliKind } from './args.ts';
+import { listForTable } from './gettable.ts';
 import { notFoundMessage } from './hints.ts';
 import { clientFromFlags, clusterFlags } from './kubeconfig.ts';
 import {
@@ -87,7 +88,9 @@ export async function getCommand(args: string[]): Promise<number> {
         }
         objects = [obj];
       } else {
-        objects = await list(client, kind, namespace);
+        // The table alone, and a Ready selector at most: the printer columns have all of it.
+        const cellsWillDo = (output === 'table') && (!selector || selector.type === 'ready');
+        objects = (cellsWillDo ? await listForTable(client, kind, namespace) : undefined) ?? (await list(client, kind, namespace));
       }
       if (selector) objects = objects.filter((o) => matchesStatus(o, selector));
       found.push({ kind, objects: sortObjects(objects) });

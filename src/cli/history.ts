@@ -16,6 +16,10 @@ const usage = `usage: sluice history kustomization|helmrelease NAME [flags]
   -n, --namespace NS          namespace (default ${DEFAULT_NAMESPACE})
   -o, --output FORMAT         table (default), json or yaml
   --kubeconfig FILE  --context NAME
+
+examples:
+  sluice history ks apps -n flux-system
+  sluice history hr podinfo -n apps -o yaml
 `;
 
 /** A table with columns padded to their widest cell. */

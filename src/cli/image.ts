@@ -16,13 +16,17 @@ layout; the same inputs give the same digest.
   --refresh-base            rebuild the cached Debian base (takes Debian's updates: a new digest)
 SOURCE_DATE_EPOCH sets the creation time and every file time (default: the commit's time).
 \`sluice image bundle --out DIR\` writes only the app (the bundle and its package.json), as the Containerfile does.
+
+examples:
+  sluice image build
+  sluice image build --push 127.0.0.1:5000/sluice:dev --insecure
 `;
 
 export async function imageCommand(args: string[]): Promise<number> {
   const [sub, ...rest] = args;
   if (sub === 'bundle') return bundleCommand(rest);
   if (sub !== 'build') {
-    process.stderr.write(usage);
+    (sub === '--help' || sub === '-h' ? process.stdout : process.stderr).write(usage);
     return sub === '--help' || sub === '-h' ? 0 : 2;
   }
   const { values } = parseArgs({

@@ -22,6 +22,11 @@ const usage = `usage: sluice install [--export] [flags]
   --dashboard-actions   the dashboard with reconcile, suspend and resume after a token login, by
                         impersonation (adds the RBAC for TokenReview, SubjectAccessReview, impersonation)
   --kubeconfig FILE  --context NAME
+
+examples:
+  sluice install
+  sluice install --export > sluice-components.yaml
+  sluice install --registry registry.example.com --replicas 2
 `;
 
 /** What the last `sluice image build` into dist/image recorded, if it ran here. */

@@ -28,6 +28,11 @@ Moves Flux objects to the API versions Flux 2.9 serves.
   --dry-run                print what would change, write nothing
   -y, --yes                do not ask before writing files
   --kubeconfig FILE  --context NAME
+
+examples:
+  sluice migrate -f ./clusters --dry-run
+  sluice migrate -f ./clusters/prod --yes
+  sluice migrate
 `;
 
 export async function migrateCommand(argv: string[]): Promise<number> {

@@ -24,6 +24,12 @@ const usage = `usage: sluice rollback kustomization NAME (--to REVISION|previous
   --wait[=true|false]         wait until the controller runs the revision (default true)
   --timeout DURATION          how long to wait (default 5m)
   --kubeconfig FILE  --context NAME
+
+examples:
+  sluice rollback ks apps --to previous
+  sluice rollback ks apps --to 3f2a9c1
+  sluice rollback ks apps --clear
+  sluice rollback hr podinfo -n apps --to 2
 `;
 
 /** The revision `--to` means, against the record's entries; an error message when it names none. */

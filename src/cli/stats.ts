@@ -15,8 +15,9 @@ STORAGE (the size of the sources' artifacts). Kinds the cluster does not serve c
   -n, --namespace NS          namespace (default ${DEFAULT_NAMESPACE})
   --kubeconfig FILE  --context NAME
 
-example:
+examples:
   sluice stats -A
+  sluice stats -n apps
 `;
 
 /** flux stats's kinds, in its order, with the API version each is listed in. */

@@ -14,6 +14,11 @@ const usage = `usage: sluice version [flags]
   -o, --output FORMAT         text (default), yaml or json
   -n, --namespace NS          where the controller is installed (default ${DEFAULT_NAMESPACE}; any namespace when not there)
   --kubeconfig FILE  --context NAME
+
+examples:
+  sluice version
+  sluice version --client
+  sluice version -o json
 `;
 
 interface Deployment extends KubeObject {

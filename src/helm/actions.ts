@@ -58,6 +58,8 @@ interface ChartAction extends ReleaseRef, HelmWait {
   /** Labels stored on the release (its storage Secret). */
   labels?: Record<string, string>;
   description?: string;
+  /** Render only, lookups answered by the cluster: nothing applied, no revision stored. */
+  dryRun?: boolean;
 }
 
 export interface InstallRequest extends ChartAction {

@@ -166,7 +166,15 @@ export class KubeClient {
   }
 
   async request<T = unknown>(opts: RequestOptions): Promise<T> {
-    const res = await this.send(opts);
+    let res = await this.send(opts);
+    // 429 with Retry-After: the API server asks to come back shortly (priority
+    // and fairness, or a custom resource's storage being rebuilt after its CRD
+    // changed: "storage is (re)initializing"). client-go waits and retries;
+    // so do reads here. A write is not retried: the caller decides.
+    for (let attempt = 1; res.status === 429 && (opts.method ?? 'GET') === 'GET' && res.retryAfterMs !== undefined && attempt <= MAX_429_RETRIES; attempt++) {
+      await new Promise((r) => setTimeout(r, res.retryAfterMs));
+      res = await this.send(opts);
+    }
     const text = res.body.toString('utf8');
     if (res.status >= 400) throw KubeApiError.from(res.status, text, opts.method ?? 'GET', opts.path);
     if (!text) return undefined as T;
@@ -210,7 +218,7 @@ export class KubeClient {
     });
   }
 
-  private async send(opts: RequestOptions, retried = false): Promise<{ status: number; body: Buffer; contentType: string }> {
+  private async send(opts: RequestOptions, retried = false): Promise<{ status: number; body: Buffer; contentType: string; retryAfterMs?: number }> {
     await this.limiter.take();
     const payload = encodeBody(opts.body);
     const timeout = opts.timeoutMs ?? this.options.timeoutMs;
@@ -226,6 +234,7 @@ export class KubeClient {
             status: res.statusCode ?? 0,
             body: Buffer.concat(chunks),
             contentType: String(res.headers['content-type'] ?? ''),
+            retryAfterMs: retryAfter(res.headers['retry-after']),
           }),
         );
         res.on('error', reject);
@@ -302,6 +311,16 @@ function pickTLS(o: https.RequestOptions): https.AgentOptions {
   if (o.rejectUnauthorized === false) out.rejectUnauthorized = false;
   if (o.servername) out.servername = o.servername;
   return out;
+}
+
+/** How many times a read answered 429 is tried again. */
+const MAX_429_RETRIES = 10;
+
+/** Retry-After in whole seconds (the API server's form), as milliseconds, capped at 10 s; undefined when absent. */
+function retryAfter(v: string | string[] | undefined): number | undefined {
+  const n = Number(Array.isArray(v) ? v[0] : v);
+  if (v === undefined || !Number.isFinite(n) || n < 0) return undefined;
+  return Math.min(n, 10) * 1000;
 }
 
 /** How a request fails when its kept-alive connection was closed under it. */

@@ -8,6 +8,8 @@ import { FORCE_AT, REQUESTED_AT, RESET_AT } from '../../src/api/annotations.ts';
 import type { KubeClient } from '../../src/kube/client.ts';
 import type { KubeObject } from '../../src/kube/object.ts';
 import { sluice, start } from './sluice.ts';
+import { kindByName } from '../../src/cli/args.ts';
+import { formatTable, header, row, sortObjects } from '../../src/cli/rows.ts';
 
 // `sluice get`, `suspend` and `resume --wait=false` against objects whose
 // status the test writes itself through the status subresource (no
@@ -120,6 +122,52 @@ test('get all: a table per kind with kind/name; -A adds NAMESPACE; --status-sele
   assert.deepEqual(ours.map((l) => cells(l)[1]), ['beta']);
   const readyAt = head!.indexOf('READY');
   assert.ok(rows.every((l) => l.slice(readyAt).startsWith('False ')), failing.stdout);
+});
+
+test('get reads its table from the printer columns: the same rows as from the whole objects, pins, suspensions and HelmReleases too', async () => {
+  // Objects of every state a row can show, in a namespace of their own.
+  const other = await testNamespace('cli-get-cells');
+  try {
+    const HR = 'helm.toolkit.fluxcd.io/v2';
+    const post = (apiVersion: string, kind: string, plural: string, name: string, spec: Record<string, unknown>, metadata: Record<string, unknown> = {}) =>
+      client.request({ method: 'POST', path: `/apis/${apiVersion}/namespaces/${other.name}/${plural}`, body: { apiVersion, kind, metadata: { name, ...metadata }, spec } });
+    const status = (apiVersion: string, plural: string, name: string, st: Record<string, unknown>) =>
+      client.request({ method: 'PATCH', path: `/apis/${apiVersion}/namespaces/${other.name}/${plural}/${name}/status`, contentType: 'application/merge-patch+json', body: { status: st } });
+    const ready = (s: 'True' | 'False', message: string) => [{ type: 'Ready', status: s, reason: 'R', message, lastTransitionTime: new Date().toISOString() }];
+    const ks = { interval: '1h', prune: true, sourceRef: { kind: 'GitRepository', name: 'repo' } };
+    await post(KS, 'Kustomization', 'kustomizations', 'pinned', { ...ks, path: './p' }, { annotations: { 'sluice.dev/rollback-to': 'main@sha1:89abcdef' } });
+    await status(KS, 'kustomizations', 'pinned', { lastAppliedRevision: REV, conditions: ready('True', `Applied revision: ${REV}\nsecond line`) });
+    await post(KS, 'Kustomization', 'kustomizations', 'paused', { ...ks, path: './q', suspend: true });
+    await status(KS, 'kustomizations', 'paused', { conditions: ready('False', 'health check failed') });
+    const chart = { chart: { spec: { chart: 'web', sourceRef: { kind: 'HelmRepository', name: 'charts' } } }, interval: '1h' };
+    await post(HR, 'HelmRelease', 'helmreleases', 'installed', chart);
+    await status(HR, 'helmreleases', 'installed', { history: [{ chartVersion: '1.2.3', chartName: 'web', name: 'installed', namespace: other.name, version: 2, status: 'deployed', digest: 'sha256:00', firstDeployed: new Date().toISOString(), lastDeployed: new Date().toISOString(), configDigest: 'sha256:00' }], lastAttemptedRevision: '1.2.4', conditions: ready('True', 'Helm upgrade succeeded') });
+    await post(HR, 'HelmRelease', 'helmreleases', 'failing', chart);
+    await status(HR, 'helmreleases', 'failing', { lastAttemptedRevision: '0.1.0', conditions: ready('False', 'install failed') });
+    await post(HR, 'HelmRelease', 'helmreleases', 'new', chart);
+
+    for (const [kind, plural, apiVersion] of [['ks', 'kustomizations', KS], ['hr', 'helmreleases', HR]] as const) {
+      const objects = (await client.request<{ items: KubeObject[] }>({ path: `/apis/${apiVersion}/namespaces/${other.name}/${plural}` })).items;
+      const k = kindByName(kind === 'ks' ? 'Kustomization' : 'HelmRelease')!;
+      const want = formatTable(header({}), sortObjects(objects).map((o) => row(k, o, {})), false);
+      const got = await sluice(['get', kind, '-n', other.name]);
+      assert.equal(got.code, 0, got.stderr);
+      assert.equal(got.stdout, want, `get ${kind}: the rows from the printer columns are the rows from the objects`);
+      // -A: the same rows under this namespace, from every namespace asked one by one.
+      const all = await sluice(['get', kind, '-A']);
+      assert.equal(all.code, 0, all.stderr);
+      const mine = lines(all.stdout).filter((l) => l.startsWith(`${other.name} `)).map((l) => cells(l).slice(1));
+      assert.deepEqual(mine, lines(want).slice(1).map(cells));
+    }
+    const pinned = await sluice(['get', 'ks', '-n', other.name]);
+    assert.match(pinned.stdout, new RegExp(`^pinned\\s+${SHORT} \\(pinned\\)\\s+False\\s+True\\s+Applied revision: ${SHORT} second line$`, 'm'));
+    assert.match(pinned.stdout, /^paused\s+True\s+False\s+health check failed$/m);
+    const hrs = await sluice(['get', 'hr', '-n', other.name]);
+    assert.match(hrs.stdout, /^failing\s+0\.1\.0\s+False\s+False\s+install failed$/m);
+    assert.match(hrs.stdout, /^installed\s+1\.2\.3\s+False\s+True\s+Helm upgrade succeeded$/m);
+  } finally {
+    await other.cleanup();
+  }
 });
 
 test('get -o json|yaml prints the objects, a List for several', async () => {

@@ -64,8 +64,9 @@ test('install --export prints CRDs with schemas and printer columns, the namespa
   const git = find(objs, 'CustomResourceDefinition', 'gitrepositories.source.toolkit.fluxcd.io')!;
   const ks = find(objs, 'CustomResourceDefinition', 'kustomizations.kustomize.toolkit.fluxcd.io')!;
   assert.ok(git && ks);
-  assert.deepEqual(columns(git, 'v1'), ['URL', 'Age', 'Ready', 'Status']);
-  assert.deepEqual(columns(ks, 'v1'), ['Age', 'Ready', 'Status']);
+  // Flux's columns, then at priority 1 (kubectl -o wide) the ones `sluice get` reads.
+  assert.deepEqual(columns(git, 'v1'), ['URL', 'Age', 'Ready', 'Status', 'Revision', 'Suspended']);
+  assert.deepEqual(columns(ks, 'v1'), ['Age', 'Ready', 'Status', 'Revision', 'Suspended', 'Pinned To']);
   assert.ok(schema(git, 'v1').properties.spec!.properties!.ref, 'GitRepository spec.ref in the schema');
   assert.ok(schema(git, 'v1').properties.status!.properties!.artifact);
   assert.ok(schema(ks, 'v1').properties.spec!.properties!.sourceRef);

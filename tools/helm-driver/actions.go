@@ -269,6 +269,9 @@ func (s *server) install(ctx context.Context, r installRequest) (interface{}, er
 	if p.post != nil {
 		a.PostRenderer = p.post
 	}
+	if r.DryRun {
+		a.DryRunStrategy = action.DryRunServer
+	}
 	return a.RunWithContext(ctx, p.chart, values(r.Values))
 }
 
@@ -303,6 +306,9 @@ func (s *server) upgrade(ctx context.Context, r upgradeRequest) (interface{}, er
 	a.PostRenderStrategy, a.Labels, a.Description = p.strategy, r.Labels, r.Description
 	if p.post != nil {
 		a.PostRenderer = p.post
+	}
+	if r.DryRun {
+		a.DryRunStrategy = action.DryRunServer
 	}
 	return a.RunWithContext(ctx, r.Name, p.chart, values(r.Values))
 }

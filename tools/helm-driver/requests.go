@@ -46,6 +46,10 @@ type chartInputs struct {
 	PostRenderStrategy string            `json:"postRenderStrategy,omitempty"`
 	Labels             map[string]string `json:"labels,omitempty"`
 	Description        string            `json:"description,omitempty"`
+	// DryRun renders the release as the action would make it, with the
+	// templates' lookups answered by the cluster, and changes nothing: no
+	// object applied, no revision stored (sluice diff hr).
+	DryRun bool `json:"dryRun,omitempty"`
 	waiting
 }
 
