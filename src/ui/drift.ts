@@ -9,7 +9,9 @@ import { join } from 'node:path';
 import type { Kustomization } from '../api/kustomization.ts';
 import { previewKustomization, type DriftPreview } from '../controllers/kustomization/preview.ts';
 import type { KubeClient } from '../kube/client.ts';
+import type { KubeObject } from '../kube/object.ts';
 import { ArtifactResolver, type ArtifactRef } from '../runtime/artifacts.ts';
+import { redactObject } from './redact.ts';
 import type { DashboardStore } from './store.ts';
 
 export interface DriftAnswer extends DriftPreview {
@@ -30,6 +32,11 @@ export class DriftError extends Error {
 
 /** Network failures of a download: the URL cannot be reached from here (as opposed to a bad artifact). */
 const UNREACHABLE = /ECONNREFUSED|ENOTFOUND|EAI_AGAIN|EHOSTUNREACH|ENETUNREACH|ECONNRESET|timed out|HTTP \d+/;
+
+/** What a diff may show of an object: a Flux object (a nested Kustomization, a HelmRelease) as the detail page shows it, redacted. */
+function showable(o: KubeObject): KubeObject {
+  return o.apiVersion?.includes('.toolkit.fluxcd.io/') ? redactObject(o) : o;
+}
 
 export class DriftReader {
   private resolver?: Promise<{ resolver: ArtifactResolver; dir: string }>;
@@ -63,7 +70,7 @@ export class DriftReader {
       throw new DriftError(502, `the artifact ${artifact.url} could not be used: ${msg}`);
     }
     try {
-      const preview = await previewKustomization(client, ks, dir);
+      const preview = await previewKustomization(client, ks, dir, showable);
       return { revision: artifact.revision, identity, ...preview };
     } catch (err) {
       throw new DriftError(422, (err as Error).message);

@@ -86,8 +86,13 @@ async function substitutionValues(client: KubeClient, ks: Kustomization): Promis
   return values;
 }
 
-/** The preview of `ks` built from the source tree at `dir`, dry-run as `client`. */
-export async function previewKustomization(client: KubeClient, ks: Kustomization, dir: string): Promise<DriftPreview> {
+/**
+ * The preview of `ks` built from the source tree at `dir`, dry-run as
+ * `client`; `view` turns each object into what may be shown before it is
+ * diffed (the dashboard redacts Flux objects' substitution values and
+ * secret-looking keys).
+ */
+export async function previewKustomization(client: KubeClient, ks: Kustomization, dir: string, view?: (o: KubeObject) => KubeObject): Promise<DriftPreview> {
   if (ks.spec.kubeConfig) throw new Error('this Kustomization applies to another cluster (spec.kubeConfig): its drift is not computed by the dashboard');
   const notes: string[] = [];
   let keys;
@@ -111,7 +116,7 @@ export async function previewKustomization(client: KubeClient, ks: Kustomization
   const ownerLabels = { [NAME_LABEL]: ks.metadata.name!, [NAMESPACE_LABEL]: ks.metadata.namespace! };
   let diffs: ObjectDiff[];
   try {
-    diffs = await diffObjects(new ResourceManager(client), objects, { ownerLabels, force: ks.spec.force, ignore: compileIgnoreRules(ks.spec.ignore) });
+    diffs = await diffObjects(new ResourceManager(client), objects, { ownerLabels, force: ks.spec.force, ignore: compileIgnoreRules(ks.spec.ignore) }, view);
   } catch (err) {
     throw new Error(hide(`server-side dry-run failed: ${(err as Error).message}`));
   }
