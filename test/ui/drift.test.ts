@@ -101,10 +101,16 @@ test('a live edit of an applied object shows as drift, with the changed field; n
   }, 120_000);
   // Suspended, so no controller (this one, or another watching the shared cluster) puts the drift back.
   await admin.request({ method: 'PATCH', path: ksPath(ns.name, 'app'), contentType: 'application/merge-patch+json', body: { spec: { suspend: true } } });
-  // Behind the controller's back: one field of each ConfigMap changed.
-  for (const [name, data] of [['drift-me', { color: 'green' }], ['greeting', { text: 'bye' }]] as const) {
-    await admin.request({ method: 'PATCH', path: `/api/v1/namespaces/${ns.name}/configmaps/${name}`, contentType: 'application/merge-patch+json', body: { data } });
-  }
+  // Behind the controller's back: one field of each ConfigMap changed (again, if a reconcile that was
+  // already under way when it was suspended put them back).
+  await eventually('the live edits stay', async () => {
+    for (const [name, data] of [['drift-me', { color: 'green' }], ['greeting', { text: 'bye' }]] as const) {
+      await admin.request({ method: 'PATCH', path: `/api/v1/namespaces/${ns.name}/configmaps/${name}`, contentType: 'application/merge-patch+json', body: { data } });
+    }
+    await new Promise((r) => setTimeout(r, 2_000));
+    const cm = await admin.request<{ data: Record<string, string> }>({ path: `/api/v1/namespaces/${ns.name}/configmaps/drift-me` });
+    return cm.data.color === 'green' ? true : undefined;
+  }, 60_000);
   await admin.request({ method: 'PATCH', path: ksPath(ns.name, 'child'), contentType: 'application/merge-patch+json', body: { spec: { path: './elsewhere' } } });
 
   const page = await openPage(`${dash.server.url}#/object/Kustomization/${ns.name}/app`);
