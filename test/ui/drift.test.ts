@@ -14,14 +14,15 @@ import { ResourceManager } from '../../src/apply/manager.ts';
 import { allCrds } from '../../src/api/crds.ts';
 import type { KubeClient } from '../../src/kube/client.ts';
 import type { KubeObject } from '../../src/kube/object.ts';
-import { ksPath, launchChromium, localDashboard, screenshotPath } from './helpers.ts';
+import { gitPath, ksPath, launchChromium, localDashboard, screenshotPath } from './helpers.ts';
 
 // The Drift section of a Kustomization's page, end to end: a real git
 // server, the real controller (a child process confined to the test's
 // namespace) applying a Kustomization, a live object edited behind its back,
 // and `sluice dashboard` (local mode, in this process) in chromium showing
 // it as drifted with the changed field, while the values of a Secret and of
-// post-build substitution never reach the browser.
+// post-build substitution never reach the browser; after a commit that
+// drops a file, the object is listed as one a prune would delete.
 
 const PLANTED = `planted-${randomBytes(8).toString('hex')}`;
 const SUBST = `subst-${randomBytes(8).toString('hex')}`;
@@ -142,6 +143,17 @@ test('a live edit of an applied object shows as drift, with the changed field; n
   await page.waitForSelector(`.drift-list li[data-state="drifted"]:has-text("creds")`, { timeout: 60_000 });
   const secretDiff = (await page.textContent(`.drift-list li:has-text("creds") .diff`)) ?? '';
   assert.match(secretDiff, /password: "?\*\*\* \(after\)/);
+
+  // A commit that drops a file: the new artifact no longer builds drift-me, and with prune it would be deleted.
+  await repo.commitFiles({ 'deploy/cm.yaml': null }, 'drop drift-me');
+  await repo.push();
+  const next = `main@sha1:${await repo.head()}`;
+  await admin.request({ method: 'PATCH', path: gitPath(ns.name, 'app'), contentType: 'application/merge-patch+json', body: { metadata: { annotations: { 'reconcile.fluxcd.io/requestedAt': new Date().toISOString() } } } });
+  await eventually('the source has the new artifact', async () => ((await admin.request<FluxObject>({ path: gitPath(ns.name, 'app') })).status as { artifact?: { revision?: string } } | undefined)?.artifact?.revision === next ? true : undefined, 60_000);
+  await eventually('the dashboard sees it', async () => ((dash.store.object('GitRepository', ns.name, 'app')?.status as { artifact?: { revision?: string } } | undefined)?.artifact?.revision === next ? true : undefined), 10_000);
+  await page.click('button.drift-button');
+  await page.waitForSelector(`.drift-list li[data-state="deleted"]:has-text("drift-me")`, { timeout: 60_000 });
+  assert.match((await page.textContent('.drift-result')) ?? '', new RegExp(`Against ${next}`));
   await page.close();
 
   const direct = await (await fetch(`${dash.server.url}api/drift?kind=Kustomization&namespace=${ns.name}&name=app`)).text();
