@@ -38,8 +38,12 @@ function showable(o: KubeObject): KubeObject {
   return o.apiVersion?.includes('.toolkit.fluxcd.io/') ? redactObject(o) : o;
 }
 
+/** Drift computations at once: each builds and dry-runs a whole Kustomization. */
+const MAX_RUNNING = 2;
+
 export class DriftReader {
   private resolver?: Promise<{ resolver: ArtifactResolver; dir: string }>;
+  private running = 0;
 
   constructor(private readonly store: DashboardStore) {}
 
@@ -50,6 +54,16 @@ export class DriftReader {
   }
 
   async drift(client: KubeClient, identity: string, kind: string, namespace: string, name: string): Promise<DriftAnswer> {
+    if (this.running >= MAX_RUNNING) throw new DriftError(429, `the dashboard is computing ${MAX_RUNNING} drifts already: try again in a moment`);
+    this.running++;
+    try {
+      return await this.compute(client, identity, kind, namespace, name);
+    } finally {
+      this.running--;
+    }
+  }
+
+  private async compute(client: KubeClient, identity: string, kind: string, namespace: string, name: string): Promise<DriftAnswer> {
     if (kind !== 'Kustomization') throw new DriftError(400, `drift is computed for Kustomizations, not ${kind || 'nothing'}`);
     const ks = this.store.object(kind, namespace, name) as Kustomization | undefined;
     if (!ks) throw new DriftError(404, `Kustomization ${namespace}/${name} not found`);
