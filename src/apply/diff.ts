@@ -17,12 +17,14 @@ export interface ObjectDiff {
  * result against the live object, as a unified YAML diff. Secret values are
  * masked on both sides.
  */
-export async function diffObjects(rm: ResourceManager, objects: KubeObject[], opts: ApplyOptions = {}): Promise<ObjectDiff[]> {
+export async function diffObjects(rm: ResourceManager, objects: KubeObject[], opts: ApplyOptions = {}, view: (o: KubeObject) => KubeObject = (o) => o): Promise<ObjectDiff[]> {
   const plan = await rm.plan(objects, opts);
-  return plan.map((p) => diffOne(p));
+  return plan.map((p) => diffOne(p, view));
 }
 
-function diffOne(p: Planned): ObjectDiff {
+/** `view` turns each side into what may be shown (the dashboard hides what a Flux object holds of secrets). */
+function diffOne(p: Planned, view: (o: KubeObject) => KubeObject): ObjectDiff {
+  const patchOf = (name: string, before: KubeObject | undefined, after: KubeObject) => patchText(name, before && view(before), view(after));
   const name = subject(p.obj);
   switch (p.decision) {
     case 'skip':
@@ -43,7 +45,7 @@ function diffOne(p: Planned): ObjectDiff {
   }
 }
 
-function patchOf(name: string, before: KubeObject | undefined, after: KubeObject): string {
+function patchText(name: string, before: KubeObject | undefined, after: KubeObject): string {
   const [b, a] = maskSecrets(before && clean(before), clean(after));
   const bText = b ? stringify(b, { sortMapEntries: true }) : '';
   const aText = stringify(a, { sortMapEntries: true });
@@ -66,6 +68,12 @@ export function maskSecrets(before: KubeObject | undefined, after: KubeObject): 
   if (after.kind !== 'Secret' || after.apiVersion !== 'v1') return [before, after];
   const b = before ? structuredClone(before) : undefined;
   const a = structuredClone(after);
+  // kubectl apply's copy of the object holds its data in clear: masked as one value.
+  const LAST = 'kubectl.kubernetes.io/last-applied-configuration';
+  const bl = b?.metadata.annotations?.[LAST];
+  const al = a.metadata.annotations?.[LAST];
+  if (b && bl !== undefined) b.metadata.annotations = { ...b.metadata.annotations, [LAST]: bl !== al ? '*** (before)' : '***' };
+  if (al !== undefined) a.metadata.annotations = { ...a.metadata.annotations, [LAST]: bl !== al ? '*** (after)' : '***' };
   for (const field of ['data', 'stringData'] as const) {
     const bv = (b?.[field] ?? {}) as Record<string, string>;
     const av = (a[field] ?? {}) as Record<string, string>;

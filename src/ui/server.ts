@@ -10,6 +10,7 @@ import { ACTIONS, runAction, type ActionName } from './actions.ts';
 import { loadAssets, type Asset } from './assets.ts';
 import { cookieValue, mayPatch, reviewToken, Sessions, SESSION_COOKIE, type Identity } from './auth.ts';
 import { DetailReader } from './detail.ts';
+import { DriftError, DriftReader } from './drift.ts';
 import type { DashboardStore, RowChanges } from './store.ts';
 
 export interface DashboardOptions {
@@ -63,6 +64,7 @@ async function readJson(req: http.IncomingMessage): Promise<Record<string, unkno
 export async function startDashboard(o: DashboardOptions): Promise<DashboardServer> {
   const assets = await loadAssets();
   const details = new DetailReader(o.client, o.store);
+  const drifts = new DriftReader(o.store);
   const sessions = new Sessions();
   const streams = new Set<http.ServerResponse>();
   let port = 0;
@@ -119,6 +121,28 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
         const [kind, ns, name] = ['kind', 'namespace', 'name'].map((k) => url.searchParams.get(k) ?? '');
         const d = await details.detail(kind!, ns!, name!);
         return d ? send(res, 200, d) : send(res, 404, { message: `${kind} ${ns}/${name} not found` });
+      }
+      case 'GET /api/drift': {
+        const [kind, ns, name] = ['kind', 'namespace', 'name'].map((k) => url.searchParams.get(k) ?? '');
+        // The dry-run runs with the rights of the person using the page: the
+        // kubeconfig's user locally; in the cluster the logged-in user, by
+        // impersonation; a read-only dashboard without login uses the
+        // controller's own (a dry-run changes nothing).
+        let client = o.client;
+        let as = o.mode === 'local' ? 'your kubeconfig' : "the controller's identity (read-only dashboard, dry-run only)";
+        if (o.mode === 'cluster') {
+          const who = await identity(req);
+          if (who) {
+            client = o.client.impersonate({ user: who.user, groups: who.groups });
+            as = who.user;
+          } else if (o.actions) return send(res, 401, { message: 'log in with a bearer token to see the drift' });
+        }
+        try {
+          return send(res, 200, await drifts.drift(client, as, kind!, ns!, name!));
+        } catch (err) {
+          if (err instanceof DriftError) return send(res, err.status, { message: err.message });
+          throw err;
+        }
       }
     }
     if (req.method !== 'POST') return send(res, 404, { message: `no such endpoint: ${url.pathname}` });
@@ -209,6 +233,7 @@ export async function startDashboard(o: DashboardOptions): Promise<DashboardServ
       for (const s of streams) s.end();
       server.closeAllConnections();
       await new Promise<void>((r) => server.close(() => r()));
+      await drifts.close();
     },
   };
 }

@@ -70,6 +70,13 @@ test('read-only by default: the page shows the namespace, actions are refused, n
   assert.ok(!stream.includes(PLANTED));
   const detail = await (await fetch(`${url}api/detail?kind=Kustomization&namespace=${ns.name}&name=apps`)).text();
   assert.ok(!detail.includes(PLANTED));
+  // Drift without a login on a read-only dashboard: no login asked (the controller's identity); the
+  // fixture's source has no usable artifact (this controller reconciles it and fails), and the answer says so.
+  const drift = await fetch(`${url}api/drift?kind=Kustomization&namespace=${ns.name}&name=apps`);
+  const driftText = await drift.text();
+  assert.ok([409, 502].includes(drift.status), driftText);
+  assert.match(driftText, /has no artifact yet|is not reachable from the dashboard/);
+  assert.ok(!driftText.includes(PLANTED));
   await page.close();
   await procs.pop()!.stop(10_000);
 });
@@ -84,6 +91,11 @@ test('with --dashboard-actions: token login, refused without rights, done by imp
   // Not logged in: the API says so.
   const anon = await fetch(`${url}api/action`, { method: 'POST', headers: { 'content-type': 'application/json', 'x-sluice-request': '1' }, body: JSON.stringify({ action: 'suspend', kind: 'Kustomization', namespace: ns.name, name: 'infra' }) });
   assert.equal(anon.status, 401);
+  // Drift, too, needs a login when actions are on (it runs as the person, by impersonation).
+  const anonDrift = await fetch(`${url}api/drift?kind=Kustomization&namespace=${ns.name}&name=apps`);
+  assert.equal(anonDrift.status, 401);
+  const operatorDrift = await fetch(`${url}api/drift?kind=Kustomization&namespace=${ns.name}&name=apps`, { headers: { authorization: `Bearer ${operator}` } });
+  assert.ok([409, 502].includes(operatorDrift.status), `with a token, the request gets as far as the artifact: ${await operatorDrift.text()}`);
   // A bad token is turned away by the TokenReview.
   await page.click('main button:has-text("Log in")');
   await page.fill('#token', 'not-a-token');

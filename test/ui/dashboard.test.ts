@@ -174,6 +174,13 @@ test('no Secret value in any response or in the event stream', async () => {
     assert.equal(res.status, 200);
     texts.push(await res.text());
   }
+  // The drift of "apps" (which substitutes the planted value): its artifact URL leads nowhere, and the answer says so.
+  const drift = await fetch(`${base}api/drift?kind=Kustomization&namespace=${ns.name}&name=apps`);
+  const driftText = await drift.text();
+  // (A controller watching the whole shared cluster may have reconciled the fixture's source: then it has no artifact.)
+  assert.ok([502, 409].includes(drift.status), driftText);
+  assert.match(driftText, /the artifact URL http:\/\/127\.0\.0\.1:1\/x\.tar\.gz is not reachable from the dashboard|has no artifact yet/);
+  texts.push(driftText);
   assert.ok(bodies.length > 5, `the browser's responses were recorded (${bodies.length})`);
   assert.ok(texts.some((t) => t.includes('db_password')), 'the substitution key is shown');
   const leaks = texts.filter((t) => t.includes(PLANTED) || t.includes(Buffer.from(PLANTED).toString('base64')));

@@ -3,6 +3,7 @@
 // record or release history, and the (redacted) spec.
 import { getJson, postJson, type WhoAmI } from './api.ts';
 import { ago, h, shortRevision } from './dom.ts';
+import { driftSection } from './drift.ts';
 import { rowHref, stateBadge } from './overview.ts';
 import type { Row } from './state.ts';
 
@@ -105,6 +106,7 @@ export async function renderDetail(root: HTMLElement, kind: string, ns: string, 
     section('Events', events),
     section('Source', source),
     section('Inventory', inventory),
+    kind === 'Kustomization' ? section('Drift', driftSection(kind, ns, name)) : '',
     section(kind === 'HelmRelease' ? 'Releases' : 'Revisions and rollbacks', history),
     section('Spec', h('pre', { class: 'spec', tabindex: 0 }, JSON.stringify(d.object.spec ?? {}, null, 2))),
   );
