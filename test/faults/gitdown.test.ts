@@ -12,7 +12,7 @@ import type { KubeObject } from '../../src/kube/object.ts';
 import { closeAll } from '../cleanup.ts';
 import { TcpProxy } from '../runtime/helpers.ts';
 import { createRolloutObjects, differences, rolloutFiles, untilConverged, type RolloutSize } from './rollout.ts';
-import { Fleet, dropAllFinalizers } from './procs.ts';
+import { Fleet, fleetTeardown } from './procs.ts';
 import { figure, size, sleep } from './sizes.ts';
 import { liveUids, ownArtifact, readyOf, type FluxObj } from './state.ts';
 
@@ -51,12 +51,8 @@ before(async () => {
 });
 
 after(async () => {
-  const last = fleet?.all.at(-1);
   await closeAll(
-    ns && last && last.child.exitCode === null && (() => client.request({ method: 'DELETE', path: `/api/v1/namespaces/${ns.name}` }).then(() => sleep(3_000))),
-    fleet && (() => fleet.close()),
-    client && ns && (() => dropAllFinalizers(client, ns.name)),
-    ns && (() => ns.cleanup()),
+    ...fleetTeardown(client, ns, fleet),
     proxy && (() => proxy.close()),
     server && (() => server.close()),
     repo && (() => repo.dispose()),

@@ -12,8 +12,7 @@ import type { KubeClient } from '../../src/kube/client.ts';
 import type { KubeObject } from '../../src/kube/object.ts';
 import { closeAll } from '../cleanup.ts';
 import { createRolloutObjects, hrName, rolloutFiles, untilConverged, type RolloutSize } from './rollout.ts';
-import { Fleet, dropAllFinalizers } from './procs.ts';
-import { sleep } from './sizes.ts';
+import { Fleet, fleetTeardown } from './procs.ts';
 
 // Found by kill.test.ts, made deterministic here: a controller SIGKILLed
 // during an uninstall (the remediation of an install it had interrupted
@@ -43,12 +42,8 @@ before(async () => {
 });
 
 after(async () => {
-  const last = fleet?.all.at(-1);
   await closeAll(
-    ns && last && last.child.exitCode === null && (() => client.request({ method: 'DELETE', path: `/api/v1/namespaces/${ns.name}` }).then(() => sleep(3_000))),
-    fleet && (() => fleet.close()),
-    client && ns && (() => dropAllFinalizers(client, ns.name)),
-    ns && (() => ns.cleanup()),
+    ...fleetTeardown(client, ns, fleet),
     server && (() => server.close()),
     repo && (() => repo.dispose()),
     root && (() => rm(root, { recursive: true, force: true })),

@@ -11,7 +11,7 @@ import type { KubeClient } from '../../src/kube/client.ts';
 import type { KubeObject } from '../../src/kube/object.ts';
 import { closeAll } from '../cleanup.ts';
 import { createRolloutObjects, readyCount, rolloutFiles, untilConverged, type RolloutSize } from './rollout.ts';
-import { Fleet, dropAllFinalizers } from './procs.ts';
+import { Fleet, fleetTeardown } from './procs.ts';
 import { figure, runSeed, seeded, size, sleep } from './sizes.ts';
 
 // Issue 20, faults: `sluice controller` SIGKILLed at random moments while it
@@ -50,13 +50,8 @@ before(async () => {
 });
 
 after(async () => {
-  const last = fleet?.all.at(-1);
   await closeAll(
-    // Deleted while a controller still runs, so finalizers (Helm uninstalls, prunes) are handled.
-    ns && last && last.child.exitCode === null && (() => client.request({ method: 'DELETE', path: `/api/v1/namespaces/${ns.name}` }).then(() => sleep(3_000))),
-    fleet && (() => fleet.close()),
-    client && ns && (() => dropAllFinalizers(client, ns.name)),
-    ns && (() => ns.cleanup()),
+    ...fleetTeardown(client, ns, fleet),
     server && (() => server.close()),
     repo && (() => repo.dispose()),
     root && (() => rm(root, { recursive: true, force: true })),

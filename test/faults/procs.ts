@@ -2,7 +2,8 @@
 // that a test SIGKILLs and starts again, with the processes they started
 // (the helm driver) tracked so a test can see what outlives a kill.
 import { readdirSync, readFileSync } from 'node:fs';
-import { ControllerProcess, controllerArgs } from '../runtime/helpers.ts';
+import { ControllerProcess, controllerArgs, sleep } from '../runtime/helpers.ts';
+import type { TestNamespace } from '../harness.ts';
 import type { KubeClient } from '../../src/kube/client.ts';
 import type { KubeObject } from '../../src/kube/object.ts';
 import { isNotFound } from '../../src/kube/errors.ts';
@@ -137,4 +138,21 @@ export async function dropAllFinalizers(client: KubeClient, ns: string): Promise
         });
     }
   }
+}
+
+/**
+ * The first tear-down steps of a fault test, for closeAll: the test
+ * namespace deleted while the last controller still runs (so it handles the
+ * finalizers: Helm uninstalls, prunes), the controllers stopped, then the
+ * finalizers no controller is left to handle taken off, and the namespace
+ * removed. Every handle may be missing (a `before` that failed half-way).
+ */
+export function fleetTeardown(client: KubeClient | undefined, ns: TestNamespace | undefined, fleet: Fleet | undefined): Array<false | undefined | (() => Promise<unknown>)> {
+  const last = fleet?.all.at(-1);
+  return [
+    client && ns && last && last.child.exitCode === null && (() => client.request({ method: 'DELETE', path: `/api/v1/namespaces/${ns.name}` }).then(() => sleep(3_000))),
+    fleet && (() => fleet.close()),
+    client && ns && (() => dropAllFinalizers(client, ns.name)),
+    ns && (() => ns.cleanup()),
+  ];
 }

@@ -11,8 +11,8 @@ import type { KubeClient } from '../../src/kube/client.ts';
 import type { KubeObject } from '../../src/kube/object.ts';
 import { closeAll } from '../cleanup.ts';
 import { TcpProxy } from '../runtime/helpers.ts';
-import { Fleet, dropAllFinalizers } from './procs.ts';
-import { figure, size, sleep } from './sizes.ts';
+import { Fleet, fleetTeardown } from './procs.ts';
+import { figure, size } from './sizes.ts';
 import { readyOf, type FluxObj } from './state.ts';
 
 // Issue 20, faults: a remote cluster (Kustomization spec.kubeConfig) becomes
@@ -56,13 +56,9 @@ before(async () => {
 });
 
 after(async () => {
-  const last = fleet?.all.at(-1);
   await closeAll(
     proxy && (() => ((proxy.blackhole = false), proxy.down().then(() => proxy.up()))),
-    ns && last && last.child.exitCode === null && (() => client.request({ method: 'DELETE', path: `/api/v1/namespaces/${ns.name}` }).then(() => sleep(3_000))),
-    fleet && (() => fleet.close()),
-    client && ns && (() => dropAllFinalizers(client, ns.name)),
-    ns && (() => ns.cleanup()),
+    ...fleetTeardown(client, ns, fleet),
     remoteNs && (() => remoteNs.cleanup()),
     proxy && (() => proxy.close()),
     server && (() => server.close()),

@@ -12,8 +12,8 @@ import type { KubeClient } from '../../src/kube/client.ts';
 import type { KubeObject } from '../../src/kube/object.ts';
 import { closeAll } from '../cleanup.ts';
 import { LatencyProxy } from './latency.ts';
-import { Fleet, dropAllFinalizers } from './procs.ts';
-import { figure, size, sleep } from './sizes.ts';
+import { Fleet, fleetTeardown } from './procs.ts';
+import { figure, size } from './sizes.ts';
 import { readyOf, type FluxObj } from './state.ts';
 
 // Issue 20, faults: a slow API server. The controller reaches the API
@@ -53,13 +53,9 @@ before(async () => {
 });
 
 after(async () => {
-  const last = fleet?.all.at(-1);
   if (proxy) proxy.delayMs = 0;
   await closeAll(
-    ns && last && last.child.exitCode === null && (() => client.request({ method: 'DELETE', path: `/api/v1/namespaces/${ns.name}` }).then(() => sleep(3_000))),
-    fleet && (() => fleet.close()),
-    client && ns && (() => dropAllFinalizers(client, ns.name)),
-    ns && (() => ns.cleanup()),
+    ...fleetTeardown(client, ns, fleet),
     proxy && (() => proxy.close()),
     server && (() => server.close()),
     repo && (() => repo.dispose()),
