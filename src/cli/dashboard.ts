@@ -21,6 +21,11 @@ resume done with your kubeconfig's rights.
   --address HOST        address to listen on (default 127.0.0.1)
   --open[=true|false]   open the page in a browser (default true on a terminal)
   --kubeconfig FILE  --context NAME
+
+examples:
+  sluice dashboard
+  sluice dashboard --port 0 --open=false --context prod
+  sluice dashboard -n team-a
 `;
 
 export async function dashboardCommand(argv: string[]): Promise<number> {
