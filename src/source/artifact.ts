@@ -57,6 +57,22 @@ export interface SkippedEntry {
  */
 export const SKIPPED_METADATA = 'sluice.dev/skipped';
 
+/**
+ * Artifact metadata keys Sluice adds to a GitRepository's artifact: the
+ * fetched commit's author ("Name <email>"), author date (RFC 3339) and
+ * subject (first line, capped), for the dashboard.
+ */
+export const COMMIT_AUTHOR_METADATA = 'sluice.dev/commit-author';
+export const COMMIT_DATE_METADATA = 'sluice.dev/commit-date';
+export const COMMIT_SUBJECT_METADATA = 'sluice.dev/commit-subject';
+/** How long the reconcile that stored an artifact took (fetch and build), e.g. "1.23s"; added for every source kind. */
+export const FETCH_DURATION_METADATA = 'sluice.dev/fetch-duration';
+
+/** A duration in ms as the fetch-duration metadata has it: seconds with two decimals ("0.05s", "12.30s"). */
+export function formatFetchDuration(ms: number): string {
+  return `${(Math.max(0, ms) / 1000).toFixed(2)}s`;
+}
+
 /** Reads SKIPPED_METADATA from an artifact's metadata. */
 export function skippedEntries(metadata: Record<string, string> | undefined): SkippedEntry[] {
   const raw = metadata?.[SKIPPED_METADATA];
