@@ -57,16 +57,7 @@ export interface SkippedEntry {
  */
 export const SKIPPED_METADATA = 'sluice.dev/skipped';
 
-/**
- * Artifact metadata keys Sluice adds to a GitRepository's artifact: the
- * fetched commit's author ("Name <email>"), author date (RFC 3339) and
- * subject (first line, capped), for the dashboard.
- */
-export const COMMIT_AUTHOR_METADATA = 'sluice.dev/commit-author';
-export const COMMIT_DATE_METADATA = 'sluice.dev/commit-date';
-export const COMMIT_SUBJECT_METADATA = 'sluice.dev/commit-subject';
-/** How long the reconcile that stored an artifact took (fetch and build), e.g. "1.23s"; added for every source kind. */
-export const FETCH_DURATION_METADATA = 'sluice.dev/fetch-duration';
+export { COMMIT_AUTHOR_METADATA, COMMIT_DATE_METADATA, COMMIT_SUBJECT_METADATA, FETCH_DURATION_METADATA } from '../api/annotations.ts';
 
 /** A duration in ms as the fetch-duration metadata has it: seconds with two decimals ("0.05s", "12.30s"). */
 export function formatFetchDuration(ms: number): string {
