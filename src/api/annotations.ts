@@ -18,3 +18,15 @@ export const SLUICE_PIN = 'sluice.dev/rollback-to';
 
 /** Flux's finalizer, the same on every kind: the controller cleans up before the object goes. */
 export const FINALIZER = 'finalizers.fluxcd.io';
+
+/**
+ * Artifact metadata keys Sluice adds to a source's status.artifact.metadata
+ * (a map[string]string in Flux's API, so any key is schema-valid), read by
+ * the dashboard. GitRepository: the fetched commit's author ("Name <email>"),
+ * author date (RFC 3339, UTC) and subject (first line, capped).
+ */
+export const COMMIT_AUTHOR_METADATA = 'sluice.dev/commit-author';
+export const COMMIT_DATE_METADATA = 'sluice.dev/commit-date';
+export const COMMIT_SUBJECT_METADATA = 'sluice.dev/commit-subject';
+/** Every source kind: how long the reconcile that stored the artifact took (fetch and build), e.g. "1.23s". */
+export const FETCH_DURATION_METADATA = 'sluice.dev/fetch-duration';

@@ -57,6 +57,13 @@ export interface SkippedEntry {
  */
 export const SKIPPED_METADATA = 'sluice.dev/skipped';
 
+export { COMMIT_AUTHOR_METADATA, COMMIT_DATE_METADATA, COMMIT_SUBJECT_METADATA, FETCH_DURATION_METADATA } from '../api/annotations.ts';
+
+/** A duration in ms as the fetch-duration metadata has it: seconds with two decimals ("0.05s", "12.30s"). */
+export function formatFetchDuration(ms: number): string {
+  return `${(Math.max(0, ms) / 1000).toFixed(2)}s`;
+}
+
 /** Reads SKIPPED_METADATA from an artifact's metadata. */
 export function skippedEntries(metadata: Record<string, string> | undefined): SkippedEntry[] {
   const raw = metadata?.[SKIPPED_METADATA];

@@ -183,4 +183,16 @@ describe('the generic source controller', () => {
     const stalled = harness(base(), { ...failed, outcome: 'stalled' });
     assert.deepEqual(await stalled.controller.reconcile('ns/app'), {});
   });
+
+  test('a stored artifact gets its fetch duration in the status written; an unchanged one keeps its status as it was', async () => {
+    const artifact = { revision: 'v1@sha256:aa', path: 'p', url: 'u', lastUpdateTime: 't', metadata: { 'org.opencontainers.image.revision': 'abc' } };
+    const stored = harness(base(), { status: { artifact }, events: [], outcome: 'stored', requeueAfterMs: 1000 });
+    await stored.controller.reconcile('ns/app');
+    const written = JSON.stringify(stored.requests[0]!.body);
+    assert.match(written, /"sluice.dev\/fetch-duration":"\d+\.\d\ds"/);
+    assert.match(written, /org.opencontainers.image.revision/);
+    const unchanged = harness(base(), { status: { artifact }, events: [], outcome: 'unchanged', requeueAfterMs: 1000 });
+    await unchanged.controller.reconcile('ns/app');
+    assert.doesNotMatch(JSON.stringify(unchanged.requests), /fetch-duration/);
+  });
 });

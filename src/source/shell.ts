@@ -7,6 +7,7 @@ import type { KubeClient } from '../kube/client.ts';
 import type { Informer } from '../kube/informer.ts';
 import { findCondition, type KubeObject } from '../kube/object.ts';
 import type { Storage } from './storage/storage.ts';
+import { FETCH_DURATION_METADATA, formatFetchDuration } from './artifact.ts';
 import type { Condition } from '../api/schema.ts';
 import type { Artifact } from '../api/gitrepository.ts';
 import { Conditions, rfc3339 } from '../runtime/conditions.ts';
@@ -100,8 +101,10 @@ export class SourceController {
       return {};
     }
 
+    const began = performance.now();
     const result = await o.reconcile(obj);
     const t0 = performance.now();
+    if (result.outcome === 'stored') recordFetchDuration(result.status, t0 - began);
     for (const ev of result.events) await o.events.record(obj, ev.type, ev.reason, ev.message, ev.annotations);
     await patchStatus(o.client, obj, o.plural, result.status as Record<string, unknown>);
     // Where the time went, per stage; with a reconcile request just handled,
@@ -134,6 +137,17 @@ export class SourceController {
     }
     return result.requeueAfterMs === undefined ? {} : { requeueAfterMs: result.requeueAfterMs };
   }
+}
+
+/**
+ * Adds to a newly stored artifact how long its reconcile (fetch and build)
+ * took. Only a new artifact gets it: a reconcile that changed nothing keeps
+ * the status as it was, so the interval polls write nothing.
+ */
+export function recordFetchDuration(status: object, ms: number): void {
+  const s = status as { artifact?: Artifact };
+  if (!s.artifact) return;
+  s.artifact = { ...s.artifact, metadata: { ...s.artifact.metadata, [FETCH_DURATION_METADATA]: formatFetchDuration(ms) } };
 }
 
 /** A source failure as its conditions need it. */

@@ -13,6 +13,7 @@ import { isNotFound } from '../kube/errors.ts';
 import { redactObject } from './redact.ts';
 import type { DashboardStore } from './store.ts';
 import { conditionsOf } from './rows.ts';
+import { appliedCommit } from './commit.ts';
 
 export interface InventoryItem {
   kind: string;
@@ -60,6 +61,7 @@ export class DetailReader {
       kind === 'Kustomization' ? this.record(namespace, name).catch((err: Error) => ({ error: err.message })) : undefined,
       Promise.resolve(this.sourceOf(obj)),
     ]);
+    const artifact = (source as { artifact?: { revision?: unknown; metadata?: unknown } } | undefined)?.artifact;
     return {
       row: this.store.row(id),
       object: redactObject(obj),
@@ -69,6 +71,7 @@ export class DetailReader {
       inventory,
       record,
       source,
+      ...(kind === 'Kustomization' ? { commit: appliedCommit((obj.status as { lastAppliedRevision?: string } | undefined)?.lastAppliedRevision, artifact) } : {}),
     };
   }
 

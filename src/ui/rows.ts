@@ -4,6 +4,7 @@
 // status that could carry a secret: only names, conditions' reasons and
 // messages, revisions and times.
 import type { KubeObject } from '../kube/object.ts';
+import { FETCH_DURATION_METADATA } from '../api/annotations.ts';
 
 export type RowState = 'failed' | 'progressing' | 'suspended' | 'ready' | 'unknown';
 
@@ -35,6 +36,8 @@ export interface SourceArtifact {
   digest?: string;
   /** When the artifact was last stored. */
   fetched?: string;
+  /** How long that fetch took (the artifact's sluice.dev/fetch-duration, e.g. "1.23s"). */
+  took?: string;
   /** The SourceVerified condition: True, False, or '' when the source verifies nothing. */
   verified: string;
   verifyMessage: string;
@@ -112,9 +115,17 @@ const SOURCE_KINDS = new Set(['GitRepository', 'OCIRepository', 'HelmRepository'
 
 function artifactOf(o: KubeObject): SourceArtifact | undefined {
   if (!SOURCE_KINDS.has(o.kind)) return undefined;
-  const a = (o.status as { artifact?: { size?: number; digest?: string; lastUpdateTime?: string } } | undefined)?.artifact;
+  const a = (o.status as { artifact?: { size?: number; digest?: string; lastUpdateTime?: string; metadata?: Record<string, unknown> } } | undefined)?.artifact;
   const v = conditionsOf(o).find((c) => c.type === 'SourceVerified');
-  return { size: a?.size, digest: a?.digest, fetched: a?.lastUpdateTime, verified: v?.status ?? '', verifyMessage: (v?.message ?? '').slice(0, MAX_MESSAGE) };
+  const took = a?.metadata?.[FETCH_DURATION_METADATA];
+  return {
+    size: a?.size,
+    digest: a?.digest,
+    fetched: a?.lastUpdateTime,
+    ...(typeof took === 'string' && took ? { took: took.slice(0, 32) } : {}),
+    verified: v?.status ?? '',
+    verifyMessage: (v?.message ?? '').slice(0, MAX_MESSAGE),
+  };
 }
 
 export function rowOf(o: KubeObject): Row {

@@ -9,7 +9,7 @@ import { allCrds } from '../../src/api/crds.ts';
 import type { KubeClient } from '../../src/kube/client.ts';
 import type { KubeObject } from '../../src/kube/object.ts';
 import { axeViolations, gitPath, hrPath, ksPath, launchChromium, localDashboard, readStream, readyCondition, screenshotPath, serviceAccountToken, setStatus } from './helpers.ts';
-import { createFixtures, PLANTED } from './fixtures.ts';
+import { COMMIT_METADATA, createFixtures, PLANTED } from './fixtures.ts';
 
 // `sluice dashboard` (local mode, in this process) in Debian's chromium,
 // against the shared control plane: what the overview lists, a failure
@@ -115,14 +115,23 @@ test('the detail page: conditions, inventory with health, source, events section
   assert.match(tree, /NotFound\s*gone/);
   assert.match((await page.textContent('#sec-conditions + table, #sec-conditions ~ *')) ?? '', /ReconciliationSucceeded/);
   assert.match((await page.textContent('.facts')) ?? '', /sha256:9f86d0/);
+  // The applied revision's commit, from the source's artifact metadata, and the fetch's duration in the source block.
+  assert.equal(await page.textContent('.commit .commit-subject'), COMMIT_METADATA['sluice.dev/commit-subject']);
+  assert.equal(await page.textContent('.commit .commit-author'), COMMIT_METADATA['sluice.dev/commit-author']);
+  assert.match((await page.textContent('.commit .commit-date')) ?? '', /3h ago/);
+  assert.equal(await page.textContent('.facts .fetch-duration'), '1.23s');
   assert.match((await page.textContent('.spec')) ?? '', /\(hidden\)/);
   await page.screenshot({ path: screenshotPath('detail'), fullPage: true });
   await page.goto(`${dash.server.url}#/sources`);
   await page.selectOption('select[id$="-ns"]', ns.name);
   const src = (await page.textContent('.list-view .rows')) ?? '';
   assert.match(src, /2\.0 KiB/);
-  assert.match(src, /fetched \d+s ago/);
+  assert.match(src, /fetched \d+s ago in 1\.23s/);
   await page.screenshot({ path: screenshotPath('sources') });
+  // A Kustomization that has applied nothing says so instead of showing another commit.
+  await page.goto(`${dash.server.url}#/object/Kustomization/${ns.name}/broken`);
+  await page.waitForSelector('h1:has-text("broken")');
+  assert.match((await page.textContent('.commit')) ?? '', /Commit details not available \(no revision applied yet\)/);
   await page.goto(`${dash.server.url}#/graph`);
   await page.selectOption('#graph-ns', ns.name);
   const labels = await page.$$eval('.graph a', (els) => els.map((e) => e.getAttribute('aria-label') ?? ''));

@@ -17,6 +17,7 @@ import { ArtifactContentError, checkLink, END_OF_ARCHIVE, entryBlocks, type Arti
 import { SourceIgnore, type IgnoreFile } from '../ignore.ts';
 import type { GitUrl } from './url.ts';
 import type { MirrorCache, TreeChange } from './mirror.ts';
+import { parseCommitObject, type CommitInfo } from './commit.ts';
 
 const gunzipAsync = promisify(gunzip);
 const gzipAsync = promisify(gzip);
@@ -58,8 +59,8 @@ export interface ChangePlan {
 /** A plan with the blobs it needs, ready to build. */
 export interface IncrementalBuild extends ChangePlan {
   blobs: Map<string, Buffer>;
-  /** The new commit's subject line. */
-  subject: string;
+  /** The new commit (subject, author, date), read from the objects the build reads anyway. */
+  commit: CommitInfo;
   recipe: ArtifactRecipe;
 }
 
@@ -142,10 +143,8 @@ export async function prepareIncremental(
     if (!blob) return { fallback: `blob ${oid} is not in the mirror` };
     if (blob.length > limits.maxFileSize) return { fallback: 'a file over the size limit' };
   }
-  const raw = objects.get(commit)?.toString('utf8') ?? '';
-  const i = raw.indexOf('\n\n');
-  const subject = (i >= 0 ? raw.slice(i + 2) : '').split('\n')[0] ?? '';
-  return { ...plan, blobs: objects, subject, recipe: { ...recipe, commit } };
+  const info = parseCommitObject(commit, objects.get(commit)?.toString('utf8') ?? '');
+  return { ...plan, blobs: objects, commit: info, recipe: { ...recipe, commit } };
 }
 
 /**

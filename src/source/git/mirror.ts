@@ -10,6 +10,9 @@ import { gitBytes, runGit } from './exec.ts';
 import { pickSemverTag } from '../semver.ts';
 import type { GitUrl } from './url.ts';
 import type { GitRepositoryRef } from '../../api/gitrepository.ts';
+import { parseCommitObject, type CommitInfo } from './commit.ts';
+
+export type { CommitInfo } from './commit.ts';
 
 /** Flux's default when no reference is given. */
 export const DEFAULT_BRANCH = 'master';
@@ -63,11 +66,6 @@ export interface TreeChange {
   newOid: string;
 }
 
-export interface CommitInfo {
-  hash: string;
-  subject: string;
-  message: string;
-}
 
 const SHA1 = /^[0-9a-f]{40}$/;
 
@@ -339,10 +337,7 @@ export class MirrorCache {
   /** Reads a commit's message from the mirror. */
   async commitInfo(url: GitUrl, commit: string): Promise<CommitInfo> {
     const raw = await this.readObject(url, 'commit', commit);
-    const text = raw.toString('utf8');
-    const i = text.indexOf('\n\n');
-    const message = i >= 0 ? text.slice(i + 2) : '';
-    return { hash: commit, subject: message.split('\n')[0] ?? '', message };
+    return parseCommitObject(commit, raw.toString('utf8'));
   }
 
   /**

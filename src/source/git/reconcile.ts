@@ -15,6 +15,7 @@ import { verifyRevision } from './verification.ts';
 import { SourceIgnore, type CheckoutRules } from '../ignore.ts';
 import { buildIncremental, prepareIncremental, type ArtifactRecipe, type IncrementalBuild } from './incremental.ts';
 import { DEFAULT_BRANCH, type ResolvedRevision } from './mirror.ts';
+import { commitMetadata, type CommitInfo } from './commit.ts';
 import {
   ConditionType as C,
   GITREPOSITORY_GROUP,
@@ -130,6 +131,7 @@ export async function reconcileGitRepository(obj: GitRepository, deps: Reconcile
   let outcome: ReconcileOutcome = 'up-to-date';
   let secrets: string[] = [];
   let commitSubject: string | undefined;
+  let commit: CommitInfo | undefined;
   let build: ReconcileResult['build'];
   let buildNote: string | undefined;
   const timings: Record<string, number> = {};
@@ -319,11 +321,12 @@ export async function reconcileGitRepository(obj: GitRepository, deps: Reconcile
         mark('diff');
       }
       if (incremental) {
-        commitSubject = incremental.subject;
+        commit = incremental.commit;
       } else {
         await checkout();
-        commitSubject = (await deps.mirrors.commitInfo(url, rev.commit)).subject;
+        commit = await deps.mirrors.commitInfo(url, rev.commit);
       }
+      commitSubject = commit.subject;
       conds.delete(C.FetchFailed);
 
       // --- signatures
@@ -408,6 +411,9 @@ export async function reconcileGitRepository(obj: GitRepository, deps: Reconcile
           mark('store');
           // The next commit's build starts from a copy of this tree, made in the background.
           if (recipe) storage.prepareSpare(artifact);
+          // Who wrote the commit and what it says, for the dashboard (only on a new artifact: the read is already done).
+          const about = commitMetadata(commit);
+          if (Object.keys(about).length) artifact = { ...artifact, metadata: { ...artifact.metadata, ...about } };
           if (skipped.length) {
             artifact = { ...artifact, metadata: { ...artifact.metadata, [SKIPPED_METADATA]: JSON.stringify(skipped.slice(0, 20)) } };
             events.push({

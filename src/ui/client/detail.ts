@@ -16,6 +16,8 @@ interface Detail {
   inventory: Array<{ kind: string; apiVersion: string; namespace: string; name: string; health: string; message: string }> | { error: string };
   record?: { entries: Array<{ revision: string; trigger: string; applied: string; healthy?: string; failed?: string; reason?: string; inventory: number }>; healthy?: string; rollback?: { failedRevision: string; to: string; phase: string; failure: string; since: string } } | { error: string };
   source?: { kind: string; namespace: string; name: string; artifact?: Record<string, any> };
+  /** Kustomization: the commit of the applied revision (src/ui/commit.ts). */
+  commit?: { revision: string; author: string; date: string; subject: string } | { unavailable: string };
 }
 
 /** The last action's answer, shown again when the page is redrawn. */
@@ -79,7 +81,8 @@ export async function renderDetail(root: HTMLElement, kind: string, ns: string, 
         h('dt', {}, 'artifact revision'), h('dd', {}, String(art?.revision ?? '')),
         h('dt', {}, 'digest'), h('dd', {}, String(art?.digest ?? '')),
         h('dt', {}, 'stored'), h('dd', {}, art?.lastUpdateTime ? `${art.lastUpdateTime} (${ago(art.lastUpdateTime)})` : ''),
-        ...Object.entries((art?.metadata ?? {}) as Record<string, string>).flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, String(v))]),
+        h('dt', {}, 'fetch duration'), h('dd', { class: 'fetch-duration' }, String(art?.metadata?.[FETCH_DURATION] ?? 'not recorded')),
+        ...Object.entries((art?.metadata ?? {}) as Record<string, string>).filter(([k]) => k !== FETCH_DURATION).flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, String(v))]),
       )
     : h('p', { class: 'empty' }, 'No source.');
 
@@ -99,6 +102,7 @@ export async function renderDetail(root: HTMLElement, kind: string, ns: string, 
     h('nav', { class: 'crumbs', 'aria-label': 'breadcrumb' }, h('a', { href: '#/' }, 'Overview'), ' › ', `${kind}`),
     h('h1', { tabindex: -1 }, `${kind} ${ns}/${name} `, row ? stateBadge(row.state) : null),
     row ? h('p', { class: 'lead' }, `Revision ${row.revision || '(none)'}${row.at ? `, applied ${ago(row.at)}` : ''}`) : '',
+    d.commit ? commitLine(d.commit) : '',
     actions,
     out,
     section('Conditions', table('conditions', ['type', 'status', 'reason', 'message', 'since'], d.conditions.map((c) => [c.type, c.status, c.reason ?? '', c.message ?? '', c.lastTransitionTime ? ago(c.lastTransitionTime) : '']), 'No conditions yet.')),
@@ -110,6 +114,17 @@ export async function renderDetail(root: HTMLElement, kind: string, ns: string, 
     section(kind === 'HelmRelease' ? 'Releases' : 'Revisions and rollbacks', history),
     section('Spec', h('pre', { class: 'spec', tabindex: 0 }, JSON.stringify(d.object.spec ?? {}, null, 2))),
   );
+}
+
+const FETCH_DURATION = 'sluice.dev/fetch-duration';
+
+/** The applied revision's commit: subject, author and date, or why they are not shown. */
+function commitLine(c: NonNullable<Detail['commit']>): HTMLElement {
+  if ('unavailable' in c) return h('p', { class: 'commit empty' }, `Commit details not available (${c.unavailable}).`);
+  return h('p', { class: 'commit' },
+    h('span', { class: 'commit-subject' }, c.subject || '(no subject)'), ' — ',
+    h('span', { class: 'commit-author' }, c.author || 'unknown author'),
+    c.date ? h('span', { class: 'commit-date', title: c.date }, `, ${ago(c.date)}`) : null);
 }
 
 /** Namespace › kind › objects, each with its health. */

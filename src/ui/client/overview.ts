@@ -158,7 +158,7 @@ export function overviewColumns(r: Row): Array<Node | string> {
   ];
 }
 
-/** The sources page's columns: artifact size, digest, fetched, verification. */
+/** The sources page's columns: artifact size, digest, fetched (when and how long it took), verification. */
 export function sourceColumns(r: Row): Array<Node | string> {
   const a = r.artifact;
   const verified = a?.verified === 'True' ? 'verified' : a?.verified === 'False' ? 'verification failed' : 'not verified';
@@ -169,7 +169,7 @@ export function sourceColumns(r: Row): Array<Node | string> {
     h('span', { class: 'rev', title: r.revision }, shortRevision(r.revision)),
     h('span', { class: 'size' }, a?.size !== undefined ? bytes(a.size) : ''),
     h('span', { class: 'digest', title: a?.digest ?? '' }, a?.digest ? a.digest.slice(0, 19) : ''),
-    h('span', { class: 'ago', title: a?.fetched ?? '' }, a?.fetched ? `fetched ${ago(a.fetched)}` : ''),
+    h('span', { class: 'ago', title: a?.fetched ?? '' }, a?.fetched ? `fetched ${ago(a.fetched)}${a.took ? ` in ${a.took}` : ''}` : ''),
     h('span', { class: `verify v-${a?.verified || 'none'}`, title: a?.verifyMessage ?? '' }, verified),
   ];
 }
