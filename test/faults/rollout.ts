@@ -103,6 +103,13 @@ export async function createRolloutObjects(client: KubeClient, ns: string, size:
         interval: '10m',
         timeout: '1m',
         chart: { spec: { chart: './charts/web', interval: '5s', sourceRef: { kind: 'GitRepository', name: 'app' } } },
+        // An install that meets the API server mid-restart fails (Helm's
+        // manifest validation reads the server's OpenAPI), and by Flux's
+        // defaults (no retries) it would then wait for a new generation, on
+        // Flux as on Sluice. Retries are what such a fleet would set; what is
+        // tested is that they recover, not the default.
+        install: { remediation: { retries: 3 } },
+        upgrade: { remediation: { retries: 3 } },
       },
     });
   }
