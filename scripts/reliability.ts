@@ -79,6 +79,10 @@ async function main(): Promise<number> {
   if (o.full) {
     env.SLUICE_RELIABILITY = 'full';
     env.SLUICE_TEST_FILE_TIMEOUT ??= '60m';
+  } else {
+    // Marks the run as the reliability suite's: the tests that run only here
+    // (test/faults/diskfull.test.ts) read it.
+    env.SLUICE_RELIABILITY = 'quick';
   }
   const paths = o.paths.length ? o.paths : ['test/faults', ...(existsSync(join(root, 'test/hostile')) ? ['test/hostile'] : [])];
   const steps: Array<{ name: string; code: number }> = [];
