@@ -175,7 +175,9 @@ const tarExtract: FuzzTarget<Buffer> = {
     tarArea ??= await mkdtemp(join(tmpdir(), 'sluice-fuzz-tar-'));
     const file = join(tarArea, 'in.tar');
     const cwd = join(tarArea, 'out');
-    await rm(cwd, { recursive: true, force: true });
+    // Retried: after a refused archive, tar may still be closing files it had
+    // begun (seen once in CI as ENOTEMPTY).
+    await rm(cwd, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
     await mkdir(cwd);
     await writeFile(file, bytes);
     try {
@@ -190,7 +192,7 @@ const tarExtract: FuzzTarget<Buffer> = {
 };
 
 export async function cleanupTargets(): Promise<void> {
-  if (tarArea) await rm(tarArea, { recursive: true, force: true });
+  if (tarArea) await rm(tarArea, { recursive: true, force: true, maxRetries: 5, retryDelay: 50 });
   tarArea = undefined;
 }
 
