@@ -131,6 +131,10 @@ test(`${KILLS} SIGKILLs of the leader of two replicas: never two writers (audit 
   };
 
   const failovers: number[] = [];
+  // Failovers to the other replica: the audit log tells replicas apart by
+  // their service account, so a restarted replica taking its own slot back
+  // is no handover there.
+  let toOther = 0;
   let revB = '';
   for (let k = 0; k < KILLS; k++) {
     if (k === Math.floor(KILLS / 2)) {
@@ -154,6 +158,7 @@ test(`${KILLS} SIGKILLs of the leader of two replicas: never two writers (audit 
       await sleep(50);
     }
     failovers.push(Date.now() - killedAt);
+    if (next === other) toOther++;
     process.stderr.write(`# kill ${k + 1}/${KILLS}: leader ${slot} killed, ${next === other ? other : `restarted ${slot}`} leads after ${failovers.at(-1)} ms\n`);
   }
   if (!revB) {
@@ -177,7 +182,7 @@ test(`${KILLS} SIGKILLs of the leader of two replicas: never two writers (audit 
   figure('leader: lease handovers in the audit log', report.handovers.length);
   figure('leader: writes by a replica not holding the lease', report.violations.length);
   assert.ok(report.writes > SIZE.kustomizations, `the audit log holds the replicas' writes (${report.writes})`);
-  assert.ok(report.handovers.length >= KILLS + 1, `every failover is in the audit log (${report.handovers.length} handovers)`);
+  assert.ok(report.handovers.length >= toOther + 1, `every failover to the other replica is in the audit log (${report.handovers.length} handovers, ${toOther} such failovers)`);
   assert.deepEqual(report.violations.slice(0, 10), [], `never two writers: ${report.violations.length} writes came from a replica without the lease`);
   for (const [slot, p] of Object.entries(running)) assert.equal(p.child.exitCode, null, `replica ${slot} still runs`);
 });
